@@ -1,0 +1,104 @@
+// The SSH switches at their three levels: app (features/ssh of the app), space
+// (features/ssh of the space) and global (the foundation's setting, seen only through
+// the reason CC gives in /v3/apps/:guid/ssh_enabled).
+import type { App, Space } from '../cf/cloud-controller.js';
+import { CfApiError, NotFoundError } from '../errors.js';
+import { type CfSession, targetedOrg, targetedSpace } from './session.js';
+
+export type SshLevel = 'global' | 'space' | 'app';
+
+export interface SshStatus {
+  app: string;
+  space: string;
+  enabled: boolean;
+  /** CC's own words, "" when enabled. */
+  reason: string;
+  /** Each level's switch; null where this user may not read it. */
+  levels: Record<SshLevel, boolean | null>;
+  /** The first level that is off, in the order CC checks them. */
+  blockedBy?: SshLevel;
+}
+
+export async function findApp(session: CfSession, name: string): Promise<App> {
+  const [app] = await session.cc.appsNamed(name, targetedSpace(session).guid);
+  if (!app) throw new NotFoundError(`App '${name}' not found.`);
+  return app;
+}
+
+export async function findSpace(session: CfSession, name: string): Promise<Space> {
+  const [space] = await session.cc.spaces(targetedOrg(session).guid, name);
+  if (!space) throw new NotFoundError(`Space '${name}' not found.`);
+  return space;
+}
+
+function levelFromReason(reason: string): SshLevel | undefined {
+  if (/globally/i.test(reason)) return 'global';
+  if (/for space/i.test(reason)) return 'space';
+  if (/for app/i.test(reason)) return 'app';
+  return undefined;
+}
+
+async function readable<T>(read: () => Promise<T>): Promise<T | null> {
+  try {
+    return await read();
+  } catch (err) {
+    if (err instanceof CfApiError && (err.status === 403 || err.status === 404)) return null;
+    throw err;
+  }
+}
+
+export async function sshStatus(session: CfSession, app: App): Promise<SshStatus> {
+  const { cc } = session;
+  const space = targetedSpace(session);
+  const [effective, appFeature, spaceFeature] = await Promise.all([
+    cc.sshEnabled(app.guid),
+    readable(() => cc.appSshFeature(app.guid)),
+    readable(() => cc.spaceSshFeature(space.guid)),
+  ]);
+  const reasonLevel = levelFromReason(effective.reason);
+  // CC checks global first: any other answer means the global switch is on.
+  const global = effective.enabled || (reasonLevel !== undefined && reasonLevel !== 'global') ? true : reasonLevel === 'global' ? false : null;
+  const levels: SshStatus['levels'] = {
+    global,
+    space: spaceFeature?.enabled ?? (reasonLevel === 'space' ? false : null),
+    app: appFeature?.enabled ?? (reasonLevel === 'app' ? false : null),
+  };
+  const blockedBy = effective.enabled ? undefined : (reasonLevel ?? (['global', 'space', 'app'] as const).find((l) => levels[l] === false));
+  return { app: app.name, space: space.name, enabled: effective.enabled, reason: effective.reason, levels, blockedBy };
+}
+
+export interface AppSwitchResult {
+  app: App;
+  /** The app's switch was already in the state asked for: nothing was changed. */
+  unchanged: boolean;
+}
+
+export async function setAppSsh(session: CfSession, appName: string, enabled: boolean): Promise<AppSwitchResult> {
+  const app = await findApp(session, appName);
+  const feature = await session.cc.appSshFeature(app.guid);
+  if (feature.enabled === enabled) return { app, unchanged: true };
+  await session.cc.setAppSshFeature(app.guid, enabled);
+  return { app, unchanged: false };
+}
+
+export interface SpaceSwitchResult {
+  space: Space;
+  unchanged: boolean;
+}
+
+export async function setSpaceSsh(session: CfSession, spaceName: string, enabled: boolean): Promise<SpaceSwitchResult> {
+  const space = await findSpace(session, spaceName);
+  const feature = await session.cc.spaceSshFeature(space.guid);
+  if (feature.enabled === enabled) return { space, unchanged: true };
+  await session.cc.setSpaceSshFeature(space.guid, enabled);
+  if (session.state.space?.guid === space.guid) {
+    session.state.space.allowSSH = enabled;
+    await session.store.save(session.state);
+  }
+  return { space, unchanged: false };
+}
+
+export async function spaceSshAllowed(session: CfSession, spaceName: string): Promise<{ space: Space; enabled: boolean }> {
+  const space = await findSpace(session, spaceName);
+  return { space, enabled: (await session.cc.spaceSshFeature(space.guid)).enabled };
+}

@@ -1,0 +1,196 @@
+// A Cloud Controller v3 client: the resources cf-ssh-tools reads and changes, pagination,
+// X-Cf-Warnings, error bodies turned into typed errors, one retry on a refused token.
+import { type CcErrorItem, CfApiError, UserError } from '../errors.js';
+import type { Http, HttpRequest, HttpResponse } from '../net/http.js';
+import type { TokenSource } from '../uaa/auth.js';
+
+export interface RootInfo {
+  links: {
+    self?: { href: string };
+    cloud_controller_v3?: { href: string; meta?: { version?: string } };
+    login?: { href: string };
+    uaa?: { href: string };
+    app_ssh?: { href: string; meta?: { host_key_fingerprint?: string; oauth_client?: string } };
+  };
+}
+
+export interface Resource {
+  guid: string;
+  name: string;
+}
+
+export interface Organization extends Resource {}
+
+export interface Space extends Resource {
+  relationships?: { organization?: { data?: { guid: string } } };
+}
+
+export interface App extends Resource {
+  state: 'STARTED' | 'STOPPED';
+  relationships?: { space?: { data?: { guid: string } } };
+}
+
+export interface Process {
+  guid: string;
+  type: string;
+  instances: number;
+}
+
+export interface InstanceStats {
+  type: string;
+  index: number;
+  state: 'RUNNING' | 'STARTING' | 'CRASHED' | 'DOWN' | string;
+  uptime?: number;
+  mem_quota?: number;
+  disk_quota?: number;
+  usage?: { cpu?: number; mem?: number; disk?: number };
+  details?: string | null;
+}
+
+export interface SshFeature {
+  name: 'ssh';
+  description?: string;
+  enabled: boolean;
+}
+
+export interface SshEnabled {
+  enabled: boolean;
+  reason: string;
+}
+
+export interface AppEnv {
+  system_env_json?: { VCAP_SERVICES?: Record<string, unknown[]> };
+  application_env_json?: Record<string, unknown>;
+  environment_variables?: Record<string, string>;
+}
+
+interface Page<T> {
+  pagination?: { next?: { href: string } | null };
+  resources: T[];
+}
+
+type Query = Record<string, string | undefined>;
+
+export class CloudController {
+  constructor(
+    private readonly http: Http,
+    private readonly api: string,
+    private readonly auth: TokenSource | undefined,
+    private readonly onWarning: (warning: string) => void,
+  ) {}
+
+  /** `GET /`: needs no login. */
+  async root(): Promise<RootInfo> {
+    const res = await this.http.send<RootInfo>({ method: 'GET', url: `${this.api}/` });
+    if (res.status !== 200 || typeof res.data !== 'object' || !res.data?.links) {
+      throw new UserError(`${this.api} does not look like a Cloud Foundry API (GET / answered HTTP ${res.status}).`);
+    }
+    return res.data;
+  }
+
+  async organizationsNamed(name: string): Promise<Organization[]> {
+    return this.list<Organization>('/v3/organizations', { names: name });
+  }
+
+  async organizations(): Promise<Organization[]> {
+    return this.list<Organization>('/v3/organizations', { order_by: 'name' });
+  }
+
+  async spaces(orgGuid: string, name?: string): Promise<Space[]> {
+    return this.list<Space>('/v3/spaces', { names: name, organization_guids: orgGuid, order_by: 'name' });
+  }
+
+  async appsNamed(name: string, spaceGuid: string): Promise<App[]> {
+    return this.list<App>('/v3/apps', { names: name, space_guids: spaceGuid });
+  }
+
+  async processes(appGuid: string): Promise<Process[]> {
+    return this.list<Process>(`/v3/apps/${appGuid}/processes`);
+  }
+
+  async processStats(processGuid: string): Promise<InstanceStats[]> {
+    return (await this.get<Page<InstanceStats>>(`/v3/processes/${processGuid}/stats`)).resources;
+  }
+
+  async appSshFeature(appGuid: string): Promise<SshFeature> {
+    return this.get<SshFeature>(`/v3/apps/${appGuid}/features/ssh`);
+  }
+
+  async setAppSshFeature(appGuid: string, enabled: boolean): Promise<SshFeature> {
+    return this.call<SshFeature>('PATCH', `/v3/apps/${appGuid}/features/ssh`, { enabled });
+  }
+
+  async spaceSshFeature(spaceGuid: string): Promise<SshFeature> {
+    return this.get<SshFeature>(`/v3/spaces/${spaceGuid}/features/ssh`);
+  }
+
+  async setSpaceSshFeature(spaceGuid: string, enabled: boolean): Promise<SshFeature> {
+    return this.call<SshFeature>('PATCH', `/v3/spaces/${spaceGuid}/features/ssh`, { enabled });
+  }
+
+  async sshEnabled(appGuid: string): Promise<SshEnabled> {
+    return this.get<SshEnabled>(`/v3/apps/${appGuid}/ssh_enabled`);
+  }
+
+  async appEnv(appGuid: string): Promise<AppEnv> {
+    return this.get<AppEnv>(`/v3/apps/${appGuid}/env`);
+  }
+
+  get<T>(path: string, query?: Query): Promise<T> {
+    return this.call<T>('GET', withQuery(path, query));
+  }
+
+  /** Every resource of a list, following pagination.next. */
+  async list<T>(path: string, query?: Query): Promise<T[]> {
+    const all: T[] = [];
+    let next: string | undefined = withQuery(path, query);
+    while (next) {
+      const page: Page<T> = await this.call<Page<T>>('GET', next);
+      all.push(...(page.resources ?? []));
+      next = page.pagination?.next?.href || undefined;
+    }
+    return all;
+  }
+
+  private async call<T>(method: HttpRequest['method'], pathOrUrl: string, json?: unknown): Promise<T> {
+    const url = pathOrUrl.startsWith('http') ? pathOrUrl : `${this.api}${pathOrUrl}`;
+    let res = await this.send(method, url, json, false);
+    if (res.status === 401 && this.auth && isInvalidToken(res)) res = await this.send(method, url, json, true);
+    this.warn(res);
+    if (res.status >= 200 && res.status < 300) return res.data as T;
+    throw new CfApiError(res.status, errorItems(res), new URL(url).pathname);
+  }
+
+  private async send(method: HttpRequest['method'], url: string, json: unknown, refresh: boolean): Promise<HttpResponse> {
+    const headers: Record<string, string> = {};
+    if (this.auth) headers.Authorization = refresh ? await this.auth.refresh() : await this.auth.token();
+    return this.http.send({ method, url, headers, json });
+  }
+
+  private warn(res: HttpResponse): void {
+    const header = res.headers['x-cf-warnings'];
+    if (!header) return;
+    for (const part of header.split(',')) {
+      const warning = decodeURIComponent(part.trim().replace(/\+/g, ' '));
+      if (warning) this.onWarning(warning);
+    }
+  }
+}
+
+function withQuery(path: string, query?: Query): string {
+  const params = new URLSearchParams();
+  for (const [key, value] of Object.entries(query ?? {})) if (value !== undefined) params.set(key, value);
+  const text = params.toString();
+  return text ? `${path}?${text}` : path;
+}
+
+function errorItems(res: HttpResponse): CcErrorItem[] {
+  const body = res.data as { errors?: CcErrorItem[] } | undefined;
+  return typeof body === 'object' && Array.isArray(body?.errors) ? body.errors : [];
+}
+
+function isInvalidToken(res: HttpResponse): boolean {
+  const title = errorItems(res)[0]?.title;
+  const uaaError = (res.data as { error?: string } | undefined)?.error;
+  return title === 'CF-InvalidAuthToken' || uaaError === 'invalid_token';
+}

@@ -1,0 +1,3 @@
+import { spaceSwitch } from './ssh-switch.js';
+
+export const run = spaceSwitch(false);

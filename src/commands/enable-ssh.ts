@@ -1,0 +1,3 @@
+import { appSwitch } from './ssh-switch.js';
+
+export const run = appSwitch(true);

@@ -1,0 +1,117 @@
+import { authenticate, type Credentials, describeApi, normalizeApi } from '../actions/login.js';
+import { connect, findSession } from '../actions/session.js';
+import { findOrg, findSpaceIn, targetSpace } from '../actions/target.js';
+import type { Resource } from '../cf/cloud-controller.js';
+import type { CommandRun } from '../cli.js';
+import type { SessionState } from '../config/session.js';
+import type { Context } from '../context.js';
+import { UsageError, UserError } from '../errors.js';
+import { passcodeUrl } from '../uaa/client.js';
+import { printTarget } from './target-summary.js';
+
+interface LoginOptions {
+  a?: string;
+  u?: string;
+  p?: string;
+  o?: string;
+  s?: string;
+  sso?: boolean;
+  ssoPasscode?: string;
+  clientCredentials?: boolean;
+  origin?: string;
+  skipSslValidation?: boolean;
+}
+
+const PASSWORD_ATTEMPTS = 3;
+
+export const run: CommandRun = async (ctx, input) => {
+  const options = input.options as LoginOptions;
+  const exclusive = [options.sso && '--sso', options.ssoPasscode && '--sso-passcode', options.clientCredentials && '--client-credentials'];
+  if (exclusive.filter(Boolean).length > 1) {
+    throw new UsageError(`The following arguments cannot be used together: ${exclusive.filter(Boolean).join(', ')}`);
+  }
+
+  const previous = (await findSession(ctx))?.state;
+  const api = normalizeApi(options.a ?? previous?.api ?? (await ctx.term.prompt('API endpoint: ')));
+  ctx.term.out(`API endpoint: ${api}`);
+  ctx.term.out();
+  if (api.startsWith('http:')) ctx.term.err('Warning: Insecure http API endpoint detected: secure https API endpoints are recommended');
+  const sslDisabled = Boolean(options.skipSslValidation) || (previous?.api === api && previous.sslDisabled);
+  const state = await describeApi(ctx, api, sslDisabled);
+
+  await logIn(ctx, state, options);
+  await ctx.ownStore.save(state);
+  if (ctx.ownStore.fellBackToFile) {
+    ctx.term.err(
+      `Notice: no OS keychain is usable here (${ctx.ownStore.vault.keychainFailure}); tokens are kept in ${ctx.ownStore.vault.file} (mode 0600).`,
+    );
+  }
+
+  await chooseTarget(ctx, state, options);
+  await ctx.ownStore.save(state);
+  ctx.term.out();
+  printTarget(ctx, state);
+};
+
+async function logIn(ctx: Context, state: SessionState, options: LoginOptions): Promise<void> {
+  const { term } = ctx;
+  if (options.clientCredentials) {
+    const clientId = options.u ?? (await term.prompt('Client ID: '));
+    const clientSecret = options.p ?? (await term.prompt('Client secret: ', { secret: true }));
+    term.out('Authenticating...');
+    await authenticate(ctx, state, { kind: 'client', clientId, clientSecret });
+  } else if (options.sso || options.ssoPasscode) {
+    const passcode =
+      options.ssoPasscode ??
+      (await term.prompt(`Temporary Authentication Code ( Get one at ${passcodeUrl(state.authorizationEndpoint)} ): `, { secret: true }));
+    term.out('Authenticating...');
+    await authenticate(ctx, state, { kind: 'passcode', passcode });
+  } else {
+    const username = options.u ?? (await term.prompt('Email: '));
+    const attempts = options.p === undefined ? PASSWORD_ATTEMPTS : 1;
+    for (let attempt = 1; ; attempt += 1) {
+      const password = options.p ?? (await term.prompt('Password: ', { secret: true }));
+      term.out('Authenticating...');
+      const credentials: Credentials = { kind: 'password', username, password, origin: options.origin };
+      try {
+        await authenticate(ctx, state, credentials);
+        break;
+      } catch (err) {
+        if (attempt >= attempts || !(err instanceof UserError)) throw err;
+        term.err(err.message);
+        term.out();
+      }
+    }
+  }
+  term.out('OK');
+  term.out();
+}
+
+async function chooseTarget(ctx: Context, state: SessionState, options: LoginOptions): Promise<void> {
+  const { cc } = connect(ctx, ctx.ownStore, state);
+  const org = options.o ? await findOrg(cc, options.o) : await pick(ctx, 'org', await cc.organizations());
+  if (!org) return;
+  state.org = { guid: org.guid, name: org.name };
+  ctx.term.out(`Targeted org ${org.name}.`);
+  const space = options.s ? await findSpaceIn(cc, org.guid, options.s) : await pick(ctx, 'space', await cc.spaces(org.guid));
+  if (!space) return;
+  await targetSpace(cc, state, space);
+  ctx.term.out(`Targeted space ${space.name}.`);
+}
+
+/** The only choice, or the user's from a numbered list when there is a terminal to ask on. */
+async function pick<T extends Resource>(ctx: Context, what: 'org' | 'space', choices: T[]): Promise<T | undefined> {
+  if (choices.length === 1) return choices[0];
+  if (choices.length === 0 || !ctx.term.stdinIsTTY) return undefined;
+  ctx.term.out();
+  ctx.term.out(`Select ${what === 'org' ? 'an org' : 'a space'}:`);
+  choices.forEach((choice, i) => ctx.term.out(`${i + 1}. ${choice.name}`));
+  ctx.term.out();
+  const label = what === 'org' ? 'Org' : 'Space';
+  const answer = (await ctx.term.prompt(`${label} (enter to skip): `)).trim();
+  if (!answer) return undefined;
+  const byNumber = /^\d+$/.test(answer) ? choices[Number(answer) - 1] : undefined;
+  const chosen = byNumber ?? choices.find((c) => c.name === answer);
+  if (!chosen) throw new UserError(`${label} '${answer}' is not one of the choices.`);
+  return chosen;
+}

@@ -1,0 +1,36 @@
+// enable-ssh / disable-ssh and allow-space-ssh / disallow-space-ssh: one shape, cf's words.
+// Turning a switch to the state it already has changes nothing and still exits 0, so
+// compliance scripts can run these as often as they like.
+import { openSession } from '../actions/session.js';
+import { setAppSsh, setSpaceSsh, sshStatus } from '../actions/ssh-switches.js';
+import type { CommandRun } from '../cli.js';
+import { blockedTip } from './ssh-messages.js';
+
+const verb = (enabled: boolean) => (enabled ? 'Enabling' : 'Disabling');
+const state = (enabled: boolean) => (enabled ? 'enabled' : 'disabled');
+
+export function appSwitch(enabled: boolean): CommandRun {
+  return async (ctx, { args: [appName] }) => {
+    const session = await openSession(ctx);
+    ctx.term.out(`${verb(enabled)} ssh support for app ${appName} as ${session.auth.username}...`);
+    const { app, unchanged } = await setAppSsh(session, appName, enabled);
+    if (unchanged) ctx.term.out(`ssh support for app '${appName}' is already ${state(enabled)}.`);
+    ctx.term.out('OK');
+    if (!enabled) return;
+    ctx.term.out();
+    const status = await sshStatus(session, app);
+    if (!status.enabled) ctx.term.out(`TIP: ${blockedTip(ctx, status)}`);
+    else if (unchanged) ctx.term.out('TIP: An app restart may be required for the change to take effect.');
+    else ctx.term.out('TIP: An app restart is required for the change to take effect.');
+  };
+}
+
+export function spaceSwitch(enabled: boolean): CommandRun {
+  return async (ctx, { args: [spaceName] }) => {
+    const session = await openSession(ctx, 'org');
+    ctx.term.out(`${verb(enabled)} ssh support for space ${spaceName} as ${session.auth.username}...`);
+    const { unchanged } = await setSpaceSsh(session, spaceName, enabled);
+    if (unchanged) ctx.term.out(`ssh support for space '${spaceName}' is already ${state(enabled)}.`);
+    ctx.term.out('OK');
+  };
+}

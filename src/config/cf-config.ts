@@ -1,0 +1,111 @@
+// The cf CLI's own $CF_HOME/.cf/config.json: read, and written back exactly as cf does
+// (atomically, mode 0600, every field we do not know kept as it was).
+import { readFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { UserError } from '../errors.js';
+import { writeFileAtomic } from './atomic.js';
+import type { SessionState, SessionStore } from './session.js';
+
+const CONFIG_VERSION = 4;
+
+interface CfConfigFile {
+  ConfigVersion?: number;
+  Target?: string;
+  APIVersion?: string;
+  AuthorizationEndpoint?: string;
+  UaaEndpoint?: string;
+  SSHOAuthClient?: string;
+  UAAOAuthClient?: string;
+  UAAOAuthClientSecret?: string;
+  UAAGrantType?: string;
+  AccessToken?: string;
+  RefreshToken?: string;
+  SSLDisabled?: boolean;
+  OrganizationFields?: { GUID?: string; Name?: string };
+  SpaceFields?: { GUID?: string; Name?: string; AllowSSH?: boolean };
+  Trace?: string;
+  [other: string]: unknown;
+}
+
+export function cfHome(env: NodeJS.ProcessEnv): string {
+  return env.CF_HOME || os.homedir();
+}
+
+export function cfConfigPath(env: NodeJS.ProcessEnv): string {
+  return path.join(cfHome(env), '.cf', 'config.json');
+}
+
+export class CfConfigStore implements SessionStore {
+  readonly description: string;
+
+  constructor(readonly file: string) {
+    this.description = `cf CLI config ${file}`;
+  }
+
+  private async readRaw(): Promise<CfConfigFile | undefined> {
+    let text: string;
+    try {
+      text = await readFile(this.file, 'utf8');
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+      throw new UserError(`Cannot read ${this.file}: ${(err as Error).message}`);
+    }
+    try {
+      const parsed = JSON.parse(text) as CfConfigFile;
+      return parsed && typeof parsed === 'object' ? parsed : undefined;
+    } catch {
+      throw new UserError(`${this.file} is not valid JSON. Fix or remove it, then log in again.`);
+    }
+  }
+
+  async load(): Promise<SessionState | undefined> {
+    const raw = await this.readRaw();
+    if (!raw || raw.ConfigVersion !== CONFIG_VERSION || !raw.Target) return undefined;
+    const org = raw.OrganizationFields;
+    const space = raw.SpaceFields;
+    return {
+      api: raw.Target,
+      apiVersion: raw.APIVersion ?? '',
+      authorizationEndpoint: raw.AuthorizationEndpoint ?? '',
+      uaaEndpoint: raw.UaaEndpoint || raw.AuthorizationEndpoint || '',
+      sshOAuthClient: raw.SSHOAuthClient ?? '',
+      uaaClient: raw.UAAOAuthClient || 'cf',
+      uaaClientSecret: raw.UAAOAuthClientSecret ?? '',
+      grantType: raw.UAAGrantType === 'client_credentials' ? 'client_credentials' : '',
+      accessToken: raw.AccessToken ?? '',
+      refreshToken: raw.RefreshToken ?? '',
+      sslDisabled: Boolean(raw.SSLDisabled),
+      org: org?.GUID ? { guid: org.GUID, name: org.Name ?? '' } : undefined,
+      space: space?.GUID ? { guid: space.GUID, name: space.Name ?? '', allowSSH: space.AllowSSH } : undefined,
+      trace: raw.Trace,
+    };
+  }
+
+  async save(state: SessionState): Promise<void> {
+    const raw = (await this.readRaw()) ?? { ConfigVersion: CONFIG_VERSION };
+    const next: CfConfigFile = {
+      ...raw,
+      ConfigVersion: CONFIG_VERSION,
+      Target: state.api,
+      APIVersion: state.apiVersion,
+      AuthorizationEndpoint: state.authorizationEndpoint,
+      UaaEndpoint: state.uaaEndpoint,
+      SSHOAuthClient: state.sshOAuthClient,
+      UAAOAuthClient: state.uaaClient,
+      UAAOAuthClientSecret: state.uaaClientSecret,
+      UAAGrantType: state.grantType,
+      AccessToken: state.accessToken,
+      RefreshToken: state.refreshToken,
+      SSLDisabled: state.sslDisabled,
+      OrganizationFields: { ...raw.OrganizationFields, GUID: state.org?.guid ?? '', Name: state.org?.name ?? '' },
+      SpaceFields: {
+        ...raw.SpaceFields,
+        GUID: state.space?.guid ?? '',
+        Name: state.space?.name ?? '',
+        AllowSSH: state.space?.allowSSH ?? false,
+      },
+    };
+    await writeFileAtomic(this.file, `${JSON.stringify(next, null, 2)}\n`);
+  }
+}

@@ -1,0 +1,75 @@
+// The session that `cf-ssh-tools login` keeps: session.json (no secrets) beside the
+// tokens, which live in the OS keychain or, without one, in a 0600 file.
+import { readFile, rm } from 'node:fs/promises';
+import path from 'node:path';
+import { UserError } from '../errors.js';
+import { type SecretStorage, TokenVault } from '../uaa/token-vault.js';
+import { writeFileAtomic } from './atomic.js';
+import { cfHome } from './cf-config.js';
+import type { SessionState, SessionStore } from './session.js';
+
+type PublicState = Omit<SessionState, 'accessToken' | 'refreshToken' | 'uaaClientSecret' | 'trace'>;
+
+interface SessionFile extends PublicState {
+  version: 1;
+  secretStorage: SecretStorage;
+}
+
+export function ownSessionDir(env: NodeJS.ProcessEnv): string {
+  return env.CF_SSH_TOOLS_HOME || path.join(cfHome(env), '.cf-ssh-tools');
+}
+
+export class OwnSessionStore implements SessionStore {
+  readonly file: string;
+  readonly vault: TokenVault;
+  readonly description: string;
+  /** Set when a save had to fall back to the file: the caller tells the user once. */
+  fellBackToFile = false;
+
+  constructor(readonly dir: string, keychainAllowed: boolean, vault?: TokenVault) {
+    this.file = path.join(dir, 'session.json');
+    this.vault = vault ?? new TokenVault(dir, keychainAllowed);
+    this.description = `cf-ssh-tools session ${this.file}`;
+  }
+
+  async exists(): Promise<boolean> {
+    return (await this.readFile()) !== undefined;
+  }
+
+  private async readFile(): Promise<SessionFile | undefined> {
+    const text = await readFile(this.file, 'utf8').catch(() => undefined);
+    if (text === undefined) return undefined;
+    try {
+      const parsed = JSON.parse(text) as SessionFile;
+      return parsed?.version === 1 ? parsed : undefined;
+    } catch {
+      throw new UserError(`${this.file} is not valid JSON. Run 'cf-ssh-tools logout', then log in again.`);
+    }
+  }
+
+  async load(): Promise<SessionState | undefined> {
+    const saved = await this.readFile();
+    if (!saved) return undefined;
+    const { version: _version, secretStorage, ...state } = saved;
+    const secrets = await this.vault.read(secretStorage);
+    return {
+      ...state,
+      accessToken: secrets?.accessToken ?? '',
+      refreshToken: secrets?.refreshToken ?? '',
+      uaaClientSecret: secrets?.clientSecret ?? '',
+    };
+  }
+
+  async save(state: SessionState): Promise<void> {
+    const { accessToken, refreshToken, uaaClientSecret, trace: _trace, ...rest } = state;
+    const secretStorage = await this.vault.write({ accessToken, refreshToken, clientSecret: uaaClientSecret });
+    this.fellBackToFile = secretStorage === 'file' && this.vault.keychainFailure !== undefined;
+    const file: SessionFile = { version: 1, secretStorage, ...rest };
+    await writeFileAtomic(this.file, `${JSON.stringify(file, null, 2)}\n`);
+  }
+
+  async clear(): Promise<void> {
+    await this.vault.clear();
+    await rm(this.file, { force: true });
+  }
+}

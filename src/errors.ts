@@ -1,0 +1,97 @@
+// Typed errors and the one mapping from an error to what the user sees and the exit code.
+
+/** Something the user can fix; the message says what to do. Printed, then FAILED, exit 1. */
+export class UserError extends Error {
+  constructor(
+    message: string,
+    readonly exitCode = 1,
+  ) {
+    super(message);
+    this.name = new.target.name;
+  }
+}
+
+/** A wrong flag or argument: cf prints "Incorrect Usage: ..." and the command's help. */
+export class UsageError extends UserError {
+  constructor(
+    message: string,
+    readonly commandName?: string,
+  ) {
+    super(`Incorrect Usage: ${message}`);
+  }
+}
+
+export class NotLoggedInError extends UserError {
+  constructor(bin: string) {
+    super(`Not logged in. Use '${bin} login' or '${bin} login --sso' to log in.`);
+  }
+}
+
+export class NoOrgTargetedError extends UserError {
+  constructor(bin: string) {
+    super(`No org targeted, use '${bin} target -o ORG' to target an org.`);
+  }
+}
+
+export class NoSpaceTargetedError extends UserError {
+  constructor(bin: string) {
+    super(`No space targeted, use '${bin} target -s SPACE' to target a space.`);
+  }
+}
+
+export class NoApiEndpointError extends UserError {
+  constructor(bin: string) {
+    super(`No API endpoint set. Use '${bin} login -a API_URL' to set one.`);
+  }
+}
+
+/** The refresh token is no longer accepted: the user must log in again (cf's wording). */
+export class RefreshTokenError extends UserError {
+  constructor() {
+    super(
+      'The token expired, was revoked, or the token ID is incorrect. Please log back in to re-authenticate.',
+    );
+  }
+}
+
+export class NotFoundError extends UserError {}
+
+/** One error object of the Cloud Controller's `{"errors":[...]}` body. */
+export interface CcErrorItem {
+  code: number;
+  title: string;
+  detail: string;
+}
+
+/** A Cloud Controller answer that is an error. */
+export class CfApiError extends UserError {
+  constructor(
+    readonly status: number,
+    readonly errors: CcErrorItem[],
+    readonly requestPath: string,
+  ) {
+    super(CfApiError.describe(status, errors, requestPath));
+  }
+
+  get title(): string | undefined {
+    return this.errors[0]?.title;
+  }
+
+  private static describe(status: number, errors: CcErrorItem[], path: string): string {
+    if (status === 403 || errors[0]?.title === 'CF-NotAuthorized') {
+      return 'You are not authorized to perform the requested action.';
+    }
+    if (errors.length > 0) return errors.map((e) => e.detail || e.title).join('\n');
+    return `The Cloud Controller answered ${path} with HTTP ${status}.`;
+  }
+}
+
+/** The Cloud Controller or UAA could not be reached at all. */
+export class NetworkError extends UserError {}
+
+/** The message and exit code a caught error becomes; unknown errors keep their message, no stack. */
+export function describeError(err: unknown): { message: string; exitCode: number } {
+  if (err instanceof UserError) return { message: err.message, exitCode: err.exitCode };
+  if (err instanceof Error) return { message: `Unexpected error: ${err.message}`, exitCode: 1 };
+  return { message: `Unexpected error: ${String(err)}`, exitCode: 1 };
+}

@@ -1,0 +1,33 @@
+// Help text in the cf CLI's layout: NAME / USAGE / OPTIONS / SEE ALSO, three-space indents.
+import type { CommandSpec, Manifest } from '../manifest.js';
+
+const INDENT = '   ';
+
+export function commandHelp(spec: CommandSpec, prefix: string): string {
+  const lines = ['NAME:', `${INDENT}${spec.name} - ${spec.description}`, '', 'USAGE:'];
+  lines.push(`${INDENT}${spec.usage.replace('{cmd}', `${prefix} ${spec.name}`)}`);
+  const options = spec.options ?? [];
+  if (options.length > 0) {
+    const width = Math.max(...options.map((o) => o.flag.length)) + 6;
+    lines.push('', 'OPTIONS:');
+    for (const option of options) lines.push(`${INDENT}${option.flag.padEnd(width)}${option.description}`);
+  }
+  if (spec.see_also?.length) lines.push('', 'SEE ALSO:', `${INDENT}${spec.see_also.join(', ')}`);
+  return `${lines.join('\n')}\n`;
+}
+
+export function programHelp(manifest: Manifest, bin: string): string {
+  const width = Math.max(...manifest.commands.map((c) => c.name.length)) + 4;
+  const lines = [
+    `${bin} ${manifest.version}: SSH into Cloud Foundry app instances and their services.`,
+    '',
+    'USAGE:',
+    `${INDENT}${bin} COMMAND [ARGUMENTS] [OPTIONS]`,
+    '',
+    'COMMANDS:',
+    ...manifest.commands.map((c) => `${INDENT}${c.name.padEnd(width)}${c.description}`),
+    '',
+    `Use '${bin} help COMMAND' or '${bin} COMMAND --help' for more on a command.`,
+  ];
+  return `${lines.join('\n')}\n`;
+}

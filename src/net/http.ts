@@ -1,0 +1,161 @@
+// The one HTTP client of cf-ssh-tools, on axios: TLS settings, https_proxy/no_proxy,
+// CF_TRACE, retries of idempotent requests, and network failures turned into one-line errors.
+import http from 'node:http';
+import https from 'node:https';
+import axios, { type AxiosInstance, type AxiosResponse, isAxiosError } from 'axios';
+import { HttpsProxyAgent } from 'https-proxy-agent';
+import { getProxyForUrl } from 'proxy-from-env';
+import { NetworkError } from '../errors.js';
+import { formatRequest, formatResponse, type TraceSink } from './trace.js';
+
+export interface HttpOptions {
+  sslDisabled: boolean;
+  userAgent: string;
+  trace?: TraceSink;
+  /** Milliseconds before a request without an answer is given up. */
+  timeoutMs?: number;
+}
+
+export interface HttpRequest {
+  method: 'GET' | 'POST' | 'PATCH' | 'PUT' | 'DELETE';
+  url: string;
+  headers?: Record<string, string>;
+  json?: unknown;
+  form?: Record<string, string>;
+}
+
+export interface HttpResponse<T = unknown> {
+  status: number;
+  headers: Record<string, string>;
+  data: T;
+}
+
+const RETRIED_STATUSES = new Set([500, 502, 503, 504]);
+const GET_RETRIES = 2;
+
+export class Http {
+  private readonly axios: AxiosInstance;
+  private readonly directAgents: { http: http.Agent; https: https.Agent };
+  private readonly proxyAgents = new Map<string, HttpsProxyAgent<string>>();
+
+  constructor(private readonly options: HttpOptions) {
+    this.directAgents = {
+      http: new http.Agent({ keepAlive: true }),
+      https: new https.Agent({ keepAlive: true, rejectUnauthorized: !options.sslDisabled }),
+    };
+    this.axios = axios.create({
+      proxy: false, // proxies are chosen per URL below, with CONNECT for https
+      maxRedirects: 0, // the one-time SSH code arrives in a redirect's Location
+      validateStatus: () => true,
+      timeout: options.timeoutMs ?? 60_000,
+      responseType: 'text',
+      transformResponse: (body) => body,
+    });
+  }
+
+  async send<T = unknown>(req: HttpRequest): Promise<HttpResponse<T>> {
+    let attempt = 0;
+    for (;;) {
+      const res = await this.sendOnce<T>(req);
+      if (req.method !== 'GET' || !RETRIED_STATUSES.has(res.status) || attempt >= GET_RETRIES) return res;
+      attempt += 1;
+    }
+  }
+
+  private async sendOnce<T>(req: HttpRequest): Promise<HttpResponse<T>> {
+    const url = new URL(req.url);
+    const headers: Record<string, string> = {
+      Accept: 'application/json',
+      'User-Agent': this.options.userAgent,
+      ...req.headers,
+    };
+    let body: string | undefined;
+    if (req.form) {
+      body = new URLSearchParams(req.form).toString();
+      headers['Content-Type'] = 'application/x-www-form-urlencoded';
+    } else if (req.json !== undefined) {
+      body = JSON.stringify(req.json);
+      headers['Content-Type'] = 'application/json';
+    }
+    this.options.trace?.(formatRequest({ method: req.method, url, headers, body }));
+
+    let res: AxiosResponse<string>;
+    try {
+      res = await this.axios.request<string>({
+        method: req.method,
+        url: url.toString(),
+        headers,
+        data: body,
+        ...this.agentsFor(url),
+      });
+    } catch (err) {
+      throw networkError(url, err);
+    }
+    const resHeaders = Object.fromEntries(
+      Object.entries(res.headers).map(([k, v]) => [k.toLowerCase(), Array.isArray(v) ? v.join(', ') : String(v)]),
+    );
+    this.options.trace?.(
+      formatResponse({ status: res.status, statusText: res.statusText, headers: resHeaders, body: res.data }),
+    );
+    return { status: res.status, headers: resHeaders, data: parseBody(res.data, resHeaders['content-type']) as T };
+  }
+
+  private agentsFor(url: URL): { httpAgent: http.Agent; httpsAgent: https.Agent } {
+    const proxy = getProxyForUrl(url.toString());
+    if (!proxy) return { httpAgent: this.directAgents.http, httpsAgent: this.directAgents.https };
+    let agent = this.proxyAgents.get(proxy);
+    if (!agent) {
+      agent = new HttpsProxyAgent(proxy, { keepAlive: true, rejectUnauthorized: !this.options.sslDisabled });
+      this.proxyAgents.set(proxy, agent);
+    }
+    return { httpAgent: agent, httpsAgent: agent };
+  }
+}
+
+function parseBody(text: string, contentType = ''): unknown {
+  if (text === '' || !/json/i.test(contentType)) return text;
+  try {
+    return JSON.parse(text);
+  } catch {
+    return text;
+  }
+}
+
+const TLS_CODES = new Set([
+  'DEPTH_ZERO_SELF_SIGNED_CERT',
+  'SELF_SIGNED_CERT_IN_CHAIN',
+  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
+  'CERT_HAS_EXPIRED',
+  'ERR_TLS_CERT_ALTNAME_INVALID',
+]);
+
+/** One line that names the endpoint, what went wrong and what to try. */
+export function networkError(url: URL, err: unknown): NetworkError {
+  const code = (isAxiosError(err) ? err.code : undefined) ?? (err as { code?: string }).code ?? '';
+  const causeCode = (err as { cause?: { code?: string } }).cause?.code ?? '';
+  const endpoint = url.origin;
+  const proxyTip = 'or set https_proxy if you are behind a proxy';
+  if (TLS_CODES.has(code) || TLS_CODES.has(causeCode)) {
+    return new NetworkError(
+      `Invalid SSL certificate for ${endpoint} (${code || causeCode}). Use '--skip-ssl-validation' with login to continue with an insecure API endpoint.`,
+    );
+  }
+  switch (code) {
+    case 'ECONNREFUSED':
+      return new NetworkError(`Cannot reach ${endpoint}: connection refused. Check the API URL, ${proxyTip}.`);
+    case 'ENOTFOUND':
+    case 'EAI_AGAIN':
+      return new NetworkError(`Cannot reach ${endpoint}: the host name does not resolve. Check the API URL, ${proxyTip}.`);
+    case 'ECONNABORTED':
+    case 'ETIMEDOUT':
+      return new NetworkError(`Cannot reach ${endpoint}: the request timed out. Check your network, ${proxyTip}.`);
+    case 'ECONNRESET':
+    case 'EPIPE':
+      return new NetworkError(`Cannot reach ${endpoint}: the connection was closed. Check your network, ${proxyTip}.`);
+    default: {
+      const detail = err instanceof Error ? err.message : String(err);
+      return new NetworkError(`Cannot reach ${endpoint}: ${detail}. Check the API URL, ${proxyTip}.`);
+    }
+  }
+}

@@ -1,0 +1,114 @@
+// UAA: the login grants, token refresh and the one-time SSH code.
+import { RefreshTokenError, UserError } from '../errors.js';
+import type { Http, HttpResponse } from '../net/http.js';
+
+export interface TokenGrant {
+  /** With its type prefix: "bearer eyJ...". */
+  accessToken: string;
+  refreshToken: string;
+}
+
+interface TokenResponse {
+  access_token?: string;
+  token_type?: string;
+  refresh_token?: string;
+  error?: string;
+  error_description?: string;
+}
+
+/** A 401 from UAA's /oauth/authorize: the access token is no longer accepted. */
+export class InvalidTokenError extends UserError {}
+
+/** Where a person gets a passcode for `login --sso`. */
+export function passcodeUrl(authorizationEndpoint: string): string {
+  return `${authorizationEndpoint}/passcode`;
+}
+
+export class UaaClient {
+  constructor(
+    private readonly http: Http,
+    private readonly authorizationEndpoint: string,
+    private readonly uaaEndpoint: string,
+  ) {}
+
+  passwordGrant(username: string, password: string, origin?: string): Promise<TokenGrant> {
+    const form: Record<string, string> = { grant_type: 'password', username, password };
+    if (origin) form.login_hint = JSON.stringify({ origin });
+    return this.grant(form, 'cf', '', () => new UserError('Credentials were rejected, please try again.'));
+  }
+
+  passcodeGrant(passcode: string): Promise<TokenGrant> {
+    return this.grant({ grant_type: 'password', passcode }, 'cf', '', () =>
+      new UserError(`The passcode was rejected. Get a new one at ${passcodeUrl(this.authorizationEndpoint)} and try again.`),
+    );
+  }
+
+  /** No basic auth for this grant: the client's id and secret travel in the body, as cf sends them. */
+  clientCredentialsGrant(clientId: string, clientSecret: string): Promise<TokenGrant> {
+    return this.grant(
+      { grant_type: 'client_credentials', client_id: clientId, client_secret: clientSecret },
+      undefined,
+      '',
+      () => new UserError('Client credentials were rejected, please check the client ID and secret.'),
+    );
+  }
+
+  refreshGrant(refreshToken: string, client: string, clientSecret: string): Promise<TokenGrant> {
+    return this.grant(
+      { grant_type: 'refresh_token', refresh_token: refreshToken },
+      client,
+      clientSecret,
+      () => new RefreshTokenError(),
+    );
+  }
+
+  private async grant(
+    form: Record<string, string>,
+    basicClient: string | undefined,
+    basicSecret: string,
+    rejected: () => UserError,
+  ): Promise<TokenGrant> {
+    const headers: Record<string, string> = {};
+    if (basicClient !== undefined) {
+      headers.Authorization = `Basic ${Buffer.from(`${basicClient}:${basicSecret}`).toString('base64')}`;
+    }
+    const res = await this.http.send<TokenResponse>({
+      method: 'POST',
+      url: `${this.authorizationEndpoint}/oauth/token`,
+      headers,
+      form,
+    });
+    const body = typeof res.data === 'object' && res.data !== null ? res.data : {};
+    if (res.status === 400 || res.status === 401) throw rejected();
+    if (res.status !== 200 || !body.access_token) throw unexpected(res, 'token');
+    return {
+      accessToken: `${(body.token_type ?? 'bearer').toLowerCase()} ${body.access_token}`,
+      refreshToken: body.refresh_token ?? '',
+    };
+  }
+
+  /**
+   * The one-time code for the SSH proxy: UAA answers with a redirect whose Location
+   * carries ?code=...; the redirect is never followed.
+   */
+  async sshCode(accessToken: string, sshClient: string): Promise<string> {
+    const query = new URLSearchParams({ client_id: sshClient || 'ssh-proxy', response_type: 'code' });
+    const res = await this.http.send({
+      method: 'GET',
+      url: `${this.uaaEndpoint}/oauth/authorize?${query}`,
+      headers: { Authorization: accessToken },
+    });
+    if (res.status === 401) throw new InvalidTokenError('The access token was not accepted by UAA.');
+    const location = res.status >= 300 && res.status < 400 ? res.headers.location : undefined;
+    if (!location) throw new UserError('Authorization server did not redirect with one time code');
+    const code = new URL(location, this.uaaEndpoint).searchParams.get('code');
+    if (!code) throw new UserError('Authorization server did not redirect with one time code');
+    return code;
+  }
+}
+
+function unexpected(res: HttpResponse, what: string): UserError {
+  const body = res.data as TokenResponse | undefined;
+  const detail = typeof body === 'object' && body?.error_description ? `: ${body.error_description}` : '';
+  return new UserError(`UAA answered the ${what} request with HTTP ${res.status}${detail}.`);
+}

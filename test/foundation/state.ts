@@ -1,0 +1,185 @@
+// The test Cloud Foundry's in-memory world: users and roles, orgs, spaces, apps with their
+// processes and instances, the SSH switches at their three levels, and issued tokens.
+import { randomUUID } from 'node:crypto';
+
+export type SpaceRole = 'developer' | 'auditor';
+
+export interface User {
+  guid: string;
+  name: string;
+  password: string;
+  admin: boolean;
+  /** A client (client-credentials grant) rather than a person. */
+  isClient?: boolean;
+}
+
+export interface Org {
+  guid: string;
+  name: string;
+  managers: Set<string>;
+}
+
+export interface Space {
+  guid: string;
+  name: string;
+  orgGuid: string;
+  allowSsh: boolean;
+  roles: Map<string, SpaceRole>;
+}
+
+export interface Instance {
+  state: 'RUNNING' | 'STARTING' | 'CRASHED' | 'DOWN';
+  uptime: number;
+}
+
+export interface Process {
+  guid: string;
+  type: string;
+  instances: Instance[];
+}
+
+export interface App {
+  guid: string;
+  name: string;
+  spaceGuid: string;
+  state: 'STARTED' | 'STOPPED';
+  sshEnabled: boolean;
+  processes: Process[];
+  environment: Record<string, string>;
+  services: Record<string, unknown[]>;
+}
+
+export const SEED_USERS = {
+  admin: 'admin-pass',
+  developer: 'developer-pass',
+  auditor: 'auditor-pass',
+  manager: 'manager-pass',
+} as const;
+
+export const SEED_CLIENT = { id: 'ci-client', secret: 'ci-secret' };
+
+export class World {
+  readonly users = new Map<string, User>();
+  readonly orgs: Org[] = [];
+  readonly spaces: Space[] = [];
+  readonly apps: App[] = [];
+  globalSsh = true;
+
+  constructor() {
+    this.seed();
+  }
+
+  userByName(name: string): User | undefined {
+    return [...this.users.values()].find((u) => u.name === name);
+  }
+
+  private addUser(name: string, password: string, admin = false, isClient = false): User {
+    const user = { guid: isClient ? name : randomUUID(), name, password, admin, isClient };
+    this.users.set(user.guid, user);
+    return user;
+  }
+
+  private addOrg(name: string, managers: User[] = []): Org {
+    const org = { guid: randomUUID(), name, managers: new Set(managers.map((u) => u.guid)) };
+    this.orgs.push(org);
+    return org;
+  }
+
+  private addSpace(org: Org, name: string, allowSsh: boolean, roles: [User, SpaceRole][]): Space {
+    const space = {
+      guid: randomUUID(),
+      name,
+      orgGuid: org.guid,
+      allowSsh,
+      roles: new Map(roles.map(([u, r]) => [u.guid, r])),
+    };
+    this.spaces.push(space);
+    return space;
+  }
+
+  addApp(
+    space: Space,
+    name: string,
+    options: { state?: App['state']; sshEnabled?: boolean; instances?: Instance['state'][]; extraProcesses?: Record<string, Instance['state'][]> } = {},
+  ): App {
+    const guid = randomUUID();
+    const instancesOf = (states: Instance['state'][]) => states.map((state) => ({ state, uptime: state === 'RUNNING' ? 3600 : 0 }));
+    const app: App = {
+      guid,
+      name,
+      spaceGuid: space.guid,
+      state: options.state ?? 'STARTED',
+      sshEnabled: options.sshEnabled ?? true,
+      // For the web process, CC uses the app's guid as the process guid.
+      processes: [
+        { guid, type: 'web', instances: instancesOf(options.instances ?? ['RUNNING']) },
+        ...Object.entries(options.extraProcesses ?? {}).map(([type, states]) => ({
+          guid: randomUUID(),
+          type,
+          instances: instancesOf(states),
+        })),
+      ],
+      environment: { GREETING: 'hello from cf-ssh-tools' },
+      services: {},
+    };
+    this.apps.push(app);
+    return app;
+  }
+
+  private seed(): void {
+    this.addUser('admin', SEED_USERS.admin, true);
+    const developer = this.addUser('developer', SEED_USERS.developer);
+    const auditor = this.addUser('auditor', SEED_USERS.auditor);
+    const manager = this.addUser('manager', SEED_USERS.manager);
+    const client = this.addUser(SEED_CLIENT.id, SEED_CLIENT.secret, false, true);
+
+    const org = this.addOrg('demo-org', [manager]);
+    this.addOrg('sandbox-org');
+    const members: [User, SpaceRole][] = [
+      [developer, 'developer'],
+      [auditor, 'auditor'],
+    ];
+    const demo = this.addSpace(org, 'demo-space', true, [...members, [client, 'developer']]);
+    const locked = this.addSpace(org, 'locked-space', false, members);
+
+    this.addApp(demo, 'demo-app', { instances: ['RUNNING', 'RUNNING'], extraProcesses: { worker: ['RUNNING'] } });
+    this.addApp(demo, 'stopped-app', { state: 'STOPPED', instances: ['DOWN'] });
+    this.addApp(demo, 'no-ssh-app', { sshEnabled: false });
+    this.addApp(locked, 'locked-app');
+  }
+
+  // --- who may see and do what -------------------------------------------------
+
+  canSeeOrg(user: User, org: Org): boolean {
+    return user.admin || org.managers.has(user.guid) || this.spaces.some((s) => s.orgGuid === org.guid && s.roles.has(user.guid));
+  }
+
+  canSeeSpace(user: User, space: Space): boolean {
+    return user.admin || space.roles.has(user.guid) || this.orgOf(space).managers.has(user.guid);
+  }
+
+  isSpaceDeveloper(user: User, space: Space): boolean {
+    return user.admin || space.roles.get(user.guid) === 'developer';
+  }
+
+  canManageSpace(user: User, space: Space): boolean {
+    return user.admin || this.orgOf(space).managers.has(user.guid);
+  }
+
+  orgOf(space: Space): Org {
+    return this.orgs.find((o) => o.guid === space.orgGuid) as Org;
+  }
+
+  spaceOf(app: App): Space {
+    return this.spaces.find((s) => s.guid === app.spaceGuid) as Space;
+  }
+
+  /** CC's answer to /v3/apps/:guid/ssh_enabled: global first, then space, then app. */
+  sshEnabled(app: App): { enabled: boolean; reason: string } {
+    const space = this.spaceOf(app);
+    if (!this.globalSsh) return { enabled: false, reason: 'ssh is disabled globally' };
+    if (!space.allowSsh) return { enabled: false, reason: `ssh is disabled for space '${space.name}'` };
+    if (!app.sshEnabled) return { enabled: false, reason: 'ssh is disabled for app' };
+    return { enabled: true, reason: '' };
+  }
+}
