@@ -47,18 +47,16 @@ function commanderArgument(name: string): string {
   return optional ? `[${bare}]` : `<${bare}>`;
 }
 
-/** commander's error, in the cf CLI's words. */
+/** commander's error, in the cf CLI's words (go-flags quotes a flag `like this'). */
 function usageMessage(err: CommanderError): string {
   const quoted = /'([^']+)'/.exec(err.message)?.[1] ?? '';
   switch (err.code) {
     case 'commander.unknownOption':
-      return `unknown flag '${quoted}'`;
+      return `unknown flag \`${quoted.replace(/^--?/, '')}'`;
     case 'commander.missingArgument':
-      return `the required argument ${quoted} was not provided`;
+      return `the required argument \`${quoted}\` was not provided`;
     case 'commander.optionMissingArgument':
-      return `expected argument for flag '${quoted.split(' ')[0].split(',').pop()?.trim()}'`;
-    case 'commander.excessArguments':
-      return `too many arguments: ${err.message.replace(/^error: /, '')}`;
+      return `expected argument for flag \`${quoted.split(' ')[0].split(',').pop()?.trim()}'`;
     default:
       return err.message.replace(/^error: /, '');
   }
@@ -80,12 +78,16 @@ export async function runCli(argv: string[], ctx: Context): Promise<number> {
     .configureHelp({ formatHelp: () => programHelp(manifest(), ctx.bin) });
 
   for (const spec of specs) {
-    const command = program.command(spec.name).description(spec.description).allowExcessArguments(false);
+    const command = program.command(spec.name).description(spec.description).allowExcessArguments(true);
     for (const arg of spec.arguments ?? []) command.argument(commanderArgument(arg));
     for (const option of spec.options ?? []) command.addOption(commanderOption(option));
     command.configureHelp({ formatHelp: () => commandHelp(spec, ctx.bin) });
     command.action(async (...params: unknown[]) => {
       const self = params[params.length - 1] as Command;
+      const declared = spec.arguments ?? [];
+      if (!declared.some((a) => a.endsWith('...]')) && self.args.length > declared.length) {
+        throw new UsageError(`unexpected argument "${self.args.slice(declared.length).join(' ')}"`);
+      }
       const run = await COMMANDS[spec.name]();
       const args = (self.processedArgs as unknown[]).flat().filter((a): a is string => typeof a === 'string');
       exitCode = (await run(ctx, { args, options: self.opts() })) ?? 0;
@@ -109,19 +111,23 @@ export async function runCli(argv: string[], ctx: Context): Promise<number> {
   } catch (err) {
     if (err instanceof CommanderError) {
       if (['commander.helpDisplayed', 'commander.help', 'commander.version'].includes(err.code)) return 0;
-      return reportUsage(ctx, usageMessage(err), current);
+      // A flag or argument that did not parse: the message, an empty line, then the help.
+      term.err(`Incorrect Usage: ${usageMessage(err)}`);
+      term.err();
+      term.out(helpFor(ctx, current));
+      return 1;
     }
-    if (err instanceof UsageError) return reportUsage(ctx, err.message.replace(/^Incorrect Usage: /, ''), current);
     const { message, exitCode: code } = describeError(err);
     term.err(message);
     term.out('FAILED');
+    if (err instanceof UsageError) {
+      term.out();
+      term.out(helpFor(ctx, current));
+    }
     return code;
   }
 }
 
-function reportUsage(ctx: Context, message: string, spec: CommandSpec | undefined): number {
-  ctx.term.err(`Incorrect Usage: ${message}`);
-  ctx.term.err();
-  ctx.term.err((spec ? commandHelp(spec, ctx.bin) : programHelp(manifest(), ctx.bin)).trimEnd());
-  return 1;
+function helpFor(ctx: Context, spec: CommandSpec | undefined): string {
+  return (spec ? commandHelp(spec, ctx.bin) : programHelp(manifest(), ctx.bin)).trimEnd();
 }

@@ -11,12 +11,9 @@ export class UserError extends Error {
   }
 }
 
-/** A wrong flag or argument: cf prints "Incorrect Usage: ..." and the command's help. */
+/** Arguments that parse but do not fit (too many, flags that exclude each other): cf's "Incorrect Usage". */
 export class UsageError extends UserError {
-  constructor(
-    message: string,
-    readonly commandName?: string,
-  ) {
+  constructor(message: string) {
     super(`Incorrect Usage: ${message}`);
   }
 }
@@ -77,11 +74,12 @@ export class CfApiError extends UserError {
     return this.errors[0]?.title;
   }
 
+  /** CC's own words, as cf shows them. */
   private static describe(status: number, errors: CcErrorItem[], path: string): string {
-    if (status === 403 || errors[0]?.title === 'CF-NotAuthorized') {
-      return 'You are not authorized to perform the requested action.';
-    }
-    if (errors.length > 0) return errors.map((e) => e.detail || e.title).join('\n');
+    const details = errors.map((e) => e.detail || e.title);
+    if (details.length === 1) return details[0];
+    if (details.length > 1) return ['Multiple errors occurred:', ...details.map((d) => `- ${d}`)].join('\n');
+    if (status === 403) return 'You are not authorized to perform the requested action';
     return `The Cloud Controller answered ${path} with HTTP ${status}.`;
   }
 }

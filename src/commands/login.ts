@@ -49,7 +49,6 @@ export const run: CommandRun = async (ctx, input) => {
 
   await chooseTarget(ctx, state, options);
   await ctx.ownStore.save(state);
-  ctx.term.out();
   printTarget(ctx, state);
 };
 
@@ -58,6 +57,7 @@ async function logIn(ctx: Context, state: SessionState, options: LoginOptions): 
   if (options.clientCredentials) {
     const clientId = options.u ?? (await term.prompt('Client ID: '));
     const clientSecret = options.p ?? (await term.prompt('Client secret: ', { secret: true }));
+    term.out();
     term.out('Authenticating...');
     await authenticate(ctx, state, { kind: 'client', clientId, clientSecret });
   } else if (options.sso || options.ssoPasscode) {
@@ -71,6 +71,7 @@ async function logIn(ctx: Context, state: SessionState, options: LoginOptions): 
     const attempts = options.p === undefined ? PASSWORD_ATTEMPTS : 1;
     for (let attempt = 1; ; attempt += 1) {
       const password = options.p ?? (await term.prompt('Password: ', { secret: true }));
+      term.out();
       term.out('Authenticating...');
       const credentials: Credentials = { kind: 'password', username, password, origin: options.origin };
       try {
@@ -83,8 +84,8 @@ async function logIn(ctx: Context, state: SessionState, options: LoginOptions): 
       }
     }
   }
-  term.out('OK');
-  term.out();
+  term.ok();
+  if (options.sso || options.ssoPasscode) term.out();
 }
 
 async function chooseTarget(ctx: Context, state: SessionState, options: LoginOptions): Promise<void> {
@@ -93,10 +94,12 @@ async function chooseTarget(ctx: Context, state: SessionState, options: LoginOpt
   if (!org) return;
   state.org = { guid: org.guid, name: org.name };
   ctx.term.out(`Targeted org ${org.name}.`);
+  ctx.term.out();
   const space = options.s ? await findSpaceIn(cc, org.guid, options.s) : await pick(ctx, 'space', await cc.spaces(org.guid));
   if (!space) return;
   await targetSpace(cc, state, space);
   ctx.term.out(`Targeted space ${space.name}.`);
+  ctx.term.out();
 }
 
 /** The only choice, or the user's from a numbered list when there is a terminal to ask on. */

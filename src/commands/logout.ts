@@ -13,5 +13,5 @@ export const run: CommandRun = async (ctx) => {
     Object.assign(state, { accessToken: '', refreshToken: '', uaaClientSecret: '', grantType: '', org: undefined, space: undefined });
     await found.store.save(state);
   }
-  ctx.term.out('OK');
+  ctx.term.ok();
 };

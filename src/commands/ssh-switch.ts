@@ -15,9 +15,8 @@ export function appSwitch(enabled: boolean): CommandRun {
     ctx.term.out(`${verb(enabled)} ssh support for app ${appName} as ${session.auth.username}...`);
     const { app, unchanged } = await setAppSsh(session, appName, enabled);
     if (unchanged) ctx.term.out(`ssh support for app '${appName}' is already ${state(enabled)}.`);
-    ctx.term.out('OK');
+    ctx.term.ok();
     if (!enabled) return;
-    ctx.term.out();
     const status = await sshStatus(session, app);
     if (!status.enabled) ctx.term.out(`TIP: ${blockedTip(ctx, status)}`);
     else if (unchanged) ctx.term.out('TIP: An app restart may be required for the change to take effect.');
@@ -31,6 +30,6 @@ export function spaceSwitch(enabled: boolean): CommandRun {
     ctx.term.out(`${verb(enabled)} ssh support for space ${spaceName} as ${session.auth.username}...`);
     const { unchanged } = await setSpaceSsh(session, spaceName, enabled);
     if (unchanged) ctx.term.out(`ssh support for space '${spaceName}' is already ${state(enabled)}.`);
-    ctx.term.out('OK');
+    ctx.term.ok();
   };
 }

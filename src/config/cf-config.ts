@@ -106,6 +106,6 @@ export class CfConfigStore implements SessionStore {
         AllowSSH: state.space?.allowSSH ?? false,
       },
     };
-    await writeFileAtomic(this.file, `${JSON.stringify(next, null, 2)}\n`);
+    await writeFileAtomic(this.file, JSON.stringify(next, null, 2)); // cf writes no final newline
   }
 }

@@ -27,6 +27,12 @@ export class Terminal {
     this.streams.stdout.write(`${text}\n`);
   }
 
+  /** cf's OK: always followed by an empty line. */
+  ok(): void {
+    this.out('OK');
+    this.out();
+  }
+
   err(text = ''): void {
     this.streams.stderr.write(`${text}\n`);
   }

@@ -30,13 +30,32 @@ export interface HttpResponse<T = unknown> {
   data: T;
 }
 
+/**
+ * https-proxy-agent takes the TLS options for the endpoint behind the proxy from each
+ * request, and axios passes none: this agent adds the TLS setting to every tunnel.
+ */
+class TunnelAgent extends HttpsProxyAgent<string> {
+  constructor(
+    proxy: string,
+    private readonly rejectUnauthorized: boolean,
+  ) {
+    super(proxy, { keepAlive: true });
+  }
+
+  override connect(req: http.ClientRequest, opts: AgentConnectOpts) {
+    return super.connect(req, { ...opts, rejectUnauthorized: this.rejectUnauthorized } as AgentConnectOpts);
+  }
+}
+
+type AgentConnectOpts = Parameters<HttpsProxyAgent<string>['connect']>[1];
+
 const RETRIED_STATUSES = new Set([500, 502, 503, 504]);
 const GET_RETRIES = 2;
 
 export class Http {
   private readonly axios: AxiosInstance;
   private readonly directAgents: { http: http.Agent; https: https.Agent };
-  private readonly proxyAgents = new Map<string, HttpsProxyAgent<string>>();
+  private readonly proxyAgents = new Map<string, TunnelAgent>();
 
   constructor(private readonly options: HttpOptions) {
     this.directAgents = {
@@ -105,7 +124,7 @@ export class Http {
     if (!proxy) return { httpAgent: this.directAgents.http, httpsAgent: this.directAgents.https };
     let agent = this.proxyAgents.get(proxy);
     if (!agent) {
-      agent = new HttpsProxyAgent(proxy, { keepAlive: true, rejectUnauthorized: !this.options.sslDisabled });
+      agent = new TunnelAgent(proxy, !this.options.sslDisabled);
       this.proxyAgents.set(proxy, agent);
     }
     return { httpAgent: agent, httpsAgent: agent };

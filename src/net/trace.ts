@@ -37,9 +37,7 @@ export function redactJson(value: unknown): unknown {
 function redactBody(body: unknown, contentType: string): string {
   if (body === undefined || body === null || body === '') return '';
   if (typeof body === 'string' && contentType.includes('application/x-www-form-urlencoded')) {
-    const form = new URLSearchParams(body);
-    for (const key of [...form.keys()]) if (SECRET_KEY.test(key)) form.set(key, HIDDEN);
-    return decodeURIComponent(form.toString());
+    return [...new URLSearchParams(body)].map(([key, value]) => `${key}=${SECRET_KEY.test(key) ? HIDDEN : value}`).join('&');
   }
   if (typeof body === 'string') {
     try {

@@ -174,12 +174,12 @@ export class World {
     return this.spaces.find((s) => s.guid === app.spaceGuid) as Space;
   }
 
-  /** CC's answer to /v3/apps/:guid/ssh_enabled: global first, then space, then app. */
+  /** CC's answer to /v3/apps/:guid/ssh_enabled (its AppSshStatusPresenter): global first, then space, then app. */
   sshEnabled(app: App): { enabled: boolean; reason: string } {
     const space = this.spaceOf(app);
-    if (!this.globalSsh) return { enabled: false, reason: 'ssh is disabled globally' };
-    if (!space.allowSsh) return { enabled: false, reason: `ssh is disabled for space '${space.name}'` };
-    if (!app.sshEnabled) return { enabled: false, reason: 'ssh is disabled for app' };
+    if (!this.globalSsh) return { enabled: false, reason: 'Disabled globally' };
+    if (!space.allowSsh) return { enabled: false, reason: `Disabled for space ${space.name}` };
+    if (!app.sshEnabled) return { enabled: false, reason: 'Disabled for app' };
     return { enabled: true, reason: '' };
   }
 }

@@ -1,0 +1,65 @@
+// `npm run demo`: starts the test Cloud Foundry, logs in to it in a throwaway CF_HOME and
+// runs cf-ssh-tools' commands against it, showing their real output.
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { startFoundation } from '../test/foundation/server.js';
+
+const BIN = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../src/bin.js');
+
+interface Step {
+  args: string[];
+  /** Typed at the prompt (a password), never put on the command line. */
+  input?: string;
+  expectCode?: number;
+  note?: string;
+}
+
+function run(home: string, step: Step): Promise<number | null> {
+  process.stdout.write(`\n\x1b[1m$ cf-ssh-tools ${step.args.join(' ')}\x1b[0m${step.note ? `   # ${step.note}` : ''}\n`);
+  const child = spawn(process.execPath, [BIN, ...step.args], {
+    env: { ...process.env, CF_HOME: home, CF_TRACE: '' },
+    stdio: ['pipe', 'inherit', 'inherit'],
+  });
+  child.stdin.end(step.input ?? '');
+  return new Promise((resolve) => child.once('close', resolve));
+}
+
+async function main(): Promise<number> {
+  const foundation = await startFoundation();
+  const home = mkdtempSync(path.join(os.tmpdir(), 'cf-ssh-tools-demo-'));
+  console.log(`Test Cloud Foundry running at ${foundation.url} (users developer/developer-pass, manager/manager-pass)`);
+  const steps: Step[] = [
+    { args: ['login', '-a', foundation.url, '-u', 'developer', '-o', 'demo-org', '-s', 'demo-space'], input: 'developer-pass\n', note: 'password typed at the prompt' },
+    { args: ['ssh-enabled', 'demo-app'] },
+    { args: ['ssh-enabled', 'no-ssh-app'] },
+    { args: ['enable-ssh', 'no-ssh-app'] },
+    { args: ['disable-ssh', 'no-ssh-app'] },
+    { args: ['disable-ssh', 'no-ssh-app'], note: 'safe to run twice' },
+    { args: ['space-ssh-allowed', 'locked-space'] },
+    { args: ['target', '-s', 'locked-space'] },
+    { args: ['ssh-enabled', 'locked-app', '--json'] },
+    { args: ['allow-space-ssh', 'locked-space'], expectCode: 1, note: 'only org managers may' },
+    { args: ['ssh-code'], note: 'one-time password for ssh/scp/sftp' },
+    { args: ['logout'] },
+  ];
+  let failures = 0;
+  try {
+    for (const step of steps) {
+      const code = await run(home, step);
+      if (code !== (step.expectCode ?? 0)) {
+        failures += 1;
+        console.error(`!! expected exit code ${step.expectCode ?? 0}, got ${code}`);
+      }
+    }
+  } finally {
+    await foundation.stop();
+    rmSync(home, { recursive: true, force: true });
+  }
+  console.log(failures === 0 ? '\nDemo finished: every command behaved as expected.' : `\nDemo finished with ${failures} unexpected result(s).`);
+  return failures === 0 ? 0 : 1;
+}
+
+main().then((code) => process.exit(code));

@@ -1,0 +1,138 @@
+// Working from the cf CLI's own config.json: token refresh before expiry and after a
+// refusal, written back as cf writes it; an expired refresh token; CF_TRACE without secrets.
+import assert from 'node:assert/strict';
+import { mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { cli, tempHome } from '../helpers/cli.js';
+import { type RunningFoundation, startFoundationProcess } from '../helpers/foundation.js';
+
+/** A JWT that decodes like the foundation's but expired an hour ago (its signature is not checked by the CLI). */
+function expiredToken(user: string): string {
+  const part = (v: unknown) => Buffer.from(JSON.stringify(v)).toString('base64url');
+  const exp = Math.floor(Date.now() / 1000) - 3600;
+  return `${part({ alg: 'HS256' })}.${part({ user_name: user, user_id: 'x', origin: 'uaa', exp, scope: [] })}.c2ln`;
+}
+
+describe('sessions from cf config.json', () => {
+  let foundation: RunningFoundation;
+  let orgGuid: string;
+  let spaceGuid: string;
+
+  before(async () => {
+    foundation = await startFoundationProcess();
+    const { access_token } = await foundation.tokens('developer', 'developer-pass');
+    const get = async (p: string) => (await (await fetch(`${foundation.url}${p}`, { headers: { Authorization: `bearer ${access_token}` } })).json()) as { resources: { guid: string }[] };
+    orgGuid = (await get('/v3/organizations?names=demo-org')).resources[0].guid;
+    spaceGuid = (await get(`/v3/spaces?names=demo-space&organization_guids=${orgGuid}`)).resources[0].guid;
+  });
+  after(() => foundation.stop());
+
+  async function cfHomeWith(fields: Record<string, unknown>): Promise<{ home: string; file: string }> {
+    const home = tempHome();
+    mkdirSync(path.join(home, '.cf'), { mode: 0o700 });
+    const file = path.join(home, '.cf', 'config.json');
+    const config = {
+      ConfigVersion: 4,
+      Target: foundation.url,
+      APIVersion: '3.180.0',
+      AuthorizationEndpoint: `${foundation.url}/uaa`,
+      UaaEndpoint: `${foundation.url}/uaa`,
+      SSHOAuthClient: 'ssh-proxy',
+      UAAOAuthClient: 'cf',
+      UAAOAuthClientSecret: '',
+      UAAGrantType: '',
+      SSLDisabled: false,
+      OrganizationFields: { GUID: orgGuid, Name: 'demo-org' },
+      SpaceFields: { GUID: spaceGuid, Name: 'demo-space', AllowSSH: true },
+      ColorEnabled: 'true',
+      Locale: '',
+      PluginRepos: [{ Name: 'CF-Community', URL: 'https://plugins.cloudfoundry.org' }],
+      MinCLIVersion: '6.23.0',
+      ...fields,
+    };
+    writeFileSync(file, JSON.stringify(config, null, 2), { mode: 0o644 });
+    return { home, file };
+  }
+
+  it('refreshes an expiring access token and writes config.json back atomically with mode 0600', async () => {
+    const { refresh_token } = await foundation.tokens('developer', 'developer-pass');
+    const { home, file } = await cfHomeWith({ AccessToken: `bearer ${expiredToken('developer')}`, RefreshToken: refresh_token });
+    const r = await cli(home, ['ssh-enabled', 'demo-app']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stdout, "ssh support is enabled for app 'demo-app'.\n");
+    const written = JSON.parse(readFileSync(file, 'utf8'));
+    assert.match(written.AccessToken, /^bearer eyJ/);
+    assert.notEqual(written.AccessToken, `bearer ${expiredToken('developer')}`);
+    assert.deepEqual(written.PluginRepos, [{ Name: 'CF-Community', URL: 'https://plugins.cloudfoundry.org' }], 'unknown fields are kept');
+    assert.equal(written.ColorEnabled, 'true');
+    assert.equal(statSync(file).mode & 0o777, 0o600);
+    assert.deepEqual(readdirSync(path.dirname(file)), ['config.json'], 'no temp file is left behind');
+  });
+
+  it('refreshes once when the foundation refuses a token that has not expired', async () => {
+    const { access_token, refresh_token } = await foundation.tokens('developer', 'developer-pass');
+    const { home, file } = await cfHomeWith({ AccessToken: `bearer ${access_token}`, RefreshToken: refresh_token });
+    await foundation.control('POST', '/foundation/revoke-access-tokens');
+    const r = await cli(home, ['ssh-enabled', 'demo-app']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.notEqual(JSON.parse(readFileSync(file, 'utf8')).AccessToken, `bearer ${access_token}`);
+    // UAA refuses the revoked token for the one-time code as well; ssh-code refreshes and retries.
+    const { access_token: second, refresh_token: secondRefresh } = await foundation.tokens('developer', 'developer-pass');
+    const other = await cfHomeWith({ AccessToken: `bearer ${second}`, RefreshToken: secondRefresh });
+    await foundation.control('POST', '/foundation/revoke-access-tokens');
+    const code = await cli(other.home, ['ssh-code']);
+    assert.equal(code.code, 0, code.stderr);
+    assert.match(code.stdout, /^[\w-]+\n$/);
+  });
+
+  it('an expired refresh token gets cf message and exit 1', async () => {
+    const { refresh_token } = await foundation.tokens('developer', 'developer-pass');
+    const { home } = await cfHomeWith({ AccessToken: `bearer ${expiredToken('developer')}`, RefreshToken: refresh_token });
+    await foundation.control('POST', '/foundation/revoke-refresh-tokens');
+    const r = await cli(home, ['ssh-enabled', 'demo-app']);
+    assert.equal(r.code, 1);
+    assert.equal(r.stderr, 'The token expired, was revoked, or the token ID is incorrect. Please log back in to re-authenticate.\n');
+    assert.equal(r.stdout, 'FAILED\n');
+  });
+
+  it('ignores a config.json of another ConfigVersion', async () => {
+    const { access_token } = await foundation.tokens('developer', 'developer-pass');
+    const { home } = await cfHomeWith({ ConfigVersion: 3, AccessToken: `bearer ${access_token}` });
+    const r = await cli(home, ['ssh-code']);
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /No API endpoint set/);
+  });
+
+  it('CF_TRACE=true logs requests and responses without a single secret', async () => {
+    const { refresh_token } = await foundation.tokens('developer', 'developer-pass');
+    const { home, file } = await cfHomeWith({ AccessToken: `bearer ${expiredToken('developer')}`, RefreshToken: refresh_token });
+    const r = await cli(home, ['ssh-code'], { env: { CF_TRACE: 'true' } });
+    assert.equal(r.code, 0, r.stderr);
+    const code = r.stdout.trim();
+    const { AccessToken, RefreshToken } = JSON.parse(readFileSync(file, 'utf8'));
+    assert.match(r.stderr, /REQUEST: \[/);
+    assert.match(r.stderr, /GET \/uaa\/oauth\/authorize\?client_id=ssh-proxy&response_type=code HTTP\/1\.1/);
+    assert.match(r.stderr, /POST \/uaa\/oauth\/token HTTP\/1\.1/);
+    assert.match(r.stderr, /Authorization: \[PRIVATE DATA HIDDEN\]/);
+    assert.match(r.stderr, /code=\[PRIVATE DATA HIDDEN\]/);
+    for (const secret of [code, AccessToken.slice(7), RefreshToken, refresh_token]) {
+      assert.ok(!r.stderr.includes(secret), `trace output contains a secret: ${secret.slice(0, 12)}...`);
+    }
+    assert.doesNotMatch(r.stderr, /eyJ[\w-]{20,}/, 'no JWT at all in the trace');
+  });
+
+  it('CF_TRACE=<file> writes the trace to that file, also without secrets, and a login password never shows', async () => {
+    const home = tempHome();
+    const traceFile = path.join(home, 'trace.log');
+    const r = await cli(home, ['login', '-a', foundation.url, '-u', 'developer', '-p', 'developer-pass', '-o', 'demo-org', '-s', 'demo-space'], {
+      env: { CF_TRACE: traceFile },
+    });
+    assert.equal(r.code, 0, r.stderr);
+    const trace = readFileSync(traceFile, 'utf8');
+    assert.match(trace, /grant_type=password/);
+    assert.match(trace, /password=\[PRIVATE DATA HIDDEN\]/);
+    assert.doesNotMatch(trace, /developer-pass|eyJ[\w-]{20,}/);
+    assert.doesNotMatch(r.stdout, /REQUEST:/);
+  });
+});

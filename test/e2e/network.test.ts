@@ -1,0 +1,135 @@
+// What users see when the API cannot be reached, over TLS they do not trust, and through
+// an HTTP proxy; plus every command's reaction to wrong flags and arguments.
+import assert from 'node:assert/strict';
+import http from 'node:http';
+import net, { type AddressInfo } from 'node:net';
+import { after, before, describe, it } from 'node:test';
+import { cli, loggedIn, tempHome } from '../helpers/cli.js';
+import { type RunningFoundation, startFoundationProcess } from '../helpers/foundation.js';
+
+/** A loopback HTTP CONNECT proxy that records where it tunnelled to. */
+async function connectProxy(): Promise<{ url: string; tunnels: string[]; close(): void }> {
+  const tunnels: string[] = [];
+  const server = http.createServer((_req, res) => res.writeHead(405).end());
+  server.on('connect', (req, client: net.Socket, head) => {
+    tunnels.push(req.url ?? '');
+    const [host, port] = (req.url ?? '').split(':');
+    const upstream = net.connect(Number(port), host, () => {
+      client.write('HTTP/1.1 200 Connection Established\r\n\r\n');
+      upstream.write(head);
+      upstream.pipe(client);
+      client.pipe(upstream);
+    });
+    upstream.on('error', () => client.destroy());
+    client.on('error', () => upstream.destroy());
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    tunnels,
+    close: () => server.close(),
+  };
+}
+
+async function closedPort(): Promise<number> {
+  const server = net.createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+describe('network errors, TLS and proxies', () => {
+  let foundation: RunningFoundation;
+  let tls: RunningFoundation;
+
+  before(async () => {
+    [foundation, tls] = await Promise.all([startFoundationProcess(), startFoundationProcess(['--https'])]);
+  });
+  after(() => Promise.all([foundation.stop(), tls.stop()]));
+
+  it('connection refused: one line naming the endpoint, exit 1', async () => {
+    const port = await closedPort();
+    const r = await cli(tempHome(), ['login', '-a', `http://127.0.0.1:${port}`, '-u', 'developer', '-p', 'x']);
+    assert.equal(r.code, 1);
+    const errors = r.stderr.split('\n').filter((l) => l && !l.startsWith('Warning'));
+    assert.deepEqual(errors, [`Cannot reach http://127.0.0.1:${port}: connection refused. Check the API URL, or set https_proxy if you are behind a proxy.`]);
+  });
+
+  it('a host that does not resolve', async () => {
+    const r = await cli(tempHome(), ['login', '-a', 'https://api.nothing.invalid', '-u', 'developer', '-p', 'x']);
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /^Cannot reach https:\/\/api\.nothing\.invalid: the host name does not resolve\./m);
+    assert.doesNotMatch(r.stderr, /\n\s+at /, 'no stack trace');
+  });
+
+  it('a self-signed certificate is refused unless --skip-ssl-validation, which is remembered', async () => {
+    const home = tempHome();
+    const args = ['login', '-a', tls.url, '-u', 'developer', '-p', 'developer-pass', '-o', 'demo-org', '-s', 'demo-space'];
+    const refused = await cli(home, args);
+    assert.equal(refused.code, 1);
+    assert.match(refused.stderr, new RegExp(`^Invalid SSL certificate for ${tls.url} \\(.+\\)\\. Use '--skip-ssl-validation'`, 'm'));
+    const accepted = await cli(home, [...args, '--skip-ssl-validation']);
+    assert.equal(accepted.code, 0, accepted.stderr);
+    const later = await cli(home, ['ssh-enabled', 'demo-app']);
+    assert.equal(later.code, 0, later.stderr);
+  });
+
+  it('goes through an HTTP CONNECT proxy from https_proxy / http_proxy, and not for no_proxy hosts', async () => {
+    const proxy = await connectProxy();
+    try {
+      const host = new URL(tls.url).host;
+      const home = tempHome();
+      const r = await cli(home, ['login', '-a', tls.url, '--skip-ssl-validation', '-u', 'developer', '-p', 'developer-pass', '-o', 'demo-org', '-s', 'demo-space'], {
+        env: { https_proxy: proxy.url },
+      });
+      assert.equal(r.code, 0, r.stderr);
+      assert.ok(proxy.tunnels.includes(host), `expected a CONNECT to ${host}, saw ${proxy.tunnels.join(', ')}`);
+      proxy.tunnels.length = 0;
+      const bypass = await cli(home, ['ssh-code'], { env: { https_proxy: proxy.url, no_proxy: '127.0.0.1' } });
+      assert.equal(bypass.code, 0, bypass.stderr);
+      assert.deepEqual(proxy.tunnels, []);
+      const plain = await loggedIn(foundation.url);
+      const viaHttpProxy = await cli(plain, ['ssh-code'], { env: { http_proxy: proxy.url } });
+      assert.equal(viaHttpProxy.code, 0, viaHttpProxy.stderr);
+      assert.ok((proxy.tunnels as string[]).includes(new URL(foundation.url).host));
+    } finally {
+      proxy.close();
+    }
+  });
+
+  it('every command answers a wrong flag or argument with Incorrect Usage, its help, and exit 1', async () => {
+    // cf's two shapes: a flag or argument that does not parse gets the message and an empty
+    // line on stderr, then the help; arguments that parse but do not fit also get FAILED.
+    const cases: [string[], string, boolean][] = [
+      [['enable-ssh'], 'the required argument `APP_NAME` was not provided', false],
+      [['disable-ssh', 'a', 'b', 'c'], 'unexpected argument "b c"', true],
+      [['ssh-enabled', '--bogus', 'a'], "unknown flag `bogus'", false],
+      [['allow-space-ssh'], 'the required argument `SPACE_NAME` was not provided', false],
+      [['disallow-space-ssh', '-x', 's'], "unknown flag `x'", false],
+      [['space-ssh-allowed'], 'the required argument `SPACE_NAME` was not provided', false],
+      [['ssh-code', 'extra'], 'unexpected argument "extra"', true],
+      [['login', '-a'], "expected argument for flag `-a'", false],
+      [['logout', '--now'], "unknown flag `now'", false],
+      [['target', '-o'], "expected argument for flag `-o'", false],
+      [['ssh'], 'the required argument `APP_NAME` was not provided', false],
+    ];
+    for (const [args, message, failed] of cases) {
+      const r = await cli(tempHome(), args);
+      const what = args.join(' ');
+      assert.equal(r.code, 1, what);
+      assert.equal(r.stderr, `Incorrect Usage: ${message}\n${failed ? '' : '\n'}`, what);
+      assert.ok(r.stdout.startsWith(`${failed ? 'FAILED\n\n' : ''}NAME:\n   ${args[0]} - `), what);
+      assert.match(r.stdout, new RegExp(`USAGE:\\n   cf-ssh-tools ${args[0]}`), what);
+    }
+    const unknown = await cli(tempHome(), ['sshh']);
+    assert.equal(unknown.code, 1);
+    assert.equal(unknown.stderr, "'sshh' is not a registered command. See 'cf-ssh-tools help'.\n");
+  });
+
+  it('a malformed API URL is one clear line', async () => {
+    const r = await cli(tempHome(), ['login', '-a', 'ftp://api.example.com', '-u', 'u', '-p', 'p']);
+    assert.equal(r.code, 1);
+    assert.equal(r.stderr, "'ftp://api.example.com' is not an http(s) URL: use e.g. -a https://api.example.com\n");
+  });
+});

@@ -1,0 +1,59 @@
+// Runs the built cf-ssh-tools as a user would, in a home of its own.
+import { spawn } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { ROOT } from './foundation.js';
+
+export const BIN = path.join(ROOT, 'build/src/bin.js');
+
+export interface CliResult {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+export interface CliOptions {
+  input?: string;
+  env?: Record<string, string | undefined>;
+  timeoutMs?: number;
+}
+
+/** A throwaway CF_HOME, so each test has its own cf config and our own session. */
+export function tempHome(): string {
+  return mkdtempSync(path.join(os.tmpdir(), 'cf-ssh-tools-test-'));
+}
+
+export function cli(home: string, args: string[], options: CliOptions = {}): Promise<CliResult> {
+  const env: Record<string, string | undefined> = {
+    PATH: process.env.PATH,
+    HOME: home,
+    CF_HOME: home,
+    CF_SSH_TOOLS_NO_KEYCHAIN: 'true',
+    ...options.env,
+  };
+  const child = spawn(process.execPath, [BIN, ...args], { env: env as NodeJS.ProcessEnv, stdio: ['pipe', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (d) => (stdout += d));
+  child.stderr.on('data', (d) => (stderr += d));
+  child.stdin.end(options.input ?? '');
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`cf-ssh-tools ${args.join(' ')} did not finish in time\n${stdout}\n${stderr}`));
+    }, options.timeoutMs ?? 20_000);
+    child.once('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr });
+    });
+  });
+}
+
+/** Logs a seeded user in to the foundation and targets demo-org / demo-space. */
+export async function loggedIn(api: string, user = 'developer', space = 'demo-space'): Promise<string> {
+  const home = tempHome();
+  const result = await cli(home, ['login', '-a', api, '-u', user, '-p', `${user}-pass`, '-o', 'demo-org', '-s', space]);
+  if (result.code !== 0) throw new Error(`login failed: ${result.stdout}${result.stderr}`);
+  return home;
+}

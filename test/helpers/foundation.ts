@@ -1,0 +1,58 @@
+// Starts the test foundation the way users do (`npm run foundation` runs this same file)
+// and gives tests its URL and its control API.
+import { type ChildProcess, spawn } from 'node:child_process';
+import path from 'node:path';
+import readline from 'node:readline';
+import { fileURLToPath } from 'node:url';
+
+export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
+export const FOUNDATION_MAIN = path.join(ROOT, 'build/test/foundation/main.js');
+
+export interface RunningFoundation {
+  url: string;
+  process: ChildProcess;
+  control<T = unknown>(method: string, path: string, body?: unknown): Promise<T>;
+  /** A fresh token for a seeded user, straight from the foundation's UAA. */
+  tokens(user: string, password: string): Promise<{ access_token: string; refresh_token: string }>;
+  stop(): Promise<void>;
+}
+
+export async function startFoundationProcess(args: string[] = []): Promise<RunningFoundation> {
+  const child = spawn(process.execPath, [FOUNDATION_MAIN, '--port', '0', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const url = await new Promise<string>((resolve, reject) => {
+    const lines = readline.createInterface({ input: child.stdout! });
+    lines.on('line', (line) => {
+      const match = /^api=(.+)$/.exec(line);
+      if (match) resolve(match[1]);
+    });
+    child.once('exit', (code) => reject(new Error(`foundation exited with ${code}`)));
+  });
+  const control = async <T>(method: string, route: string, body?: unknown): Promise<T> => {
+    const res = await fetch(`${url}${route}`, {
+      method,
+      headers: body === undefined ? {} : { 'Content-Type': 'application/json' },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    const text = await res.text();
+    return (text ? JSON.parse(text) : undefined) as T;
+  };
+  return {
+    url,
+    process: child,
+    control,
+    async tokens(user, password) {
+      const res = await fetch(`${url}/uaa/oauth/token`, {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/x-www-form-urlencoded', Authorization: `Basic ${Buffer.from('cf:').toString('base64')}` },
+        body: new URLSearchParams({ grant_type: 'password', username: user, password }).toString(),
+      });
+      return (await res.json()) as { access_token: string; refresh_token: string };
+    },
+    stop: () =>
+      new Promise<void>((resolve) => {
+        if (child.exitCode !== null) return resolve();
+        child.once('exit', () => resolve());
+        child.kill('SIGTERM');
+      }),
+  };
+}
