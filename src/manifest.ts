@@ -21,6 +21,7 @@ export interface CommandSpec {
   usage: string;
   arguments?: string[];
   options?: OptionSpec[];
+  environment?: Record<string, string>;
   see_also?: string[];
 }
 

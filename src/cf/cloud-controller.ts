@@ -112,6 +112,10 @@ export class CloudController {
     return (await this.get<Page<InstanceStats>>(`/v3/processes/${processGuid}/stats`)).resources;
   }
 
+  async sidecars(processGuid: string): Promise<Resource[]> {
+    return this.list<Resource>(`/v3/processes/${processGuid}/sidecars`);
+  }
+
   async appSshFeature(appGuid: string): Promise<SshFeature> {
     return this.get<SshFeature>(`/v3/apps/${appGuid}/features/ssh`);
   }

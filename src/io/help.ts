@@ -5,12 +5,18 @@ const INDENT = '   ';
 
 export function commandHelp(spec: CommandSpec, prefix: string): string {
   const lines = ['NAME:', `${INDENT}${spec.name} - ${spec.description}`, '', 'USAGE:'];
-  lines.push(`${INDENT}${spec.usage.replace('{cmd}', `${prefix} ${spec.name}`)}`);
+  const usage = spec.usage.replace('{cmd}', `${prefix} ${spec.name}`);
+  lines.push(...usage.split('\n').map((line) => `${INDENT}${line}`));
   const options = spec.options ?? [];
   if (options.length > 0) {
     const width = Math.max(...options.map((o) => o.flag.length)) + 6;
     lines.push('', 'OPTIONS:');
     for (const option of options) lines.push(`${INDENT}${option.flag.padEnd(width)}${option.description}`);
+  }
+  const environment = Object.entries(spec.environment ?? {});
+  if (environment.length > 0) {
+    lines.push('', 'ENVIRONMENT:');
+    for (const [name, description] of environment) lines.push(`${INDENT}${`${name}=`.padEnd(29)}${description}`);
   }
   if (spec.see_also?.length) lines.push('', 'SEE ALSO:', `${INDENT}${spec.see_also.join(', ')}`);
   return `${lines.join('\n')}\n`;

@@ -22,11 +22,40 @@ describe('plugin-manifest.yml', () => {
     }
   });
 
-  it('renders help in the cf layout', () => {
+  it('renders help in the cf layout: `ssh` byte for byte as `cf help ssh` (v8)', () => {
     const spec = manifest().commands.find((c) => c.name === 'ssh')!;
-    const help = commandHelp(spec, 'cf-ssh-tools');
-    assert.match(help, /^NAME:\n   ssh - SSH to an application container instance\n\nUSAGE:\n   cf-ssh-tools ssh APP_NAME /);
-    assert.match(help, /\nOPTIONS:\n   --app-instance-index, -i\s+App process instance index \(Default: 0\)\n/);
-    assert.match(help, /\nSEE ALSO:\n   allow-space-ssh, enable-ssh/);
+    assert.equal(
+      commandHelp(spec, 'cf'),
+      `NAME:
+   ssh - SSH to an application container instance
+
+USAGE:
+   cf ssh APP_NAME [--process PROCESS] [-i INDEX] [-c COMMAND]...
+   [-L [BIND_ADDRESS:]LOCAL_PORT:REMOTE_HOST:REMOTE_PORT]... [--skip-remote-execution]
+   [--disable-pseudo-tty | --force-pseudo-tty | --request-pseudo-tty] [--skip-host-validation]
+
+OPTIONS:
+   --app-instance-index, -i         App process instance index (Default: 0)
+   --command, -c                    Command to run
+   --disable-pseudo-tty, -T         Disable pseudo-tty allocation
+   --force-pseudo-tty               Force pseudo-tty allocation
+   -L                               Local port forward specification
+   --process                        App process name (Default: web)
+   --request-pseudo-tty, -t         Request pseudo-tty allocation
+   --skip-host-validation, -k       Skip host key validation. Not recommended!
+   --skip-remote-execution, -N      Do not execute a remote command
+
+ENVIRONMENT:
+   all_proxy=                   Specify a proxy server to enable proxying for all requests
+
+SEE ALSO:
+   allow-space-ssh, enable-ssh, space-ssh-allowed, ssh-code, ssh-enabled
+`,
+    );
+    const enable = manifest().commands.find((c) => c.name === 'enable-ssh')!;
+    assert.equal(
+      commandHelp(enable, 'cf'),
+      'NAME:\n   enable-ssh - Enable ssh for the application\n\nUSAGE:\n   cf enable-ssh APP_NAME\n\nSEE ALSO:\n   allow-space-ssh, space-ssh-allowed, ssh, ssh-enabled\n',
+    );
   });
 });

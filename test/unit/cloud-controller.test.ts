@@ -1,0 +1,148 @@
+// The Cloud Controller and UAA clients against the test foundation, in-process.
+import assert from 'node:assert/strict';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { after, before, describe, it } from 'node:test';
+import { CloudController } from '../../src/cf/cloud-controller.js';
+import { emptySession, type SessionState, type SessionStore } from '../../src/config/session.js';
+import { CfApiError, NetworkError, RefreshTokenError } from '../../src/errors.js';
+import { Http } from '../../src/net/http.js';
+import { Auth } from '../../src/uaa/auth.js';
+import { UaaClient } from '../../src/uaa/client.js';
+import { type Foundation, startFoundation } from '../foundation/server.js';
+
+class MemoryStore implements SessionStore {
+  readonly description = 'memory';
+  saves = 0;
+  constructor(private state?: SessionState) {}
+  async load() {
+    return this.state;
+  }
+  async save(state: SessionState) {
+    this.state = { ...state };
+    this.saves += 1;
+  }
+}
+
+describe('Cloud Controller and UAA clients', () => {
+  let foundation: Foundation;
+  const httpClient = new Http({ sslDisabled: false, userAgent: 'test' });
+
+  before(async () => {
+    foundation = await startFoundation();
+  });
+  after(() => foundation.stop());
+
+  async function session(user = 'developer', now: () => number = Date.now) {
+    const uaa = new UaaClient(httpClient, `${foundation.url}/uaa`, `${foundation.url}/uaa`);
+    const grant = await uaa.passwordGrant(user, `${user}-pass`);
+    const state = { ...emptySession(foundation.url), authorizationEndpoint: `${foundation.url}/uaa`, uaaEndpoint: `${foundation.url}/uaa`, ...grant };
+    const store = new MemoryStore(state);
+    const auth = new Auth(state, store, uaa, now);
+    const warnings: string[] = [];
+    const cc = new CloudController(httpClient, foundation.url, auth, (w) => warnings.push(w));
+    return { cc, auth, store, state, warnings, uaa };
+  }
+
+  async function demoApp(cc: CloudController) {
+    const [org] = await cc.organizationsNamed('demo-org');
+    const [space] = await cc.spaces(org.guid, 'demo-space');
+    const [app] = await cc.appsNamed('demo-app', space.guid);
+    return app;
+  }
+
+  it('reads processes, instance stats, sidecars and the app environment', async () => {
+    const { cc } = await session();
+    const app = await demoApp(cc);
+    const processes = await cc.processes(app.guid);
+    assert.deepEqual(processes.map((p) => [p.type, p.instances]), [['web', 2], ['worker', 1]]);
+    assert.equal(processes[0].guid, app.guid, 'the web process has the app guid');
+    const stats = await cc.processStats(app.guid);
+    assert.deepEqual(stats.map((s) => [s.index, s.state]), [[0, 'RUNNING'], [1, 'RUNNING']]);
+    assert.deepEqual(await cc.sidecars(app.guid), []);
+    const env = await cc.appEnv(app.guid);
+    assert.equal(env.environment_variables?.GREETING, 'hello from cf-ssh-tools');
+  });
+
+  it('follows pagination.next across pages', async () => {
+    foundation.settings.pageSize = 1;
+    try {
+      const { cc } = await session('admin');
+      const orgs = await cc.organizations();
+      assert.deepEqual(orgs.map((o) => o.name), ['demo-org', 'sandbox-org']);
+    } finally {
+      foundation.settings.pageSize = 50;
+    }
+  });
+
+  it('hands X-Cf-Warnings to the caller, decoded', async () => {
+    const { cc, warnings } = await session();
+    foundation.settings.warning = 'first warning';
+    try {
+      await cc.organizations();
+    } finally {
+      foundation.settings.warning = undefined;
+    }
+    assert.deepEqual(warnings, ['first warning']);
+  });
+
+  it('maps CC error bodies to CfApiError with CC’s own detail', async () => {
+    const { cc } = await session('auditor');
+    const app = await demoApp(cc);
+    await assert.rejects(cc.setAppSshFeature(app.guid, false), (err: unknown) => {
+      assert.ok(err instanceof CfApiError);
+      assert.equal(err.status, 403);
+      assert.equal(err.title, 'CF-NotAuthorized');
+      assert.equal(err.message, 'You are not authorized to perform the requested action');
+      return true;
+    });
+    await assert.rejects(cc.get('/v3/apps/no-such-guid'), /App not found/);
+  });
+
+  it('refreshes a token that expires during a run, before the request that would fail', async () => {
+    let clock = Date.now();
+    const { cc, store, state } = await session('developer', () => clock);
+    await cc.organizations();
+    assert.equal(store.saves, 0);
+    const first = state.accessToken;
+    clock += 595_000; // the foundation's tokens live 600 s: now less than a minute is left
+    await cc.organizations();
+    assert.equal(store.saves, 1);
+    assert.notEqual(state.accessToken, first);
+  });
+
+  it('retries once with a refreshed token when CC refuses the token, and only once', async () => {
+    const { cc, store } = await session();
+    foundation.tokens.revokeAccessTokens();
+    await cc.organizations();
+    assert.equal(store.saves, 1);
+    foundation.tokens.revokeRefreshTokens();
+    foundation.tokens.revokeAccessTokens();
+    await assert.rejects(cc.organizations(), RefreshTokenError);
+  });
+
+  it('concurrent requests share one refresh', async () => {
+    let clock = Date.now();
+    const { cc, store } = await session('developer', () => clock);
+    clock += 595_000;
+    await Promise.all([cc.organizations(), cc.organizations(), cc.organizations()]);
+    assert.equal(store.saves, 1);
+  });
+
+  it('a server that never answers becomes a one-line timeout error', async () => {
+    const silent = http.createServer(() => undefined);
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    const url = `http://127.0.0.1:${(silent.address() as AddressInfo).port}`;
+    try {
+      const quick = new Http({ sslDisabled: false, userAgent: 'test', timeoutMs: 200 });
+      await assert.rejects(new CloudController(quick, url, undefined, () => undefined).root(), (err: unknown) => {
+        assert.ok(err instanceof NetworkError);
+        assert.equal(err.message, `Cannot reach ${url}: the request timed out. Check your network, or set https_proxy if you are behind a proxy.`);
+        return true;
+      });
+    } finally {
+      silent.closeAllConnections();
+      silent.close();
+    }
+  });
+});
