@@ -1,7 +1,7 @@
 // The SSH switches at their three levels: app (features/ssh of the app), space
 // (features/ssh of the space) and global (the foundation's setting, seen only through
 // the reason CC gives in /v3/apps/:guid/ssh_enabled).
-import type { App, Space } from '../cf/cloud-controller.js';
+import type { App, Space, SshFeature } from '../cf/cloud-controller.js';
 import { CfApiError, NotFoundError } from '../errors.js';
 import { type CfSession, targetedOrg, targetedSpace } from './session.js';
 
@@ -73,12 +73,18 @@ export interface AppSwitchResult {
   unchanged: boolean;
 }
 
+/** Sets a switch unless it already has that state (no PATCH, no audit event); true when it had. */
+async function flip(read: () => Promise<SshFeature>, write: (enabled: boolean) => Promise<SshFeature>, enabled: boolean): Promise<boolean> {
+  if ((await read()).enabled === enabled) return true;
+  await write(enabled);
+  return false;
+}
+
 export async function setAppSsh(session: CfSession, appName: string, enabled: boolean): Promise<AppSwitchResult> {
+  const { cc } = session;
   const app = await findApp(session, appName);
-  const feature = await session.cc.appSshFeature(app.guid);
-  if (feature.enabled === enabled) return { app, unchanged: true };
-  await session.cc.setAppSshFeature(app.guid, enabled);
-  return { app, unchanged: false };
+  const unchanged = await flip(() => cc.appSshFeature(app.guid), (on) => cc.setAppSshFeature(app.guid, on), enabled);
+  return { app, unchanged };
 }
 
 export interface SpaceSwitchResult {
@@ -87,15 +93,14 @@ export interface SpaceSwitchResult {
 }
 
 export async function setSpaceSsh(session: CfSession, spaceName: string, enabled: boolean): Promise<SpaceSwitchResult> {
+  const { cc } = session;
   const space = await findSpace(session, spaceName);
-  const feature = await session.cc.spaceSshFeature(space.guid);
-  if (feature.enabled === enabled) return { space, unchanged: true };
-  await session.cc.setSpaceSshFeature(space.guid, enabled);
-  if (session.state.space?.guid === space.guid) {
+  const unchanged = await flip(() => cc.spaceSshFeature(space.guid), (on) => cc.setSpaceSshFeature(space.guid, on), enabled);
+  if (!unchanged && session.state.space?.guid === space.guid) {
     session.state.space.allowSSH = enabled;
     await session.store.save(session.state);
   }
-  return { space, unchanged: false };
+  return { space, unchanged };
 }
 
 export async function spaceSshAllowed(session: CfSession, spaceName: string): Promise<{ space: Space; enabled: boolean }> {

@@ -87,6 +87,15 @@ export class UaaClient {
     };
   }
 
+  /** Revokes a token (an access token's jti, or a refresh token) as `cf logout` does. */
+  async revoke(accessToken: string, tokenId: string): Promise<void> {
+    await this.http.send({
+      method: 'DELETE',
+      url: `${this.authorizationEndpoint}/oauth/token/revoke/${encodeURIComponent(tokenId)}`,
+      headers: { Authorization: accessToken },
+    });
+  }
+
   /**
    * The one-time code for the SSH proxy: UAA answers with a redirect whose Location
    * carries ?code=...; the redirect is never followed.

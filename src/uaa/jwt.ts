@@ -2,7 +2,10 @@
 // the token is only read for its expiry and the user's name).
 
 export interface TokenClaims {
+  jti?: string;
   exp?: number;
+  /** UAA can revoke this token at logout. */
+  revocable?: boolean;
   user_name?: string;
   user_id?: string;
   client_id?: string;

@@ -73,11 +73,12 @@ describe('sessions from cf config.json', () => {
   it('refreshes once when the foundation refuses a token that has not expired', async () => {
     const { access_token, refresh_token } = await foundation.tokens('developer', 'developer-pass');
     const { home, file } = await cfHomeWith({ AccessToken: `bearer ${access_token}`, RefreshToken: refresh_token });
-    await foundation.control('POST', '/foundation/revoke-access-tokens');
+    // A signing-key rotation: CC refuses every token issued before it (401 CF-InvalidAuthToken).
+    await foundation.control('POST', '/foundation/rotate-signing-key');
     const r = await cli(home, ['ssh-enabled', 'demo-app']);
     assert.equal(r.code, 0, r.stderr);
     assert.notEqual(JSON.parse(readFileSync(file, 'utf8')).AccessToken, `bearer ${access_token}`);
-    // UAA refuses the revoked token for the one-time code as well; ssh-code refreshes and retries.
+    // UAA alone knows of revoked tokens: it refuses them for the one-time code; ssh-code refreshes and retries.
     const { access_token: second, refresh_token: secondRefresh } = await foundation.tokens('developer', 'developer-pass');
     const other = await cfHomeWith({ AccessToken: `bearer ${second}`, RefreshToken: secondRefresh });
     await foundation.control('POST', '/foundation/revoke-access-tokens');

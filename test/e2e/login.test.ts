@@ -103,7 +103,7 @@ describe('login, target, logout, ssh-code', () => {
     const r = await cli(home, ['login', '-a', foundation.url, '--client-credentials', '-u', 'ci-client', '-p', 'ci-secret', '-o', 'demo-org', '-s', 'demo-space']);
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stdout, /user:\s+ci-client/);
-    await foundation.control('POST', '/foundation/revoke-access-tokens');
+    await foundation.control('POST', '/foundation/rotate-signing-key');
     const status = await cli(home, ['ssh-enabled', 'demo-app']);
     assert.equal(status.code, 0, status.stderr);
     assert.match(status.stdout, /enabled for app 'demo-app'/);
@@ -166,11 +166,18 @@ describe('login, target, logout, ssh-code', () => {
     assert.notEqual(second.stdout.trim(), code);
   });
 
-  it('logout forgets our own session and its tokens', async () => {
+  it('logout revokes the tokens at UAA and forgets our own session', async () => {
     const home = await loggedIn(foundation.url);
+    const { refreshToken } = JSON.parse(readFileSync(path.join(home, '.cf-ssh-tools', 'tokens.json'), 'utf8'));
     const r = await cli(home, ['logout']);
     assert.equal(r.code, 0);
     assert.equal(r.stdout, 'Logging out developer...\nOK\n\n');
+    const refresh = await fetch(`${foundation.url}/uaa/oauth/token`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/x-www-form-urlencoded', Authorization: `Basic ${Buffer.from('cf:').toString('base64')}` },
+      body: new URLSearchParams({ grant_type: 'refresh_token', refresh_token: refreshToken }).toString(),
+    });
+    assert.equal(refresh.status, 401, 'the refresh token was revoked');
     const after = await cli(home, ['ssh-code']);
     assert.equal(after.code, 1);
     assert.equal(after.stderr, "No API endpoint set. Use 'cf-ssh-tools login -a API_URL' to set one.\n");

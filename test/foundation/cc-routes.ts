@@ -216,6 +216,8 @@ export function ccRoutes(router: Router, world: World, tokens: TokenService, set
     return app && process ? json(200, renderProcess(app)(process)) : notFound('Process');
   }));
 
+  const emptyList = (req: Request) => paginate(req, [], (x) => x, settings);
+
   router.on('GET', /^\/v3\/processes\/([^/]+)$/, authed((req, user) => {
     const found = processOf(user, req.params[0]);
     return found ? json(200, renderProcess(found.app)(found.process)) : notFound('Process');
@@ -246,8 +248,7 @@ export function ccRoutes(router: Router, world: World, tokens: TokenService, set
     });
   }));
 
-  router.on('GET', /^\/v3\/processes\/([^/]+)\/sidecars$/, authed((req, user) =>
-    processOf(user, req.params[0]) ? paginate(req, [], (x) => x, settings) : notFound('Process')));
+  router.on('GET', /^\/v3\/processes\/([^/]+)\/sidecars$/, authed((req, user) => (processOf(user, req.params[0]) ? emptyList(req) : notFound('Process'))));
 
   router.on('GET', /^\/v3\/apps\/([^/]+)\/features$/, authed((req, user) => {
     const app = visibleApp(user, req.params[0]);

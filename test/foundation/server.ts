@@ -120,6 +120,10 @@ function controlRoutes(router: Router, world: World, tokens: TokenService, setti
     tokens.revokeAccessTokens();
     return json(200, { revoked: 'access' });
   });
+  router.on('POST', /^\/foundation\/rotate-signing-key$/, () => {
+    tokens.rotateKey();
+    return json(200, { rotated: true });
+  });
   router.on('POST', /^\/foundation\/revoke-refresh-tokens$/, () => {
     tokens.revokeRefreshTokens();
     return json(200, { revoked: 'refresh' });

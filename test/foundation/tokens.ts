@@ -1,5 +1,7 @@
-// The test UAA's tokens: signed JWTs with the claims the cf CLI reads, refresh tokens,
-// one-time SSH codes and SSO passcodes, each of which the tests can expire or revoke.
+// The test UAA's tokens: signed JWTs with the claims the cf CLI reads, opaque refresh
+// tokens, one-time SSH codes and SSO passcodes. As on a real foundation, the Cloud
+// Controller checks an access token's signature and expiry only; revocation is known to
+// UAA alone, and a signing-key rotation makes every issued access token invalid everywhere.
 import { createHmac, randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
 import type { User } from './state.js';
 
@@ -32,7 +34,7 @@ export interface IssuedTokens {
 const b64 = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url');
 
 export class TokenService {
-  private readonly key = randomBytes(32);
+  private key = randomBytes(32);
   private readonly access = new Map<string, AccessRecord>();
   private readonly refresh = new Map<string, RefreshRecord>();
   private readonly codes = new Map<string, CodeRecord>();
@@ -71,6 +73,7 @@ export class TokenService {
     const common = {
       jti,
       scope,
+      revocable: true,
       client_id: clientId,
       cid: clientId,
       azp: clientId,
@@ -93,28 +96,31 @@ export class TokenService {
       jti,
     };
     if (withRefresh) {
-      const refreshJti = `${randomUUID().replace(/-/g, '')}-r`;
-      this.refresh.set(refreshJti, { userGuid: user.guid, revoked: false, expiresAt: Date.now() + this.refreshTtlSeconds * 1000 });
-      tokens.refresh_token = this.sign({ jti: refreshJti, sub: user.guid, cid: clientId, iat: now, exp: now + this.refreshTtlSeconds });
+      // UAA's opaque refresh tokens: an id ending in -r, looked up, not verified.
+      const refreshToken = `${randomBytes(16).toString('hex')}-r`;
+      this.refresh.set(refreshToken, { userGuid: user.guid, revoked: false, expiresAt: Date.now() + this.refreshTtlSeconds * 1000 });
+      tokens.refresh_token = refreshToken;
     }
     return tokens;
   }
 
-  /** The user an "Authorization: bearer ..." header belongs to, when the token is valid now. */
-  userForAccessToken(header: string | undefined): string | undefined {
+  /**
+   * The user an "Authorization: bearer ..." header belongs to, when its signature and expiry
+   * are good (what CC checks); `checkRevoked` adds UAA's own check of revocation.
+   */
+  userForAccessToken(header: string | undefined, checkRevoked = false): string | undefined {
     const token = header?.replace(/^bearer\s+/i, '');
     if (!token) return undefined;
     const claims = this.verify(token);
     const record = claims && this.access.get(String(claims.jti));
-    if (!claims || !record || record.revoked) return undefined;
+    if (!claims || !record || (checkRevoked && record.revoked)) return undefined;
     if (typeof claims.exp !== 'number' || claims.exp * 1000 <= Date.now()) return undefined;
     return record.userGuid;
   }
 
   /** Redeems a refresh token; refresh tokens stay valid until they expire or are revoked. */
   userForRefreshToken(token: string): string | undefined {
-    const claims = this.verify(token);
-    const record = claims && this.refresh.get(String(claims.jti));
+    const record = this.refresh.get(token);
     if (!record || record.revoked || record.expiresAt <= Date.now()) return undefined;
     return record.userGuid;
   }
@@ -143,6 +149,18 @@ export class TokenService {
     const userGuid = this.passcodes.get(passcode);
     this.passcodes.delete(passcode);
     return userGuid;
+  }
+
+  /** DELETE /oauth/token/revoke/:id: an access token's jti or a refresh token. */
+  revoke(id: string): boolean {
+    const record = this.access.get(id) ?? this.refresh.get(id);
+    if (record) record.revoked = true;
+    return Boolean(record);
+  }
+
+  /** A new signing key: every access token issued so far fails its signature check. */
+  rotateKey(): void {
+    this.key = randomBytes(32);
   }
 
   revokeAccessTokens(): void {

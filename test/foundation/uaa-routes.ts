@@ -96,9 +96,14 @@ export function uaaRoutes(router: Router, world: World, tokens: TokenService, ua
     }
     const header = req.headers.authorization;
     if (!header) return { status: 302, headers: { Location: `${uaaUrl()}/login` } };
-    const userGuid = tokens.userForAccessToken(header);
+    const userGuid = tokens.userForAccessToken(header, true);
     if (!userGuid) return oauthError(401, 'invalid_token', 'Invalid access token');
     return { status: 302, headers: { Location: `${uaaUrl()}/login?code=${tokens.newCode(userGuid, clientId)}` } };
+  });
+
+  router.on('DELETE', /^\/uaa\/oauth\/token\/revoke\/([^/]+)$/, (req) => {
+    if (!tokens.userForAccessToken(req.headers.authorization, true)) return oauthError(401, 'invalid_token', 'Invalid access token');
+    return tokens.revoke(decodeURIComponent(req.params[0])) ? { status: 200 } : oauthError(404, 'not_found', 'Token not found');
   });
 
   // SSO: a person who signed in (here: basic auth with their password) gets a passcode.

@@ -113,11 +113,11 @@ describe('Cloud Controller and UAA clients', () => {
 
   it('retries once with a refreshed token when CC refuses the token, and only once', async () => {
     const { cc, store } = await session();
-    foundation.tokens.revokeAccessTokens();
+    foundation.tokens.rotateKey();
     await cc.organizations();
     assert.equal(store.saves, 1);
     foundation.tokens.revokeRefreshTokens();
-    foundation.tokens.revokeAccessTokens();
+    foundation.tokens.rotateKey();
     await assert.rejects(cc.organizations(), RefreshTokenError);
   });
 
