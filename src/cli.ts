@@ -37,7 +37,9 @@ function commanderOption(spec: OptionSpec): Option {
   const long = names.find((n) => n.startsWith('--'));
   const flags = [short, long].filter(Boolean).join(', ') + (spec.value ? ` <${spec.value}>` : '');
   const option = new Option(flags, spec.description);
-  if (spec.repeatable) option.argParser((value: string, previous: string[] | undefined) => [...(previous ?? []), value]);
+  if (spec.repeatable && spec.value) option.argParser((value: string, previous: string[] | undefined) => [...(previous ?? []), value]);
+  // A repeatable flag without a value counts its uses (-tt is -t twice).
+  else if (spec.repeatable) option.preset(1).argParser((_value: unknown, previous: number | undefined) => (previous ?? 0) + 1);
   return option;
 }
 

@@ -1,5 +1,6 @@
 // What commands may use. Every external effect reaches a command through here, so a test
 // can run the whole CLI in-process with its own streams, environment and clock.
+import { spawn } from 'node:child_process';
 import { CfConfigStore, cfConfigPath } from './config/cf-config.js';
 import { OwnSessionStore, ownSessionDir } from './config/own-session.js';
 import type { SessionStore } from './config/session.js';
@@ -21,7 +22,13 @@ export interface Context {
   readonly stores: SessionStore[];
   /** The HTTP client for an endpoint's TLS setting, with tracing as configured. */
   http(sslDisabled: boolean, configTrace?: string): Http;
+  /** Starts a local program (the system ssh, a database client). */
+  spawn: typeof spawn;
+  /** Calls `handler` on SIGINT, SIGTERM or SIGHUP until the returned function is called. */
+  onSignals(handler: (signal: NodeJS.Signals) => void): () => void;
 }
+
+const STOP_SIGNALS: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
 
 export interface ContextOptions {
   streams: TerminalStreams;
@@ -59,6 +66,13 @@ export function createContext(options: ContextOptions): Context {
         clients.set(key, client);
       }
       return client;
+    },
+    spawn,
+    onSignals(handler) {
+      for (const signal of STOP_SIGNALS) process.on(signal, handler);
+      return () => {
+        for (const signal of STOP_SIGNALS) process.removeListener(signal, handler);
+      };
     },
   };
 }

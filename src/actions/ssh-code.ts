@@ -1,10 +1,12 @@
 // The one-time password the SSH proxy accepts (single use: fetch one per connection).
+import type { RootInfo } from '../cf/cloud-controller.js';
 import { InvalidTokenError } from '../uaa/client.js';
 import type { CfSession } from './session.js';
 
-export async function oneTimeCode(session: CfSession): Promise<string> {
-  const root = await session.cc.root();
-  const client = root.links.app_ssh?.meta?.oauth_client || session.state.sshOAuthClient || 'ssh-proxy';
+/** `root` when the caller has already read the API root (it names the proxy's OAuth client). */
+export async function oneTimeCode(session: CfSession, root?: RootInfo): Promise<string> {
+  const links = (root ?? (await session.cc.root())).links;
+  const client = links.app_ssh?.meta?.oauth_client || session.state.sshOAuthClient || 'ssh-proxy';
   try {
     return await session.uaa.sshCode(await session.auth.token(), client);
   } catch (err) {

@@ -107,3 +107,17 @@ export async function spaceSshAllowed(session: CfSession, spaceName: string): Pr
   const space = await findSpace(session, spaceName);
   return { space, enabled: (await session.cc.spaceSshFeature(space.guid)).enabled };
 }
+
+/** What to tell a user whose SSH is off somewhere: which level, and who can turn it on. */
+export function blockedTip(status: SshStatus, bin: string): string {
+  switch (status.blockedBy) {
+    case 'global':
+      return 'SSH is disabled globally on this Cloud Foundry: only its operators can enable it.';
+    case 'space':
+      return `SSH is not allowed in space '${status.space}': an org manager can run '${bin} allow-space-ssh ${status.space}'.`;
+    case 'app':
+      return `SSH is disabled for app '${status.app}': a space developer can run '${bin} enable-ssh ${status.app}'.`;
+    default:
+      return 'Ensure ssh is also enabled on the space and global level.';
+  }
+}

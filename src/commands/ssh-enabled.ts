@@ -1,7 +1,6 @@
 import { openSession } from '../actions/session.js';
-import { findApp, sshStatus } from '../actions/ssh-switches.js';
+import { blockedTip, findApp, sshStatus } from '../actions/ssh-switches.js';
 import type { CommandRun } from '../cli.js';
-import { blockedTip } from './ssh-messages.js';
 
 export const run: CommandRun = async (ctx, { args: [appName], options }) => {
   const session = await openSession(ctx);
@@ -13,5 +12,5 @@ export const run: CommandRun = async (ctx, { args: [appName], options }) => {
   ctx.term.out(`ssh support is ${status.enabled ? 'enabled' : 'disabled'} for app '${appName}'.`);
   if (status.enabled) return;
   if (status.reason) ctx.term.out(status.reason);
-  ctx.term.out(blockedTip(ctx, status));
+  ctx.term.out(blockedTip(status, ctx.bin));
 };

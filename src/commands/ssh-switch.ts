@@ -2,9 +2,8 @@
 // Turning a switch to the state it already has changes nothing and still exits 0, so
 // compliance scripts can run these as often as they like.
 import { openSession } from '../actions/session.js';
-import { setAppSsh, setSpaceSsh, sshStatus } from '../actions/ssh-switches.js';
+import { blockedTip, setAppSsh, setSpaceSsh, sshStatus } from '../actions/ssh-switches.js';
 import type { CommandRun } from '../cli.js';
-import { blockedTip } from './ssh-messages.js';
 
 const verb = (enabled: boolean) => (enabled ? 'Enabling' : 'Disabling');
 const state = (enabled: boolean) => (enabled ? 'enabled' : 'disabled');
@@ -18,7 +17,7 @@ export function appSwitch(enabled: boolean): CommandRun {
     ctx.term.ok();
     if (!enabled) return;
     const status = await sshStatus(session, app);
-    if (!status.enabled) ctx.term.out(`TIP: ${blockedTip(ctx, status)}`);
+    if (!status.enabled) ctx.term.out(`TIP: ${blockedTip(status, ctx.bin)}`);
     else if (unchanged) ctx.term.out('TIP: An app restart may be required for the change to take effect.');
     else ctx.term.out('TIP: An app restart is required for the change to take effect.');
   };

@@ -1,6 +1,118 @@
+import { handOffToOpenSsh } from '../actions/openssh.js';
+import { openSession } from '../actions/session.js';
+import { appEnvCommand, connectToInstance, ensureSshEnabled, findInstance, type InstanceChooser, sshEndpoint } from '../actions/ssh.js';
 import type { CommandRun } from '../cli.js';
-import { UserError } from '../errors.js';
+import { UsageError, UserError } from '../errors.js';
+import { ConnectionLostError } from '../ssh/client.js';
+import { openForwards } from '../ssh/forward.js';
+import { type ForwardSpec, parseForwardSpec } from '../ssh/forward-spec.js';
+import { runSession, signalExitCode } from '../ssh/session.js';
+import { chooseInstance } from './instance-picker.js';
 
-export const run: CommandRun = async (ctx) => {
-  throw new UserError(`'${ctx.bin} ssh' is not available in this version yet; use 'cf ssh' meanwhile.`);
+interface SshOptions {
+  appInstanceIndex?: string;
+  command?: string[];
+  disablePseudoTty?: boolean;
+  forcePseudoTty?: boolean;
+  requestPseudoTty?: number;
+  L?: string[];
+  process?: string;
+  skipHostValidation?: boolean;
+  skipRemoteExecution?: boolean;
+  appEnv?: boolean;
+  sshClient?: string;
+}
+
+export type PtyMode = 'force' | 'disable' | 'request' | 'auto';
+
+/** cf's rule: force → always; -T → never; -t → when stdin is a terminal; else only for a shell on a terminal. */
+export function wantsPty(mode: PtyMode, hasCommand: boolean, stdinIsTTY: boolean): boolean {
+  if (mode === 'force') return true;
+  if (mode === 'disable') return false;
+  if (mode === 'request') return stdinIsTTY;
+  return !hasCommand && stdinIsTTY;
+}
+
+function ptyMode(options: SshOptions): PtyMode {
+  const requests = options.requestPseudoTty ?? 0;
+  const given = [
+    options.disablePseudoTty && '--disable-pseudo-tty, -T',
+    (options.forcePseudoTty || requests > 1) && '--force-pseudo-tty',
+    requests === 1 && '--request-pseudo-tty, -t',
+  ].filter(Boolean);
+  if (given.length > 1) {
+    throw new UsageError('The following arguments cannot be used together: --disable-pseudo-tty, -T, --force-pseudo-tty, --request-pseudo-tty, -t');
+  }
+  if (options.disablePseudoTty) return 'disable';
+  if (options.forcePseudoTty || requests > 1) return 'force';
+  return requests === 1 ? 'request' : 'auto';
+}
+
+export function instanceIndex(value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  if (!/^\d+$/.test(value)) throw new UsageError(`invalid argument for flag '--app-instance-index, -i': '${value}' is not an instance index (0, 1, 2, ...)`);
+  return Number(value);
+}
+
+export const run: CommandRun = async (ctx, { args: [appName, ...sshArgs], options: raw }) => {
+  const options = raw as SshOptions;
+  const mode = ptyMode(options);
+  const index = instanceIndex(options.appInstanceIndex);
+  const forwards: ForwardSpec[] = (options.L ?? []).map(parseForwardSpec);
+  const client = options.sshClient ?? 'builtin';
+  if (client !== 'builtin' && client !== 'openssh') throw new UsageError(`--ssh-client takes builtin or openssh, not '${client}'`);
+  if (sshArgs.length > 0 && client !== 'openssh') throw new UsageError(`unexpected argument "${sshArgs.join(' ')}": arguments after -- go to --ssh-client openssh`);
+
+  const joined = options.command?.length ? options.command.join(' ') : undefined;
+  const command = options.appEnv ? appEnvCommand(joined) : joined;
+  const pty = !options.skipRemoteExecution && wantsPty(mode, joined !== undefined, ctx.term.stdinIsTTY);
+
+  const session = await openSession(ctx);
+  const endpoint = await sshEndpoint(session);
+  const interactive = ctx.term.stdinIsTTY && ctx.term.stdoutIsTTY;
+  const chooser: InstanceChooser | undefined = interactive ? (app, process, stats) => chooseInstance(ctx, app, process, stats) : undefined;
+  const target = await findInstance(session, appName, options.process ?? 'web', index, chooser);
+  await ensureSshEnabled(session, target.app, ctx.bin);
+
+  if (client === 'openssh') {
+    return handOffToOpenSsh(ctx, session, endpoint, target, {
+      command: options.skipRemoteExecution ? undefined : command,
+      pty,
+      noCommand: Boolean(options.skipRemoteExecution),
+      forwards,
+      skipHostValidation: Boolean(options.skipHostValidation),
+      extraArgs: sshArgs,
+    });
+  }
+
+  const connection = await connectToInstance(ctx, session, endpoint, target, Boolean(options.skipHostValidation));
+  let stoppedByUser = false;
+  const stopSignals = ctx.onSignals(() => {
+    stoppedByUser = true;
+    connection.end();
+  });
+  try {
+    const forwarding = await openForwards(connection, forwards, (message) => ctx.term.err(message));
+    for (const { spec, address, port } of forwarding.listening) {
+      if (spec.localPort === 0) ctx.term.err(`Forwarding ${address}:${port} to ${spec.remoteHost}:${spec.remotePort}`);
+    }
+    if (options.skipRemoteExecution) {
+      ctx.term.err('Tunnels are open. Press Ctrl-C to close them.');
+      await new Promise<void>((resolve) => connection.once('close', () => resolve()));
+      if (stoppedByUser) return 0;
+      throw new ConnectionLostError('the connection closed');
+    }
+    const end = await runSession(connection, { command, pty: pty ? { term: ctx.env.TERM || 'xterm' } : undefined, streams: ctx.term.streams });
+    forwarding.close();
+    if (end.code !== undefined) return end.code;
+    if (end.signal) {
+      const code = signalExitCode(end.signal);
+      ctx.term.err(`Process terminated by signal: ${end.signal}. Exited with ${code}`);
+      return code;
+    }
+    throw new UserError('The remote process ended without an exit status.');
+  } finally {
+    stopSignals();
+    connection.end();
+  }
 };

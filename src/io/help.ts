@@ -5,7 +5,7 @@ const INDENT = '   ';
 
 export function commandHelp(spec: CommandSpec, prefix: string): string {
   const lines = ['NAME:', `${INDENT}${spec.name} - ${spec.description}`, '', 'USAGE:'];
-  const usage = spec.usage.replace('{cmd}', `${prefix} ${spec.name}`);
+  const usage = spec.usage.replaceAll('{cmd}', `${prefix} ${spec.name}`);
   lines.push(...usage.split('\n').map((line) => `${INDENT}${line}`));
   const options = spec.options ?? [];
   if (options.length > 0) {

@@ -1,0 +1,126 @@
+// What `ssh` means on Cloud Foundry: the SSH endpoint from the API root, the app →
+// process → instance to connect to (with cf's checks and clearer messages), whether SSH is
+// on at every level, and the connection itself with a fresh one-time code.
+import type { Client } from 'ssh2';
+import type { App, InstanceStats, Process, RootInfo } from '../cf/cloud-controller.js';
+import type { Context } from '../context.js';
+import { UserError } from '../errors.js';
+import { connectSsh } from '../ssh/client.js';
+import { dialTimeoutMs } from '../ssh/dial.js';
+import type { CfSession } from './session.js';
+import { oneTimeCode } from './ssh-code.js';
+import { blockedTip, findApp, sshStatus } from './ssh-switches.js';
+
+export interface SshEndpoint {
+  host: string;
+  port: number;
+  fingerprint: string;
+  root: RootInfo;
+}
+
+export interface InstanceTarget {
+  app: App;
+  process: Process;
+  index: number;
+  stats: InstanceStats[];
+}
+
+const DEFAULT_KEEPALIVE_SECONDS = 30;
+
+export async function sshEndpoint(session: CfSession): Promise<SshEndpoint> {
+  const root = await session.cc.root();
+  const href = root.links.app_ssh?.href ?? '';
+  if (!href) throw new UserError('SSH endpoint not set');
+  const fingerprint = root.links.app_ssh?.meta?.host_key_fingerprint ?? '';
+  if (!fingerprint) throw new UserError('SSH hostkey fingerprint not set');
+  const match = /^\[?([^[\]]+?)\]?(?::(\d+))?$/.exec(href);
+  if (!match) throw new UserError(`The SSH endpoint '${href}' in the API root is not HOST:PORT.`);
+  return { host: match[1], port: Number(match[2] ?? 2222), fingerprint, root };
+}
+
+/** Picks one of several running instances (the interactive picker); not called for one instance. */
+export type InstanceChooser = (app: App, process: Process, stats: InstanceStats[]) => Promise<number>;
+
+export async function findInstance(
+  session: CfSession,
+  appName: string,
+  processType: string,
+  index: number | undefined,
+  choose?: InstanceChooser,
+): Promise<InstanceTarget> {
+  const { cc } = session;
+  const app = await findApp(session, appName);
+  if (app.state !== 'STARTED') throw new UserError(`Application '${appName}' is not in the STARTED state`);
+  const processes = await cc.processes(app.guid);
+  const process = processes.find((p) => p.type === processType);
+  if (!process) {
+    const types = processes.map((p) => p.type).join(', ');
+    throw new UserError(`Process ${processType} not found${types ? `: ${appName} has ${types}` : ''}.`);
+  }
+  const stats = await cc.processStats(process.guid);
+  const chosen = index ?? (choose && stats.length > 1 ? await choose(app, process, stats) : 0);
+  const instance = stats.find((s) => s.index === chosen);
+  if (!instance) {
+    const range = stats.length === 0 ? 'none are' : stats.length === 1 ? 'only index 0 is' : `indexes 0 to ${stats.length - 1} are`;
+    throw new UserError(`Instance ${chosen} of process ${processType} not found: ${appName} has ${stats.length} ${process.type} instance${stats.length === 1 ? '' : 's'} (${range} valid).`);
+  }
+  if (instance.state !== 'RUNNING') {
+    throw new UserError(`Instance ${chosen} of process ${processType} not running: it is ${instance.state}${instance.details ? ` (${instance.details})` : ''}.`);
+  }
+  return { app, process, index: chosen, stats };
+}
+
+/** cf says only "not authorized" when SSH is off; this names the level before connecting. */
+export async function ensureSshEnabled(session: CfSession, app: App, bin: string): Promise<void> {
+  if ((await session.cc.sshEnabled(app.guid)).enabled) return;
+  const status = await sshStatus(session, app);
+  throw new UserError(`SSH is not available for app '${app.name}': ${status.reason}. ${blockedTip(status, bin)}`);
+}
+
+export function sshUsername(target: InstanceTarget): string {
+  return `cf:${target.process.guid}/${target.index}`;
+}
+
+export function keepaliveMs(env: NodeJS.ProcessEnv): number {
+  const seconds = Number(env.CF_SSH_TOOLS_KEEPALIVE_SECONDS);
+  return (Number.isFinite(seconds) && seconds > 0 ? seconds : DEFAULT_KEEPALIVE_SECONDS) * 1000;
+}
+
+export async function connectToInstance(
+  ctx: Context,
+  session: CfSession,
+  endpoint: SshEndpoint,
+  target: InstanceTarget,
+  skipHostValidation: boolean,
+): Promise<Client> {
+  const code = await oneTimeCode(session, endpoint.root);
+  return connectSsh({
+    host: endpoint.host,
+    port: endpoint.port,
+    username: sshUsername(target),
+    password: code,
+    fingerprint: skipHostValidation ? undefined : endpoint.fingerprint,
+    env: ctx.env,
+    timeoutMs: dialTimeoutMs(ctx.env),
+    keepaliveMs: keepaliveMs(ctx.env),
+  });
+}
+
+const quote = (text: string) => `'${text.replace(/'/g, `'\\''`)}'`;
+
+/**
+ * Starts the shell or command the way the app's own process starts (the buildpack
+ * launcher): in the app folder, HOME the app folder, TMPDIR and DEPS_DIR set, the
+ * buildpacks' profile.d scripts, the app's .profile.d scripts and .profile sourced.
+ * Paths follow the container's HOME (/home/vcap on Diego).
+ */
+export function appEnvCommand(command: string | undefined): string {
+  const prelude = [
+    'root="${HOME:-/home/vcap}"',
+    'cd "$root/app" || exit 1',
+    'export HOME="$root/app" TMPDIR="$root/tmp" DEPS_DIR="$root/deps"',
+    'for f in "$root"/profile.d/*.sh "$HOME"/.profile.d/*; do [ -f "$f" ] && . "$f"; done',
+    '[ -f "$HOME/.profile" ] && . "$HOME/.profile"',
+  ].join('; ');
+  return `${prelude}; ${command === undefined ? 'exec /bin/bash' : `exec /bin/bash -c ${quote(command)}`}`;
+}

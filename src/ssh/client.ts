@@ -1,0 +1,84 @@
+// The one place an SSH connection to Cloud Foundry's SSH proxy is made: the dial (direct or
+// through a proxy), Diego's algorithms, host key verification and cf's keepalive.
+import ssh2, { type Client as SshClient } from 'ssh2';
+import { UserError } from '../errors.js';
+import { dial, type DialOptions } from './dial.js';
+import { verifyHostKey } from './fingerprint.js';
+import { useCloudFoundryKeepalive } from './keepalive.js';
+
+// ssh2 is CommonJS: its classes come from the default export.
+const { Client } = ssh2;
+type Client = SshClient;
+
+export interface SshConnectOptions extends DialOptions {
+  host: string;
+  port: number;
+  username: string;
+  password: string;
+  /** The fingerprint published in the API root; undefined skips the check (-k). */
+  fingerprint?: string;
+  keepaliveMs: number;
+}
+
+/** Offered in this order: what Diego's proxy accepts first, fast AES-GCM ahead of CTR. */
+export const ALGORITHMS = {
+  kex: ['curve25519-sha256@libssh.org', 'curve25519-sha256', 'ecdh-sha2-nistp256', 'ecdh-sha2-nistp384', 'ecdh-sha2-nistp521'],
+  cipher: ['aes128-gcm@openssh.com', 'aes256-gcm@openssh.com', 'aes128-ctr', 'aes192-ctr', 'aes256-ctr', 'chacha20-poly1305@openssh.com'],
+  serverHostKey: ['ssh-ed25519', 'ecdsa-sha2-nistp256', 'ecdsa-sha2-nistp384', 'ecdsa-sha2-nistp521', 'rsa-sha2-512', 'rsa-sha2-256', 'ssh-rsa'],
+  hmac: ['hmac-sha2-256-etm@openssh.com', 'hmac-sha2-512-etm@openssh.com', 'hmac-sha2-256', 'hmac-sha2-512'],
+} as const;
+
+export const NOT_AUTHORIZED = 'Error opening SSH connection: You are not authorized to perform the requested action.';
+
+export class SshAuthError extends UserError {}
+
+/** The connection went away under a running session: OpenSSH's exit code for it. */
+export class ConnectionLostError extends UserError {
+  constructor(detail: string) {
+    super(`Connection to the app instance was lost (${detail}).`, 255);
+  }
+}
+
+/** Connects and authenticates; resolves once the connection is ready for channels. */
+export async function connectSsh(options: SshConnectOptions, onHostKey?: (key: Buffer) => void): Promise<Client> {
+  const sock = await dial(options.host, options.port, options);
+  const client = new Client();
+  let hostKeyError: Error | undefined;
+  return new Promise((resolve, reject) => {
+    const fail = (err: Error & { level?: string }) => {
+      client.removeAllListeners('ready');
+      sock.destroy();
+      if (hostKeyError) return reject(hostKeyError);
+      if (err.level === 'client-authentication') return reject(new SshAuthError(NOT_AUTHORIZED));
+      if (err.level === 'client-timeout') return reject(new UserError(`Error opening SSH connection: no answer from ${options.host}:${options.port} (CF_DIAL_TIMEOUT).`));
+      reject(new UserError(`Error opening SSH connection: ${err.message}`));
+    };
+    client.once('ready', () => {
+      client.removeListener('error', fail);
+      resolve(client);
+    });
+    client.once('error', fail);
+    client.connect({
+      sock,
+      username: options.username,
+      password: options.password,
+      tryKeyboard: false,
+      algorithms: structuredClone(ALGORITHMS) as never,
+      readyTimeout: options.timeoutMs + 20_000,
+      keepaliveInterval: options.keepaliveMs,
+      keepaliveCountMax: 3,
+      hostVerifier: (key: Buffer) => {
+        onHostKey?.(key);
+        if (options.fingerprint === undefined) return true;
+        try {
+          verifyHostKey(options.fingerprint, key);
+          return true;
+        } catch (err) {
+          hostKeyError = err as Error;
+          return false;
+        }
+      },
+    });
+    useCloudFoundryKeepalive(client);
+  });
+}

@@ -1,0 +1,97 @@
+// The TCP connection to the SSH proxy: direct, through a SOCKS5 proxy (all_proxy, as cf),
+// or through an HTTP CONNECT proxy (https_proxy; corporate networks that block port 2222).
+import http from 'node:http';
+import net from 'node:net';
+import { getProxyForUrl } from 'proxy-from-env';
+import { SocksClient } from 'socks';
+import { NetworkError } from '../errors.js';
+
+export interface DialOptions {
+  env: NodeJS.ProcessEnv;
+  /** CF_DIAL_TIMEOUT, in milliseconds. */
+  timeoutMs: number;
+}
+
+const DEFAULT_DIAL_TIMEOUT_SECONDS = 6;
+
+export function dialTimeoutMs(env: NodeJS.ProcessEnv): number {
+  const seconds = Number(env.CF_DIAL_TIMEOUT);
+  return (Number.isFinite(seconds) && seconds > 0 ? seconds : DEFAULT_DIAL_TIMEOUT_SECONDS) * 1000;
+}
+
+/** How the SSH endpoint is reached, for messages. */
+export function route(host: string, port: number, env: NodeJS.ProcessEnv): { kind: 'direct' | 'socks5' | 'http-connect'; proxy?: URL } {
+  const socks = env.all_proxy || env.ALL_PROXY;
+  if (socks) return { kind: 'socks5', proxy: new URL(socks.includes('://') ? socks : `socks5://${socks}`) };
+  const http = getProxyForUrl(`https://${host}:${port}`);
+  if (http) return { kind: 'http-connect', proxy: new URL(http) };
+  return { kind: 'direct' };
+}
+
+export async function dial(host: string, port: number, options: DialOptions): Promise<net.Socket> {
+  const via = route(host, port, options.env);
+  const where = `${host}:${port}`;
+  try {
+    if (via.kind === 'socks5') return await viaSocks(via.proxy!, host, port, options.timeoutMs);
+    if (via.kind === 'http-connect') return await viaConnect(via.proxy!, host, port, options.timeoutMs);
+    return await direct(host, port, options.timeoutMs);
+  } catch (err) {
+    const reason = (err as Error).message;
+    const proxy = via.proxy ? ` through the ${via.kind === 'socks5' ? 'SOCKS5' : 'HTTP'} proxy ${via.proxy.host}` : '';
+    const tip = via.proxy ? 'Check the proxy setting.' : `Port ${port} may be blocked by your network: set all_proxy (SOCKS5) or https_proxy (HTTP CONNECT) to go through a proxy.`;
+    throw new NetworkError(`Cannot reach the SSH endpoint ${where}${proxy}: ${reason}. ${tip}`);
+  }
+}
+
+function direct(host: string, port: number, timeoutMs: number): Promise<net.Socket> {
+  return new Promise((resolve, reject) => {
+    const socket = net.connect({ host, port });
+    const timer = setTimeout(() => {
+      socket.destroy();
+      reject(new Error(`no answer within ${timeoutMs / 1000} s (CF_DIAL_TIMEOUT)`));
+    }, timeoutMs);
+    socket.once('connect', () => {
+      clearTimeout(timer);
+      resolve(socket);
+    });
+    socket.once('error', (err: NodeJS.ErrnoException) => {
+      clearTimeout(timer);
+      reject(new Error(err.code === 'ECONNREFUSED' ? 'connection refused' : err.code === 'ENOTFOUND' ? 'the host name does not resolve' : err.message));
+    });
+  });
+}
+
+async function viaSocks(proxy: URL, host: string, port: number, timeoutMs: number): Promise<net.Socket> {
+  const { socket } = await SocksClient.createConnection({
+    proxy: {
+      host: proxy.hostname,
+      port: Number(proxy.port) || 1080,
+      type: 5,
+      userId: proxy.username ? decodeURIComponent(proxy.username) : undefined,
+      password: proxy.password ? decodeURIComponent(proxy.password) : undefined,
+    },
+    command: 'connect',
+    destination: { host, port },
+    timeout: timeoutMs,
+  });
+  return socket;
+}
+
+function viaConnect(proxy: URL, host: string, port: number, timeoutMs: number): Promise<net.Socket> {
+  return new Promise((resolve, reject) => {
+    const headers: Record<string, string> = { Host: `${host}:${port}` };
+    if (proxy.username) {
+      const credentials = `${decodeURIComponent(proxy.username)}:${decodeURIComponent(proxy.password)}`;
+      headers['Proxy-Authorization'] = `Basic ${Buffer.from(credentials).toString('base64')}`;
+    }
+    const req = http.request({ host: proxy.hostname, port: Number(proxy.port) || 80, method: 'CONNECT', path: `${host}:${port}`, headers, timeout: timeoutMs });
+    req.once('connect', (res, socket) => {
+      if (res.statusCode === 200) return resolve(socket);
+      socket.destroy();
+      reject(new Error(`the proxy answered ${res.statusCode} ${res.statusMessage ?? ''}`.trim()));
+    });
+    req.once('timeout', () => req.destroy(new Error(`no answer within ${timeoutMs / 1000} s (CF_DIAL_TIMEOUT)`)));
+    req.once('error', (err: NodeJS.ErrnoException) => reject(new Error(err.code === 'ECONNREFUSED' ? 'connection refused' : err.message)));
+    req.end();
+  });
+}
