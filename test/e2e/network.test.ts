@@ -1,35 +1,11 @@
 // What users see when the API cannot be reached, over TLS they do not trust, and through
 // an HTTP proxy; plus every command's reaction to wrong flags and arguments.
 import assert from 'node:assert/strict';
-import http from 'node:http';
 import net, { type AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { cli, loggedIn, tempHome } from '../helpers/cli.js';
 import { type RunningFoundation, startFoundationProcess } from '../helpers/foundation.js';
-
-/** A loopback HTTP CONNECT proxy that records where it tunnelled to. */
-async function connectProxy(): Promise<{ url: string; tunnels: string[]; close(): void }> {
-  const tunnels: string[] = [];
-  const server = http.createServer((_req, res) => res.writeHead(405).end());
-  server.on('connect', (req, client: net.Socket, head) => {
-    tunnels.push(req.url ?? '');
-    const [host, port] = (req.url ?? '').split(':');
-    const upstream = net.connect(Number(port), host, () => {
-      client.write('HTTP/1.1 200 Connection Established\r\n\r\n');
-      upstream.write(head);
-      upstream.pipe(client);
-      client.pipe(upstream);
-    });
-    upstream.on('error', () => client.destroy());
-    client.on('error', () => upstream.destroy());
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return {
-    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
-    tunnels,
-    close: () => server.close(),
-  };
-}
+import { connectProxy } from '../helpers/proxies.js';
 
 async function closedPort(): Promise<number> {
   const server = net.createServer();
