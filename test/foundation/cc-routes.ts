@@ -127,11 +127,8 @@ export function ccRoutes(router: Router, world: World, tokens: TokenService, set
     return space && world.canSeeSpace(user, space) ? space : undefined;
   };
   const processOf = (user: User, guid: string) => {
-    for (const app of world.apps) {
-      const process = app.processes.find((p) => p.guid === guid);
-      if (process && world.canSeeSpace(user, world.spaceOf(app))) return { app, process };
-    }
-    return undefined;
+    const found = world.processByGuid(guid);
+    return found && world.canSeeSpace(user, world.spaceOf(found.app)) ? found : undefined;
   };
 
   router.on('GET', /^\/$/, () =>
@@ -288,19 +285,12 @@ export function ccRoutes(router: Router, world: World, tokens: TokenService, set
     const app = visibleApp(user, req.params[0]);
     if (!app) return notFound('App');
     if (!world.isSpaceDeveloper(user, world.spaceOf(app))) return notAuthorized();
-    const space = world.spaceOf(app);
     return json(200, {
       staging_env_json: {},
       running_env_json: {},
       environment_variables: app.environment,
       system_env_json: { VCAP_SERVICES: app.services },
-      application_env_json: {
-        VCAP_APPLICATION: {
-          application_id: app.guid, application_name: app.name, application_uris: [`${app.name}.apps.internal`],
-          cf_api: baseUrl(), limits: { fds: 16384 }, name: app.name, organization_id: space.orgGuid,
-          organization_name: world.orgOf(space).name, space_id: space.guid, space_name: space.name, uris: [`${app.name}.apps.internal`], users: null,
-        },
-      },
+      application_env_json: { VCAP_APPLICATION: world.vcapApplication(app, baseUrl()) },
     });
   }));
 }

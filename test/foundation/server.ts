@@ -1,13 +1,17 @@
-// The test Cloud Foundry: CC v3 and UAA on one HTTP(S) server on loopback, plus a
-// /foundation control API the tests use to change the world (global SSH switch, token
-// revocation, warnings, page size) and to read what was asked of it.
+// The test Cloud Foundry: CC v3 and UAA on one HTTP(S) server on loopback, a Diego-like
+// SSH proxy in front of the app instances' SSH servers, plus a /foundation control API the
+// tests use to change the world (global SSH switch, token revocation, warnings, page size,
+// instance states, host key fingerprint format, dropped connections) and to read what was
+// asked of it.
 import http from 'node:http';
 import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { generate } from 'selfsigned';
+import { type BackendKind, BackendPool } from './backends.js';
 import { type CcSettings, ccRoutes } from './cc-routes.js';
-import { ccError, json, Router } from './router.js';
-import { World } from './state.js';
+import { ccError, json, type Reply, Router } from './router.js';
+import { FINGERPRINT_FORMATS, type FingerprintFormat, SshProxy } from './ssh-proxy.js';
+import { INSTANCE_STATES, type Instance, World } from './state.js';
 import { TokenService } from './tokens.js';
 import { uaaRoutes } from './uaa-routes.js';
 
@@ -17,6 +21,12 @@ export interface FoundationOptions {
   https?: boolean;
   /** Seconds an access token lives. */
   accessTokenTtl?: number;
+  /** Run the SSH proxy and the instances' SSH servers (default true). */
+  ssh?: boolean;
+  /** The SSH proxy's port on 127.0.0.1 (default: any free port). */
+  sshPort?: number;
+  /** What serves the instances behind the proxy (default: OpenSSH's sshd when installed, else built-in). */
+  sshBackend?: BackendKind;
 }
 
 export interface RecordedRequest {
@@ -33,7 +43,14 @@ export interface Foundation {
   requests: RecordedRequest[];
   /** The certificate of an HTTPS foundation, for clients that trust it. */
   certificate?: string;
+  /** The SSH proxy (host:port in `ssh.proxy.address`) and the instances behind it, unless `ssh: false`. */
+  ssh?: FoundationSsh;
   stop(): Promise<void>;
+}
+
+export interface FoundationSsh {
+  proxy: SshProxy;
+  backends: BackendPool;
 }
 
 export async function startFoundation(options: FoundationOptions = {}): Promise<Foundation> {
@@ -44,10 +61,32 @@ export async function startFoundation(options: FoundationOptions = {}): Promise<
   const settings: CcSettings = { pageSize: 50, appSsh: { href: '', fingerprint: '' } };
   const requests: RecordedRequest[] = [];
 
+  let tls: { key: string; cert: string } | undefined;
+  if (options.https) {
+    const pems = await generate([{ name: 'commonName', value: 'localhost' }], {
+      keySize: 2048,
+      extensions: [{ name: 'subjectAltName', altNames: [{ type: 2, value: 'localhost' }, { type: 7, ip: '127.0.0.1' }] }],
+    });
+    tls = { key: pems.private, cert: pems.cert };
+  }
+  const certificate = tls?.cert;
+
+  let ssh: FoundationSsh | undefined;
+  if (options.ssh ?? true) {
+    const backends = new BackendPool(world, () => url, options.sshBackend);
+    const proxy = await SshProxy.start({ world, tokens, backends, uaaUrl: () => `${url}/uaa`, ca: () => certificate, port: options.sshPort });
+    ssh = { proxy, backends };
+    settings.appSsh = { href: proxy.address, fingerprint: proxy.fingerprint('sha256-base64') };
+  }
+  const stopSsh = async () => {
+    await ssh?.proxy.stop();
+    await ssh?.backends.stop();
+  };
+
   const router = new Router();
   uaaRoutes(router, world, tokens, () => `${url}/uaa`);
   ccRoutes(router, world, tokens, settings, () => url);
-  controlRoutes(router, world, tokens, settings, requests);
+  controlRoutes(router, world, tokens, settings, requests, ssh);
 
   const handler: http.RequestListener = (req, res) => {
     const parsed = new URL(req.url ?? '/', 'http://foundation');
@@ -57,23 +96,17 @@ export async function startFoundation(options: FoundationOptions = {}): Promise<
     void router.dispatch(req, res, url, () => ccError(404, 10000, 'CF-NotFound', 'Unknown request'));
   };
 
-  let certificate: string | undefined;
-  let server: http.Server | https.Server;
-  if (options.https) {
-    const pems = await generate([{ name: 'commonName', value: 'localhost' }], {
-      keySize: 2048,
-      extensions: [{ name: 'subjectAltName', altNames: [{ type: 2, value: 'localhost' }, { type: 7, ip: '127.0.0.1' }] }],
-    });
-    certificate = pems.cert;
-    server = https.createServer({ key: pems.private, cert: pems.cert }, handler);
-  } else {
-    server = http.createServer(handler);
-  }
+  const server = tls ? https.createServer(tls, handler) : http.createServer(handler);
   const host = options.host ?? '127.0.0.1';
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port ?? 0, host, () => resolve());
-  });
+  try {
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(options.port ?? 0, host, () => resolve());
+    });
+  } catch (err) {
+    await stopSsh();
+    throw err;
+  }
   const { port } = server.address() as AddressInfo;
   url = `${options.https ? 'https' : 'http'}://${host}:${port}`;
 
@@ -84,15 +117,20 @@ export async function startFoundation(options: FoundationOptions = {}): Promise<
     settings,
     requests,
     certificate,
-    stop: () =>
-      new Promise<void>((resolve) => {
+    ssh,
+    async stop() {
+      await stopSsh();
+      await new Promise<void>((resolve) => {
         server.close(() => resolve());
         server.closeAllConnections();
-      }),
+      });
+    },
   };
 }
 
-function controlRoutes(router: Router, world: World, tokens: TokenService, settings: CcSettings, requests: RecordedRequest[]): void {
+const controlError = (status: number, error: string): Reply => json(status, { error });
+
+function controlRoutes(router: Router, world: World, tokens: TokenService, settings: CcSettings, requests: RecordedRequest[], ssh?: FoundationSsh): void {
   router.on('GET', /^\/foundation\/state$/, () =>
     json(200, {
       global_ssh: world.globalSsh,
@@ -109,12 +147,35 @@ function controlRoutes(router: Router, world: World, tokens: TokenService, setti
     world.globalSsh = Boolean(req.json<{ enabled: boolean }>().enabled);
     return json(200, { enabled: world.globalSsh });
   });
+  let fingerprintFormat: FingerprintFormat = 'sha256-base64';
   router.on('PUT', /^\/foundation\/settings$/, (req) => {
-    const body = req.json<{ page_size?: number; warning?: string | null; access_token_ttl?: number }>();
+    const body = req.json<{
+      page_size?: number;
+      warning?: string | null;
+      access_token_ttl?: number;
+      fingerprint_format?: FingerprintFormat;
+      keepalive_seconds?: number;
+    }>();
+    const { fingerprint_format: format, keepalive_seconds: keepalive } = body;
+    if ((format !== undefined || keepalive !== undefined) && !ssh) return controlError(409, 'No SSH proxy runs (ssh: false).');
+    if (format !== undefined && !FINGERPRINT_FORMATS.includes(format)) {
+      return controlError(422, `fingerprint_format is one of ${FINGERPRINT_FORMATS.join(', ')}`);
+    }
+    if (keepalive !== undefined && !(typeof keepalive === 'number' && keepalive > 0)) return controlError(422, 'keepalive_seconds is a number above 0');
     if (body.page_size) settings.pageSize = body.page_size;
     if (body.warning !== undefined) settings.warning = body.warning ?? undefined;
     if (body.access_token_ttl) tokens.accessTtlSeconds = body.access_token_ttl;
-    return json(200, { page_size: settings.pageSize, warning: settings.warning ?? null, access_token_ttl: tokens.accessTtlSeconds });
+    if (ssh && format) {
+      fingerprintFormat = format;
+      settings.appSsh.fingerprint = ssh.proxy.fingerprint(format);
+    }
+    if (ssh && keepalive) ssh.proxy.keepaliveSeconds = keepalive;
+    return json(200, {
+      page_size: settings.pageSize,
+      warning: settings.warning ?? null,
+      access_token_ttl: tokens.accessTtlSeconds,
+      ...(ssh && { fingerprint_format: fingerprintFormat, keepalive_seconds: ssh.proxy.keepaliveSeconds }),
+    });
   });
   router.on('POST', /^\/foundation\/revoke-access-tokens$/, () => {
     tokens.revokeAccessTokens();
@@ -128,4 +189,33 @@ function controlRoutes(router: Router, world: World, tokens: TokenService, setti
     tokens.revokeRefreshTokens();
     return json(200, { revoked: 'refresh' });
   });
+  // An instance crashes, restarts...; one that stops running takes its SSH server and sessions with it.
+  router.on('PUT', /^\/foundation\/instances$/, async (req) => {
+    const { app: name, process: type = 'web', index, state } = req.json<{ app?: string; process?: string; index?: number; state?: Instance['state'] }>();
+    const app = world.apps.find((a) => a.name === name);
+    const process = app?.processes.find((p) => p.type === type);
+    if (!app || !process || typeof index !== 'number' || !process.instances[index]) {
+      return controlError(404, `No instance ${index} of process ${type} of app ${name}.`);
+    }
+    if (!state || !INSTANCE_STATES.includes(state)) return controlError(422, `state is one of ${INSTANCE_STATES.join(', ')}`);
+    world.setInstanceState(process, index, state);
+    if (state !== 'RUNNING') await ssh?.backends.stopInstance(process.guid, index);
+    return json(200, { app: app.name, process: process.type, index, state });
+  });
+  if (ssh) sshControlRoutes(router, ssh);
+}
+
+function sshControlRoutes(router: Router, { proxy, backends }: FoundationSsh): void {
+  router.on('GET', /^\/foundation\/ssh\/log$/, () => json(200, proxy.log));
+  router.on('DELETE', /^\/foundation\/ssh\/log$/, () => {
+    proxy.log.length = 0;
+    return json(204, undefined);
+  });
+  router.on('POST', /^\/foundation\/ssh\/drop$/, () => {
+    proxy.drop();
+    return json(200, { dropped: true });
+  });
+  router.on('GET', /^\/foundation\/ssh\/backends$/, async () =>
+    json(200, (await backends.running()).map(({ instance, kind, port, pid }) => ({ instance, kind, port, pid: pid ?? null }))),
+  );
 }

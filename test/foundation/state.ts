@@ -27,10 +27,14 @@ export interface Space {
   roles: Map<string, SpaceRole>;
 }
 
+export const INSTANCE_STATES = ['RUNNING', 'STARTING', 'CRASHED', 'DOWN'] as const;
+
 export interface Instance {
-  state: 'RUNNING' | 'STARTING' | 'CRASHED' | 'DOWN';
+  state: (typeof INSTANCE_STATES)[number];
   uptime: number;
 }
+
+const newInstance = (state: Instance['state']): Instance => ({ state, uptime: state === 'RUNNING' ? 3600 : 0 });
 
 export interface Process {
   guid: string;
@@ -103,7 +107,7 @@ export class World {
     options: { state?: App['state']; sshEnabled?: boolean; instances?: Instance['state'][]; extraProcesses?: Record<string, Instance['state'][]> } = {},
   ): App {
     const guid = randomUUID();
-    const instancesOf = (states: Instance['state'][]) => states.map((state) => ({ state, uptime: state === 'RUNNING' ? 3600 : 0 }));
+    const instancesOf = (states: Instance['state'][]) => states.map(newInstance);
     const app: App = {
       guid,
       name,
@@ -172,6 +176,30 @@ export class World {
 
   spaceOf(app: App): Space {
     return this.spaces.find((s) => s.guid === app.spaceGuid) as Space;
+  }
+
+  processByGuid(guid: string): { app: App; process: Process } | undefined {
+    for (const app of this.apps) {
+      const process = app.processes.find((p) => p.guid === guid);
+      if (process) return { app, process };
+    }
+    return undefined;
+  }
+
+  /** What Diego reports after an instance crashes, restarts...: also seen in /v3/processes/:guid/stats. */
+  setInstanceState(process: Process, index: number, state: Instance['state']): void {
+    process.instances[index] = newInstance(state);
+  }
+
+  /** The VCAP_APPLICATION CC gives an app's processes (its /v3/apps/:guid/env shows the same). */
+  vcapApplication(app: App, apiUrl: string): Record<string, unknown> {
+    const space = this.spaceOf(app);
+    const uris = [`${app.name}.apps.internal`];
+    return {
+      application_id: app.guid, application_name: app.name, application_uris: uris, cf_api: apiUrl, limits: { fds: 16384 },
+      name: app.name, organization_id: space.orgGuid, organization_name: this.orgOf(space).name, space_id: space.guid,
+      space_name: space.name, uris, users: null,
+    };
   }
 
   /** CC's answer to /v3/apps/:guid/ssh_enabled (its AppSshStatusPresenter): global first, then space, then app. */
