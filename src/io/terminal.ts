@@ -68,8 +68,8 @@ export class Terminal {
     const rl = readline.createInterface({ input: this.streams.stdin, terminal: false });
     return new Promise((resolve, reject) => {
       rl.once('line', (line) => {
+        resolve(line); // before close(), whose 'close' event would reject first
         rl.close();
-        resolve(line);
       });
       rl.once('close', () => reject(new UserError('No input to answer the prompt.')));
     });

@@ -120,7 +120,7 @@ export class Http {
   }
 
   private agentsFor(url: URL): { httpAgent: http.Agent; httpsAgent: https.Agent } {
-    const proxy = getProxyForUrl(url.toString());
+    const proxy = httpProxyFor(url);
     if (!proxy) return { httpAgent: this.directAgents.http, httpsAgent: this.directAgents.https };
     let agent = this.proxyAgents.get(proxy);
     if (!agent) {
@@ -129,6 +129,16 @@ export class Http {
     }
     return { httpAgent: agent, httpsAgent: agent };
   }
+}
+
+/**
+ * http_proxy / https_proxy as the URL's scheme asks, unless no_proxy excludes the host.
+ * all_proxy is left out on purpose: as in cf, it is a SOCKS5 proxy for SSH only.
+ */
+function httpProxyFor(url: URL): string {
+  const scheme = url.protocol.replace(/:$/, '');
+  const proxy = process.env[`${scheme}_proxy`] || process.env[`${scheme.toUpperCase()}_PROXY`] || '';
+  return proxy && getProxyForUrl(url.toString()) ? proxy : '';
 }
 
 function parseBody(text: string, contentType = ''): unknown {

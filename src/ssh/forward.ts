@@ -22,7 +22,8 @@ export async function openForwards(client: Client, specs: ForwardSpec[], onError
   };
   try {
     for (const spec of specs) {
-      const server = net.createServer((socket) => {
+      // Half-open: a client that has sent all it wants (FIN) still gets the answer.
+      const server = net.createServer({ allowHalfOpen: true }, (socket) => {
         sockets.add(socket);
         socket.once('close', () => sockets.delete(socket));
         socket.on('error', () => socket.destroy());
@@ -34,7 +35,7 @@ export async function openForwards(client: Client, specs: ForwardSpec[], onError
             return;
           }
           channel.on('error', () => socket.destroy());
-          channel.once('close', () => socket.destroy());
+          channel.once('close', () => socket.end());
           socket.once('close', () => channel.close());
           socket.pipe(channel).pipe(socket);
           socket.resume();

@@ -9,9 +9,10 @@ export class TmuxPane {
   /** A detached session running bash with `env`, `cols` x `rows` characters. */
   static start(name: string, env: Record<string, string>, cols = 100, rows = 30): TmuxPane {
     const session = `${name}-${process.pid}-${Date.now()}`;
-    const exports = Object.entries(env).map(([k, v]) => `${k}=${JSON.stringify(v)}`);
+    const exports = Object.entries(env).map(([k, v]) => `${k}=${v}`);
     execFileSync('tmux', ['new-session', '-d', '-s', session, '-x', String(cols), '-y', String(rows), 'env', '-i', ...exports, 'bash', '--norc', '--noprofile']);
     execFileSync('tmux', ['set-option', '-t', session, 'window-size', 'manual']);
+    execFileSync('tmux', ['set-option', '-t', session, 'status', 'off']);
     return new TmuxPane(session);
   }
 

@@ -1,0 +1,89 @@
+// `ssh` on a real terminal (tmux): the PTY, TERM, window resizes reaching the remote
+// `stty size`, Ctrl-C going to the remote process, the local terminal restored on every
+// exit path, and the instance picker.
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { BIN, loggedIn } from '../helpers/cli.js';
+import { type RunningFoundation, startFoundationProcess } from '../helpers/foundation.js';
+import { TmuxPane } from '../helpers/tmux.js';
+
+describe('ssh on a terminal', () => {
+  let foundation: RunningFoundation;
+  let home: string;
+  const panes: TmuxPane[] = [];
+
+  const pane = (name: string) => {
+    const p = TmuxPane.start(name, { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: home, CF_HOME: home, CF_SSH_TOOLS_NO_KEYCHAIN: 'true', TERM: 'xterm-256color', PS1: 'local$ ' });
+    panes.push(p);
+    return p;
+  };
+  const ssh = (args: string) => `${process.execPath} ${BIN} ssh ${args}`;
+
+  /** The local terminal's line discipline, read after cf-ssh-tools has exited. */
+  async function localModes(p: TmuxPane): Promise<string> {
+    p.type('stty -a | tr " " "\\n" | grep -E "^-?(icanon|echo|isig)$" | tr "\\n" " "; echo "<modes"');
+    return (await p.waitFor(/\n([-a-z ]+)<modes/))[1];
+  }
+
+  before(async () => {
+    foundation = await startFoundationProcess();
+    home = await loggedIn(foundation.url);
+  });
+  after(async () => {
+    for (const p of panes) p.stop();
+    await foundation.stop();
+  });
+
+  it('gives a shell a PTY with TERM and the window size, follows resizes, and restores the terminal on exit', async () => {
+    const p = pane('pty');
+    p.type(ssh('demo-app -i 0'));
+    p.type('echo "remote-term=$TERM tty=$(tty | cut -c1-8)"');
+    await p.waitFor(/remote-term=xterm-256color tty=\/dev\/pt/);
+    p.type('stty size');
+    await p.waitFor(/^30 100\s*$/m);
+    p.resize(120, 40);
+    p.type('stty size');
+    await p.waitFor(/^40 120\s*$/m);
+    p.type('sleep 100');
+    p.keys('C-c');
+    p.type('echo "still connected after ctrl-c"');
+    await p.waitFor(/^still connected after ctrl-c\s*$/m);
+    p.type('exit 5');
+    await p.waitFor(/^exit\s*\nlocal\$\s*$/m);
+    p.type('echo "local-exit=$?"');
+    await p.waitFor(/local-exit=5/);
+    assert.equal((await localModes(p)).trim(), 'isig icanon echo');
+  });
+
+  it('restores the terminal when the connection is lost under a PTY session', async () => {
+    const p = pane('lost');
+    p.type(ssh('demo-app -i 0'));
+    p.type('echo "in-session"');
+    await p.waitFor(/^in-session\s*$/m);
+    await foundation.control('POST', '/foundation/ssh/drop');
+    await p.waitFor(/Connection to the app instance was lost.*\n(FAILED\s*\n)?local\$\s*$/m);
+    p.type('echo "local-exit=$?"');
+    await p.waitFor(/local-exit=255/);
+    assert.equal((await localModes(p)).trim(), 'isig icanon echo');
+  });
+
+  it('-t with a command gets a PTY on a terminal; -T never does', async () => {
+    const p = pane('flags');
+    p.type(ssh(`demo-app -i 0 -t -c 'test -t 0 && echo "has a tty"'`));
+    await p.waitFor(/^has a tty\s*$/m);
+    p.type(ssh(`demo-app -i 0 -T -c 'test -t 0 || echo "no tty"'`));
+    await p.waitFor(/^no tty\s*$/m);
+  });
+
+  it('offers the instance picker when several instances run and no -i is given', async () => {
+    const p = pane('picker');
+    p.type(ssh(`demo-app -c 'echo "picked=$CF_INSTANCE_INDEX"'`));
+    await p.waitFor(/demo-app runs 2 web instances:/);
+    const screen = p.screen();
+    assert.match(screen, /#\s+state\s+uptime\s+cpu\s+memory/);
+    assert.match(screen, /\n\s+1\s+RUNNING\s+1h0m\s+0\.8%\s+80M of 256M/);
+    await p.waitFor(/Instance \(enter for 0\):/);
+    p.type('1');
+    await p.waitFor(/^picked=1\s*$/m);
+  });
+});

@@ -1,0 +1,275 @@
+// `ssh` end to end: the built CLI → the foundation's SSH proxy → a real OpenSSH sshd per
+// app instance (or the built-in backend where sshd is not installed).
+import assert from 'node:assert/strict';
+import { execFileSync, spawn } from 'node:child_process';
+import { chmodSync, writeFileSync } from 'node:fs';
+import net, { type AddressInfo } from 'node:net';
+import path from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { BIN, cli, loggedIn, tempHome } from '../helpers/cli.js';
+import { type RunningFoundation, startFoundationProcess } from '../helpers/foundation.js';
+import { connectProxy, socks5Proxy } from '../helpers/proxies.js';
+
+interface SshLogEntry {
+  event: string;
+  [key: string]: unknown;
+}
+
+async function echoServer(): Promise<{ port: number; close(): void }> {
+  const server = net.createServer((socket) => socket.pipe(socket));
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return { port: (server.address() as AddressInfo).port, close: () => server.close() };
+}
+
+async function freePort(): Promise<number> {
+  const server = net.createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+/** One round trip of `payload` through a local port. */
+function roundTrip(port: number, payload: Buffer): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const socket = net.connect(port, '127.0.0.1', () => socket.end(payload));
+    const chunks: Buffer[] = [];
+    socket.on('data', (d) => chunks.push(d));
+    socket.once('close', () => resolve(Buffer.concat(chunks)));
+    socket.once('error', reject);
+  });
+}
+
+async function waitForPort(port: number, timeoutMs = 15_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const open = await new Promise<boolean>((resolve) => {
+      const s = net.connect(port, '127.0.0.1', () => {
+        s.destroy();
+        resolve(true);
+      });
+      s.once('error', () => resolve(false));
+    });
+    if (open) return;
+    if (Date.now() > deadline) throw new Error(`nothing listens on ${port}`);
+    await sleep(50);
+  }
+}
+
+describe('ssh through the foundation’s SSH proxy', () => {
+  let foundation: RunningFoundation;
+  let developer: string;
+
+  const settings = (body: Record<string, unknown>) => foundation.control('PUT', '/foundation/settings', body);
+
+  before(async () => {
+    foundation = await startFoundationProcess();
+    developer = await loggedIn(foundation.url);
+  });
+  after(() => foundation.stop());
+
+  it('runs -c commands (joined with spaces) with the remote exit status', async () => {
+    const r = await cli(developer, ['ssh', 'demo-app', '-c', 'echo "index=$CF_INSTANCE_INDEX"', '-c', '; exit 3']);
+    assert.equal(r.stdout, 'index=0\n');
+    assert.equal(r.code, 3, r.stderr);
+  });
+
+  it('reaches the instance and process asked for', async () => {
+    const one = await cli(developer, ['ssh', 'demo-app', '-i', '1', '-c', 'echo $CF_INSTANCE_INDEX']);
+    assert.equal(one.stdout, '1\n', one.stderr);
+    const worker = await cli(developer, ['ssh', 'demo-app', '--process', 'worker', '-c', 'echo "$VCAP_APPLICATION"']);
+    assert.equal(worker.code, 0, worker.stderr);
+    assert.equal(JSON.parse(worker.stdout).application_name, 'demo-app');
+  });
+
+  it('a command that does not exist exits 127; a signal exits 128+N with cf’s line', async () => {
+    const missing = await cli(developer, ['ssh', 'demo-app', '-c', 'no-such-command-here']);
+    assert.equal(missing.code, 127);
+    const killed = await cli(developer, ['ssh', 'demo-app', '-c', 'kill -TERM $$']);
+    assert.equal(killed.code, 143);
+    assert.match(killed.stderr, /^Process terminated by signal: TERM\. Exited with 143$/m);
+  });
+
+  it('a shell reads commands piped into stdin, without a terminal (echo "uptime; exit" | ssh)', async () => {
+    const r = await cli(developer, ['ssh', 'demo-app'], { input: 'echo "piped $CF_INSTANCE_INDEX"\nexit 4\n' });
+    assert.equal(r.stdout, 'piped 0\n');
+    assert.equal(r.code, 4, r.stderr);
+    const eof = await cli(developer, ['ssh', 'demo-app', '-c', 'cat | wc -c'], { input: 'twelve bytes' });
+    assert.equal(eof.stdout.trim(), '12', 'stdin EOF reaches the remote command');
+  });
+
+  it('--app-env starts where the app starts: app folder, profile.d and .profile sourced', async () => {
+    const plain = await cli(developer, ['ssh', 'demo-app', '-c', 'echo "[$APP_PROFILE_LOADED][$BUILDPACK_PROFILE_LOADED]"']);
+    assert.equal(plain.stdout, '[][]\n', 'a plain session is not set up, as on Diego');
+    const r = await cli(developer, ['ssh', 'demo-app', '--app-env', '-c', 'echo "[$APP_PROFILE_LOADED][$BUILDPACK_PROFILE_LOADED][$APP_DOT_PROFILE][${PWD##*/}]"']);
+    assert.equal(r.stdout, '[yes][yes][yes][app]\n', r.stderr);
+  });
+
+  it('verifies the host key in each of the four fingerprint formats, refuses a wrong one unless -k', async () => {
+    try {
+      for (const format of ['sha256-base64', 'sha256-hex', 'sha1', 'md5']) {
+        await settings({ fingerprint_format: format });
+        const r = await cli(developer, ['ssh', 'demo-app', '-c', 'true']);
+        assert.equal(r.code, 0, `${format}: ${r.stderr}`);
+      }
+      await settings({ fingerprint_format: 'wrong' });
+      const refused = await cli(developer, ['ssh', 'demo-app', '-c', 'echo should-not-run']);
+      assert.equal(refused.code, 1);
+      assert.match(refused.stderr, /^Host key verification failed\.\n\nThe fingerprint of the received key was "[A-Za-z0-9+/]{43}"\.\n$/);
+      assert.equal(refused.stdout, 'FAILED\n');
+      const skipped = await cli(developer, ['ssh', 'demo-app', '-k', '-c', 'echo ran']);
+      assert.equal(skipped.stdout, 'ran\n', skipped.stderr);
+    } finally {
+      await settings({ fingerprint_format: 'sha256-base64' });
+    }
+  });
+
+  it('says which level turned SSH off, before connecting', async () => {
+    const app = await cli(developer, ['ssh', 'no-ssh-app', '-c', 'true']);
+    assert.equal(app.code, 1);
+    assert.match(app.stderr, /^SSH is not available for app 'no-ssh-app': Disabled for app\. SSH is disabled for app 'no-ssh-app': a space developer can run 'cf-ssh-tools enable-ssh no-ssh-app'\.$/m);
+    const locked = await cli(await loggedIn(foundation.url, 'developer', 'locked-space'), ['ssh', 'locked-app', '-c', 'true']);
+    assert.match(locked.stderr, /Disabled for space locked-space\. SSH is not allowed in space 'locked-space'/);
+    await foundation.control('PUT', '/foundation/global-ssh', { enabled: false });
+    try {
+      const global = await cli(developer, ['ssh', 'demo-app', '-c', 'true']);
+      assert.match(global.stderr, /Disabled globally\. SSH is disabled globally on this Cloud Foundry/);
+    } finally {
+      await foundation.control('PUT', '/foundation/global-ssh', { enabled: true });
+    }
+  });
+
+  it('an auditor is refused by the proxy with cf’s message', async () => {
+    const auditor = await loggedIn(foundation.url, 'auditor');
+    const r = await cli(auditor, ['ssh', 'demo-app', '-c', 'true']);
+    assert.equal(r.code, 1);
+    assert.equal(r.stderr, 'Error opening SSH connection: You are not authorized to perform the requested action.\n');
+  });
+
+  it('names the state of an app or instance that cannot be reached, and the valid indexes', async () => {
+    const stopped = await cli(developer, ['ssh', 'stopped-app']);
+    assert.equal(stopped.stderr, "Application 'stopped-app' is not in the STARTED state\n");
+    const range = await cli(developer, ['ssh', 'demo-app', '-i', '5']);
+    assert.equal(range.stderr, 'Instance 5 of process web not found: demo-app has 2 web instances (indexes 0 to 1 are valid).\n');
+    const process = await cli(developer, ['ssh', 'demo-app', '--process', 'clock']);
+    assert.equal(process.stderr, 'Process clock not found: demo-app has web, worker.\n');
+    const missing = await cli(developer, ['ssh', 'no-such-app']);
+    assert.equal(missing.stderr, "App 'no-such-app' not found.\n");
+    await foundation.control('PUT', '/foundation/instances', { app: 'demo-app', process: 'web', index: 1, state: 'CRASHED' });
+    try {
+      const crashed = await cli(developer, ['ssh', 'demo-app', '-i', '1', '-c', 'true']);
+      assert.equal(crashed.code, 1);
+      assert.match(crashed.stderr, /^Instance 1 of process web not running: it is CRASHED/);
+    } finally {
+      await foundation.control('PUT', '/foundation/instances', { app: 'demo-app', process: 'web', index: 1, state: 'RUNNING' });
+    }
+  });
+
+  it('-L forwards 200 concurrent connections through one tunnel; a refused target is reported and the tunnel stays up', async () => {
+    const echo = await echoServer();
+    const closed = await freePort();
+    const local = await freePort();
+    const refusedLocal = await freePort();
+    const child = spawn(process.execPath, [BIN, 'ssh', 'demo-app', '-N', '-L', `${local}:127.0.0.1:${echo.port}`, '-L', `${refusedLocal}:127.0.0.1:${closed}`], {
+      env: { PATH: process.env.PATH, HOME: developer, CF_HOME: developer, CF_SSH_TOOLS_NO_KEYCHAIN: 'true' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stderr = '';
+    child.stderr.on('data', (d) => (stderr += d));
+    try {
+      await waitForPort(local);
+      const payloads = Array.from({ length: 200 }, (_, i) => Buffer.from(`connection ${i} `.repeat(500)));
+      const echoed = await Promise.all(payloads.map((p) => roundTrip(local, p)));
+      echoed.forEach((e, i) => assert.ok(e.equals(payloads[i]), `connection ${i} came back intact`));
+      const refused = await roundTrip(refusedLocal, Buffer.from('hello'));
+      assert.equal(refused.length, 0);
+      for (let i = 0; i < 50 && !stderr.includes('failed'); i += 1) await sleep(100);
+      assert.match(stderr, new RegExp(`connect to 127\\.0\\.0\\.1:${closed} failed: `));
+      const after = await roundTrip(local, Buffer.from('still up'));
+      assert.equal(after.toString(), 'still up');
+    } finally {
+      const exited = new Promise((resolve) => child.once('exit', resolve));
+      child.kill('SIGINT');
+      assert.equal(await exited, 0, 'Ctrl-C closes the tunnels and exits 0');
+      echo.close();
+    }
+  });
+
+  it('goes through a SOCKS5 proxy (all_proxy) and an HTTP CONNECT proxy (https_proxy)', async () => {
+    const root = (await (await fetch(`${foundation.url}/`)).json()) as { links: { app_ssh: { href: string } } };
+    for (const [proxy, variable] of [[await socks5Proxy(), 'all_proxy'], [await connectProxy(), 'https_proxy']] as const) {
+      try {
+        const r = await cli(developer, ['ssh', 'demo-app', '-c', 'echo via proxy'], { env: { [variable]: proxy.url, no_proxy: '' } });
+        assert.equal(r.stdout, 'via proxy\n', `${variable}: ${r.stderr}`);
+        assert.ok(proxy.tunnels.includes(root.links.app_ssh.href), `${variable}: tunnels ${proxy.tunnels.join(', ')}`);
+      } finally {
+        proxy.close();
+      }
+    }
+  });
+
+  it('honours CF_DIAL_TIMEOUT when the way to the proxy does not answer', async () => {
+    const silent = net.createServer(() => undefined);
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    try {
+      const started = Date.now();
+      const r = await cli(developer, ['ssh', 'demo-app', '-c', 'true'], { env: { https_proxy: `http://127.0.0.1:${(silent.address() as AddressInfo).port}`, CF_DIAL_TIMEOUT: '1' } });
+      assert.equal(r.code, 1);
+      assert.match(r.stderr, /^Cannot reach the SSH endpoint .+ through the HTTP proxy .+: no answer within 1 s \(CF_DIAL_TIMEOUT\)\. Check the proxy setting\.$/m);
+      assert.ok(Date.now() - started < 10_000);
+    } finally {
+      silent.close();
+    }
+  });
+
+  it('sends keepalive@cloudfoundry.org and answers the proxy’s keepalive channel requests', async () => {
+    await settings({ keepalive_seconds: 1 });
+    try {
+      const r = await cli(developer, ['ssh', 'demo-app', '-t', '-t', '-c', 'sleep 3; echo done'], { env: { CF_SSH_TOOLS_KEEPALIVE_SECONDS: '1' } });
+      assert.equal(r.code, 0, r.stderr);
+      assert.match(r.stdout, /done/);
+      const log = await foundation.control<SshLogEntry[]>('GET', '/foundation/ssh/log');
+      assert.ok(log.some((e) => JSON.stringify(e).includes('keepalive@cloudfoundry.org')), 'the proxy saw our keepalive');
+    } finally {
+      await settings({ keepalive_seconds: 15 });
+    }
+  });
+
+  it('a connection lost mid-session ends with a clear message and exit 255', async () => {
+    const child = cli(developer, ['ssh', 'demo-app', '-c', 'sleep 30']);
+    await sleep(1500);
+    await foundation.control('POST', '/foundation/ssh/drop');
+    const r = await child;
+    assert.equal(r.code, 255);
+    assert.match(r.stderr, /^Connection to the app instance was lost/m);
+  });
+
+  it('--ssh-client openssh hands the connection to the system ssh, with the code through SSH_ASKPASS', async () => {
+    const r = await cli(developer, ['ssh', 'demo-app', '-i', '1', '--ssh-client', 'openssh', '-c', 'echo "openssh $CF_INSTANCE_INDEX"']);
+    assert.equal(r.stdout.replace(/\r/g, ''), 'openssh 1\n', r.stderr);
+    assert.equal(r.code, 0);
+    const status = await cli(developer, ['ssh', 'demo-app', '--ssh-client', 'openssh', '-c', 'exit 7']);
+    assert.equal(status.code, 7);
+  });
+
+  it('ssh-code --openssh prints command lines that work with plain ssh', async () => {
+    const r = await cli(developer, ['ssh-code', '--openssh', 'demo-app']);
+    assert.equal(r.code, 0, r.stderr);
+    const [sshLine, scpLine, sftpLine, codeLine] = r.stdout.trim().split('\n');
+    assert.match(sshLine, /^ssh -p \d+ cf:[0-9a-f-]{36}\/0@127\.0\.0\.1$/);
+    assert.match(scpLine, /^scp -P \d+ -o User=cf:[0-9a-f-]{36}\/0 LOCAL_FILE 127\.0\.0\.1:REMOTE_PATH$/);
+    assert.match(sftpLine, /^sftp -P \d+ cf:/);
+    const code = /: (\S+)$/.exec(codeLine)![1];
+    const dir = tempHome();
+    const askpass = path.join(dir, 'askpass');
+    writeFileSync(askpass, '#!/bin/sh\nprintf "%s\\n" "$TEST_CODE"\n');
+    chmodSync(askpass, 0o700);
+    const [, port, user] = /-p (\d+) (\S+)@/.exec(sshLine)!;
+    const out = execFileSync('ssh', ['-p', port, '-o', 'StrictHostKeyChecking=no', '-o', 'UserKnownHostsFile=/dev/null', '-o', 'LogLevel=ERROR', '-o', 'PubkeyAuthentication=no', `${user}@127.0.0.1`, 'echo $CF_INSTANCE_INDEX'], {
+      env: { PATH: process.env.PATH, SSH_ASKPASS: askpass, SSH_ASKPASS_REQUIRE: 'force', TEST_CODE: code, DISPLAY: ':0' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    assert.equal(out.toString(), '0\n');
+  });
+});
