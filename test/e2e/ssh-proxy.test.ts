@@ -528,7 +528,11 @@ describe('SSH proxy of an HTTPS foundation', { timeout: 30_000 }, () => {
     const visitor = new Visitor(foundation);
     try {
       const developer = foundation.world.userByName('developer')!;
-      const client = await visitor.connect(`cf:${visitor.processGuid('demo-app')}/0`, foundation.tokens.newCode(developer.guid, 'ssh-proxy'));
+      const code = foundation.tokens.newCode(developer.guid, 'ssh-proxy');
+      const client = await visitor.connect(`cf:${visitor.processGuid('demo-app')}/0`, code).catch((err: Error) => {
+        throw new Error(`${err.message}: ${JSON.stringify(foundation.ssh!.proxy.log)}`);
+      });
+      client.on('error', () => undefined);
       client.end();
       assert.deepEqual(foundation.ssh!.proxy.log.map((e) => [e.event, e.detail]), [['accepted', 'developer']]);
     } finally {

@@ -17,6 +17,7 @@ import path from 'node:path';
 import readline from 'node:readline';
 import ssh2, { type ParsedKey, type ServerChannel, type Session } from 'ssh2';
 import { copy } from './channel-relay.js';
+import { ed25519KeyPair } from './ssh2-internals.js';
 import type { App, Process, World } from './state.js';
 
 export const SSHD = '/usr/sbin/sshd';
@@ -67,7 +68,7 @@ interface Container {
 
 export class BackendPool {
   /** The key the proxy logs in to backends with. */
-  readonly clientKey = ssh2.utils.generateKeyPairSync('ed25519');
+  readonly clientKey = ed25519KeyPair();
   readonly kind: BackendKind;
   private root?: string;
   private readonly instances = new Map<string, RunningInstance>();
@@ -151,8 +152,7 @@ export class BackendPool {
 
   private async start(target: InstanceTarget): Promise<Backend> {
     const container = this.createContainer(target);
-    const clientKey = ssh2.utils.parseKey(this.clientKey.public) as ParsedKey;
-    return this.kind === 'openssh' ? this.startSshd(container) : startBuiltin(container, clientKey);
+    return this.kind === 'openssh' ? this.startSshd(container) : startBuiltin(container, this.clientKey.parsedPublic);
   }
 
   private createContainer({ app, process, index }: InstanceTarget): Container {
@@ -186,7 +186,7 @@ export class BackendPool {
 
   private async startSshd(container: Container): Promise<Backend> {
     const { dir } = container;
-    const hostKey = ssh2.utils.generateKeyPairSync('ed25519');
+    const hostKey = ed25519KeyPair();
     const file = (name: string, content: string, mode = 0o600) => {
       writeFileSync(path.join(dir, name), content, { mode });
       return path.join(dir, name);
@@ -239,7 +239,7 @@ export class BackendPool {
       }
       this.daemons.add(daemon);
       return {
-        address: { kind: 'openssh', port, username: os.userInfo().username, hostKey: publicBlob(hostKey.public), pid: daemon.pid },
+        address: { kind: 'openssh', port, username: os.userInfo().username, hostKey: hostKey.parsedPublic.getPublicSSH(), pid: daemon.pid },
         stop: async () => {
           // The daemon's group holds its per-connection children too.
           const exited = new Promise((resolve) => daemon.once('exit', resolve));
@@ -260,7 +260,6 @@ async function endInstance({ backend, connections }: RunningInstance): Promise<v
   await backend.then((b) => b.stop(), () => undefined);
 }
 
-const publicBlob = (publicKey: string) => (ssh2.utils.parseKey(publicKey) as ParsedKey).getPublicSSH();
 
 function killGroup(child: ChildProcess, signal: NodeJS.Signals): void {
   try {
@@ -324,7 +323,7 @@ function sessionScript(environment: Record<string, string>): string {
 
 /** The stand-in without OpenSSH: the same environment and commands, without a PTY. */
 async function startBuiltin(container: Container, clientKey: ParsedKey): Promise<Backend> {
-  const hostKey = ssh2.utils.generateKeyPairSync('ed25519');
+  const hostKey = ed25519KeyPair();
   const connections = new Set<ssh2.Connection>();
   const server = new ssh2.Server({ hostKeys: [hostKey.private] }, (connection) => {
     connections.add(connection);
@@ -352,7 +351,7 @@ async function startBuiltin(container: Container, clientKey: ParsedKey): Promise
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
   return {
-    address: { kind: 'builtin', port: (server.address() as net.AddressInfo).port, username: 'vcap', hostKey: publicBlob(hostKey.public) },
+    address: { kind: 'builtin', port: (server.address() as net.AddressInfo).port, username: 'vcap', hostKey: hostKey.parsedPublic.getPublicSSH() },
     stop: async () => {
       for (const connection of connections) connection.end();
       await new Promise((resolve) => server.close(resolve));

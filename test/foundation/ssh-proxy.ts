@@ -7,10 +7,10 @@ import { createHash } from 'node:crypto';
 import http from 'node:http';
 import https from 'node:https';
 import net from 'node:net';
-import ssh2, { type ClientCallback, type ClientChannel, type Connection, type ParsedKey, type PseudoTtyInfo, type ServerChannel, type Session } from 'ssh2';
+import ssh2, { type ClientCallback, type ClientChannel, type Connection, type PseudoTtyInfo, type ServerChannel, type Session } from 'ssh2';
 import type { BackendPool } from './backends.js';
 import { copy, relayBothWays } from './channel-relay.js';
-import { askChannelRequest, observeGlobalRequests, rejectChannelOpen, sendExitSignal, sendExitStatus } from './ssh2-internals.js';
+import { askChannelRequest, ed25519KeyPair, observeGlobalRequests, rejectChannelOpen, sendExitSignal, sendExitStatus } from './ssh2-internals.js';
 import type { User, World } from './state.js';
 import type { TokenService } from './tokens.js';
 
@@ -81,9 +81,8 @@ export class SshProxy {
     private readonly options: SshProxyOptions,
     private readonly listener: net.Server,
   ) {
-    const hostKey = ssh2.utils.generateKeyPairSync('ed25519');
-    const otherKey = ssh2.utils.generateKeyPairSync('ed25519');
-    this.fingerprints = fingerprintsOf(publicBlob(hostKey.public), publicBlob(otherKey.public));
+    const hostKey = ed25519KeyPair();
+    this.fingerprints = fingerprintsOf(hostKey.parsedPublic.getPublicSSH(), ed25519KeyPair().parsedPublic.getPublicSSH());
     this.server = new ssh2.Server({ hostKeys: [hostKey.private], ident: 'diego-ssh-proxy', algorithms: ALGORITHMS }, (connection) =>
       this.accept(connection),
     );
@@ -338,8 +337,6 @@ export class SshProxy {
     scheduleKeepalive();
   }
 }
-
-const publicBlob = (publicKey: string) => (ssh2.utils.parseKey(publicKey) as ParsedKey).getPublicSSH();
 
 /** The formats cf accepts, told apart by length: 43, 64, 59 and 47 characters. */
 function fingerprintsOf(hostKey: Buffer, otherKey: Buffer): Record<FingerprintFormat, string> {

@@ -2,9 +2,9 @@
 // internals (ssh2 1.x, lib/protocol/Protocol.js) stays in one place: channel requests it
 // sends itself (a keepalive that wants a reply; exit-status after EOF), a channel-open
 // failure with a given reason, and a look at every global request (ssh2 answers unknown
-// ones itself, silently).
+// ones itself, silently). Also a way around a bug of its key generator.
 import { createRequire } from 'node:module';
-import type { Channel, Connection, RejectConnection } from 'ssh2';
+import ssh2, { type Channel, type Connection, type ParsedKey, type RejectConnection } from 'ssh2';
 
 interface PacketWriter {
   allocStart: number;
@@ -29,6 +29,26 @@ const { sendPacket } = createRequire(import.meta.url)('ssh2/lib/protocol/utils.j
 };
 
 const SSH_MSG_CHANNEL_REQUEST = 98;
+
+export interface Ed25519KeyPair {
+  /** OpenSSH formats, as generateKeyPairSync gives them. */
+  private: string;
+  public: string;
+  parsedPublic: ParsedKey;
+}
+
+/**
+ * An ed25519 key pair from ssh2's generateKeyPairSync, which about once in 256 times cuts a
+ * leading zero byte off the public key, giving keys nothing can parse (mscdex/ssh2#1390):
+ * such a pair is drawn again.
+ */
+export function ed25519KeyPair(): Ed25519KeyPair {
+  for (;;) {
+    const pair = ssh2.utils.generateKeyPairSync('ed25519');
+    const parsedPublic = ssh2.utils.parseKey(pair.public);
+    if (!(parsedPublic instanceof Error) && !(ssh2.utils.parseKey(pair.private) instanceof Error)) return { ...pair, parsedPublic };
+  }
+}
 
 /** What became of a channel request that wants a reply. */
 export type RequestOutcome = 'success' | 'failure' | 'unanswered';
