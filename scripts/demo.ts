@@ -18,7 +18,8 @@ interface Step {
 }
 
 function run(home: string, step: Step): Promise<number | null> {
-  process.stdout.write(`\n\x1b[1m$ cf-ssh-tools ${step.args.join(' ')}\x1b[0m${step.note ? `   # ${step.note}` : ''}\n`);
+  const shown = step.args.map((a) => (/^[\w@%+=:,./-]+$/.test(a) ? a : `'${a.replace(/'/g, `'\\''`)}'`)).join(' ');
+  process.stdout.write(`\n\x1b[1m$ cf-ssh-tools ${shown}\x1b[0m${step.note ? `   # ${step.note}` : ''}\n`);
   const child = spawn(process.execPath, [BIN, ...step.args], {
     env: { ...process.env, CF_HOME: home, CF_TRACE: '' },
     stdio: ['pipe', 'inherit', 'inherit'],
@@ -42,7 +43,13 @@ async function main(): Promise<number> {
     { args: ['target', '-s', 'locked-space'] },
     { args: ['ssh-enabled', 'locked-app', '--json'] },
     { args: ['allow-space-ssh', 'locked-space'], expectCode: 1, note: 'only org managers may' },
+    { args: ['target', '-s', 'demo-space'] },
+    { args: ['ssh', 'demo-app', '-c', 'echo "hello from instance $CF_INSTANCE_INDEX"; exit 3'], expectCode: 3, note: "the remote exit status is ours" },
+    { args: ['ssh', 'demo-app', '-i', '1', '--app-env', '-c', 'echo "$PWD: APP_PROFILE_LOADED=$APP_PROFILE_LOADED"'], note: 'in the app environment' },
+    { args: ['ssh', 'demo-app'], input: 'echo "piped into a shell: $(uname -s)"\nexit\n', note: 'commands piped into stdin' },
+    { args: ['ssh', 'no-ssh-app'], expectCode: 1, note: 'says which level blocks SSH' },
     { args: ['ssh-code'], note: 'one-time password for ssh/scp/sftp' },
+    { args: ['ssh-code', '--openssh', 'demo-app'], note: 'ready command lines for plain OpenSSH' },
     { args: ['logout'] },
   ];
   let failures = 0;

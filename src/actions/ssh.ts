@@ -73,8 +73,7 @@ export async function findInstance(
 /** cf says only "not authorized" when SSH is off; this names the level before connecting. */
 export async function ensureSshEnabled(session: CfSession, app: App, bin: string): Promise<void> {
   if ((await session.cc.sshEnabled(app.guid)).enabled) return;
-  const status = await sshStatus(session, app);
-  throw new UserError(`SSH is not available for app '${app.name}': ${status.reason}. ${blockedTip(status, bin)}`);
+  throw new UserError(blockedTip(await sshStatus(session, app), bin));
 }
 
 export function sshUsername(target: InstanceTarget): string {
