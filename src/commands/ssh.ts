@@ -6,7 +6,7 @@ import { UsageError, UserError } from '../errors.js';
 import { ConnectionLostError } from '../ssh/client.js';
 import { openForwards } from '../ssh/forward.js';
 import { type ForwardSpec, parseForwardSpec } from '../ssh/forward-spec.js';
-import { runSession, signalExitCode } from '../ssh/session.js';
+import { runSession, type SessionEnd, signalExitCode } from '../ssh/session.js';
 import { chooseInstance } from './instance-picker.js';
 
 interface SshOptions {
@@ -86,9 +86,9 @@ export const run: CommandRun = async (ctx, { args: [appName, ...sshArgs], option
   }
 
   const connection = await connectToInstance(ctx, session, endpoint, target, Boolean(options.skipHostValidation));
-  let stoppedByUser = false;
-  const stopSignals = ctx.onSignals(() => {
-    stoppedByUser = true;
+  let stoppedBy: NodeJS.Signals | undefined;
+  const stopSignals = ctx.onSignals((signal) => {
+    stoppedBy = signal;
     connection.end();
   });
   try {
@@ -99,12 +99,19 @@ export const run: CommandRun = async (ctx, { args: [appName, ...sshArgs], option
     if (options.skipRemoteExecution) {
       ctx.term.err('Tunnels are open. Press Ctrl-C to close them.');
       await new Promise<void>((resolve) => connection.once('close', () => resolve()));
-      if (stoppedByUser) return 0;
+      if (stoppedBy) return 0;
       throw new ConnectionLostError('the connection closed');
     }
-    const end = await runSession(connection, { command, pty: pty ? { term: ctx.env.TERM || 'xterm' } : undefined, streams: ctx.term.streams });
+    const end = await runSession(connection, { command, pty: pty ? { term: ctx.env.TERM || 'xterm' } : undefined, streams: ctx.term.streams }).catch(
+      (err: unknown) => {
+        // Our own end() after a signal closes the connection: that is no loss.
+        if (stoppedBy && err instanceof ConnectionLostError) return {} as SessionEnd;
+        throw err;
+      },
+    );
     forwarding.close();
     if (end.code !== undefined) return end.code;
+    if (stoppedBy) return signalExitCode(stoppedBy);
     if (end.signal) {
       const code = signalExitCode(end.signal);
       ctx.term.err(`Process terminated by signal: ${end.signal}. Exited with ${code}`);

@@ -2,6 +2,7 @@
 // `stty size`, Ctrl-C going to the remote process, the local terminal restored on every
 // exit path, and the instance picker.
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { after, before, describe, it } from 'node:test';
 import { BIN, loggedIn } from '../helpers/cli.js';
 import { type RunningFoundation, startFoundationProcess } from '../helpers/foundation.js';
@@ -64,6 +65,18 @@ describe('ssh on a terminal', () => {
     await p.waitFor(/Connection to the app instance was lost.*\n(FAILED\s*\n)?local\$\s*$/m);
     p.type('echo "local-exit=$?"');
     await p.waitFor(/local-exit=255/);
+    assert.equal((await localModes(p)).trim(), 'isig icanon echo');
+  });
+
+  it('restores the terminal when cf-ssh-tools itself is stopped by SIGTERM', async () => {
+    const p = pane('sigterm');
+    p.type(ssh('demo-app -i 1 --process web'));
+    p.type('echo "in-session"');
+    await p.waitFor(/^in-session\s*$/m);
+    execFileSync('pkill', ['-TERM', '-f', 'bin.js ssh demo-app -i 1 --process web']);
+    await p.waitFor(/local\$\s*$/);
+    p.type('echo "local-exit=$?"');
+    await p.waitFor(/local-exit=143/);
     assert.equal((await localModes(p)).trim(), 'isig icanon echo');
   });
 

@@ -2,7 +2,7 @@
 // app instance (or the built-in backend where sshd is not installed).
 import assert from 'node:assert/strict';
 import { execFileSync, spawn } from 'node:child_process';
-import { chmodSync, writeFileSync } from 'node:fs';
+import { chmodSync, readFileSync, writeFileSync } from 'node:fs';
 import net, { type AddressInfo } from 'node:net';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -196,6 +196,40 @@ describe('ssh through the foundation’s SSH proxy', () => {
     }
   });
 
+  it('-L keeps buffering bounded: a target that stops reading slows the sender instead of filling memory', async () => {
+    const stalled = net.createServer((socket) => socket.pause());
+    await new Promise<void>((resolve) => stalled.listen(0, '127.0.0.1', resolve));
+    const local = await freePort();
+    const child = spawn(process.execPath, [BIN, 'ssh', 'demo-app', '-N', '-L', `${local}:127.0.0.1:${(stalled.address() as AddressInfo).port}`], {
+      env: { PATH: process.env.PATH, HOME: developer, CF_HOME: developer, CF_SSH_TOOLS_NO_KEYCHAIN: 'true' },
+      stdio: ['ignore', 'ignore', 'ignore'],
+    });
+    const rss = () => Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${child.pid}/status`, 'utf8'))![1]) * 1024;
+    try {
+      await waitForPort(local);
+      const before = rss();
+      const socket = net.connect(local, '127.0.0.1');
+      await new Promise((resolve) => socket.once('connect', resolve));
+      const chunk = Buffer.alloc(1 << 20, 7);
+      let written = 0;
+      // Write until 256 MiB went out or the writes have been held back for two seconds.
+      while (written < 256 * chunk.length) {
+        if (!socket.write(chunk)) {
+          const drained = await Promise.race([new Promise((r) => socket.once('drain', () => r(true))), sleep(2000).then(() => false)]);
+          if (!drained) break;
+        }
+        written += chunk.length;
+      }
+      const growth = rss() - before;
+      socket.destroy();
+      assert.ok(written < 128 * chunk.length, `the sender was held back (it wrote ${written >> 20} MiB)`);
+      assert.ok(growth < 64 * chunk.length, `cf-ssh-tools grew by ${growth >> 20} MiB`);
+    } finally {
+      child.kill('SIGINT');
+      stalled.close();
+    }
+  });
+
   it('goes through a SOCKS5 proxy (all_proxy) and an HTTP CONNECT proxy (https_proxy)', async () => {
     const root = (await (await fetch(`${foundation.url}/`)).json()) as { links: { app_ssh: { href: string } } };
     for (const [proxy, variable] of [[await socks5Proxy(), 'all_proxy'], [await connectProxy(), 'https_proxy']] as const) {
@@ -249,8 +283,8 @@ describe('ssh through the foundation’s SSH proxy', () => {
     const r = await cli(developer, ['ssh', 'demo-app', '-i', '1', '--ssh-client', 'openssh', '-c', 'echo "openssh $CF_INSTANCE_INDEX"']);
     assert.equal(r.stdout.replace(/\r/g, ''), 'openssh 1\n', r.stderr);
     assert.equal(r.code, 0);
-    const status = await cli(developer, ['ssh', 'demo-app', '--ssh-client', 'openssh', '-c', 'exit 7']);
-    assert.equal(status.code, 7);
+    const status = await cli(developer, ['ssh', 'demo-app', '--ssh-client', 'openssh', '-c', 'exit 7', '--', '-o', 'ConnectTimeout=5', '-q']);
+    assert.equal(status.code, 7, status.stderr);
   });
 
   it('ssh-code --openssh prints command lines that work with plain ssh', async () => {

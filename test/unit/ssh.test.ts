@@ -117,3 +117,11 @@ describe('--ssh-client openssh', () => {
     assert.equal(shell.at(-1), 'cf:p-guid/1@ssh.example.com');
   });
 });
+
+describe('ssh2 crypto', () => {
+  it('uses its native binding (the install built it); pure JS would be several times slower', async () => {
+    const { createRequire } = await import('node:module');
+    const crypto = createRequire(import.meta.url)('ssh2/lib/protocol/crypto.js') as { bindingAvailable: boolean };
+    assert.equal(crypto.bindingAvailable, true);
+  });
+});
