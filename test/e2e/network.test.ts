@@ -1,19 +1,11 @@
 // What users see when the API cannot be reached, over TLS they do not trust, and through
 // an HTTP proxy; plus every command's reaction to wrong flags and arguments.
 import assert from 'node:assert/strict';
-import net, { type AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { cli, loggedIn, tempHome } from '../helpers/cli.js';
 import { type RunningFoundation, startFoundationProcess } from '../helpers/foundation.js';
+import { freePort } from '../helpers/net.js';
 import { connectProxy } from '../helpers/proxies.js';
-
-async function closedPort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
 
 describe('network errors, TLS and proxies', () => {
   let foundation: RunningFoundation;
@@ -25,7 +17,7 @@ describe('network errors, TLS and proxies', () => {
   after(() => Promise.all([foundation.stop(), tls.stop()]));
 
   it('connection refused: one line naming the endpoint, exit 1', async () => {
-    const port = await closedPort();
+    const port = await freePort();
     const r = await cli(tempHome(), ['login', '-a', `http://127.0.0.1:${port}`, '-u', 'developer', '-p', 'x']);
     assert.equal(r.code, 1);
     const errors = r.stderr.split('\n').filter((l) => l && !l.startsWith('Warning'));

@@ -9,52 +9,12 @@ import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { BIN, cli, loggedIn, tempHome } from '../helpers/cli.js';
 import { type RunningFoundation, startFoundationProcess } from '../helpers/foundation.js';
+import { echoServer, freePort, roundTrip, waitForPort } from '../helpers/net.js';
 import { connectProxy, socks5Proxy } from '../helpers/proxies.js';
 
 interface SshLogEntry {
   event: string;
   [key: string]: unknown;
-}
-
-async function echoServer(): Promise<{ port: number; close(): void }> {
-  const server = net.createServer((socket) => socket.pipe(socket));
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return { port: (server.address() as AddressInfo).port, close: () => server.close() };
-}
-
-async function freePort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
-
-/** One round trip of `payload` through a local port. */
-function roundTrip(port: number, payload: Buffer): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const socket = net.connect(port, '127.0.0.1', () => socket.end(payload));
-    const chunks: Buffer[] = [];
-    socket.on('data', (d) => chunks.push(d));
-    socket.once('close', () => resolve(Buffer.concat(chunks)));
-    socket.once('error', reject);
-  });
-}
-
-async function waitForPort(port: number, timeoutMs = 15_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const open = await new Promise<boolean>((resolve) => {
-      const s = net.connect(port, '127.0.0.1', () => {
-        s.destroy();
-        resolve(true);
-      });
-      s.once('error', () => resolve(false));
-    });
-    if (open) return;
-    if (Date.now() > deadline) throw new Error(`nothing listens on ${port}`);
-    await sleep(50);
-  }
 }
 
 describe('ssh through the foundation’s SSH proxy', () => {
