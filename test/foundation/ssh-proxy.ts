@@ -10,7 +10,7 @@ import net from 'node:net';
 import ssh2, { type ClientCallback, type ClientChannel, type Connection, type PseudoTtyInfo, type ServerChannel, type Session } from 'ssh2';
 import type { BackendPool } from './backends.js';
 import { copy, relayBothWays } from './channel-relay.js';
-import { askChannelRequest, ed25519KeyPair, observeGlobalRequests, rejectChannelOpen, sendExitSignal, sendExitStatus } from './ssh2-internals.js';
+import { askChannelRequest, ed25519KeyPair, observeGlobalRequests, rejectChannelOpen } from './ssh2-internals.js';
 import type { User, World } from './state.js';
 import type { TokenService } from './tokens.js';
 
@@ -304,8 +304,12 @@ export class SshProxy {
     });
     const ended = Promise.all([output, exit]).then(([, status]) =>
       inTurn(() => {
-        if (status?.code === null) sendExitSignal(client, (status.signal ?? '').replace(/^SIG/, ''), Boolean(status.coreDumped), status.message ?? '');
-        else if (status) sendExitStatus(client, status.code);
+        try {
+          if (status?.code === null) client.exit(status.signal ?? '', Boolean(status.coreDumped), status.message ?? '');
+          else if (status) client.exit(status.code);
+        } catch {
+          // A signal name ssh2 does not know: the client sees the session end without one.
+        }
         client.eof();
       }),
     );
