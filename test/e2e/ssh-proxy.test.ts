@@ -14,6 +14,7 @@ import ssh2, { type ClientChannel, type ConnectConfig } from 'ssh2';
 import { type Foundation, startFoundation } from '../foundation/server.js';
 import type { SshLogEntry } from '../foundation/ssh-proxy.js';
 import { FOUNDATION_MAIN } from '../helpers/foundation.js';
+import { echoServer, freePort } from '../helpers/net.js';
 
 const OPENSSH = spawnSync('/usr/sbin/sshd', ['-V']).error === undefined;
 const SSH_CLIENT = spawnSync('ssh', ['-V']).error === undefined;
@@ -110,13 +111,6 @@ function collect(channel: ClientChannel, input?: string): Promise<Exec> {
   channel.end(input);
   return new Promise((resolve) => channel.once('close', () => resolve(result)));
 }
-
-function echoServer(): Promise<net.Server> {
-  const server = net.createServer((socket) => socket.pipe(socket));
-  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve(server)));
-}
-
-const portOf = (server: net.Server) => (server.address() as net.AddressInfo).port;
 
 function until<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 5_000): Promise<T> {
   const deadline = Date.now() + timeoutMs;
@@ -250,13 +244,11 @@ describe('SSH proxy into OpenSSH backends', { skip: !OPENSSH && 'OpenSSH sshd is
 
   it('forwards TCP from the instance side (direct-tcpip) and passes on why a connection failed', async () => {
     const echo = await echoServer();
-    const closed = await echoServer();
-    const closedPort = portOf(closed);
-    await new Promise((resolve) => closed.close(resolve));
+    const closedPort = await freePort();
     try {
       const client = await login('demo-app', 0);
       const reply = await new Promise<string>((resolve, reject) => {
-        client.forwardOut('0.0.0.0', 0, 'localhost', portOf(echo), (err, channel) => {
+        client.forwardOut('0.0.0.0', 0, 'localhost', echo.port, (err, channel) => {
           if (err) return reject(err);
           let data = '';
           channel.on('data', (chunk: Buffer) => (data += chunk));
@@ -502,7 +494,7 @@ describe('SSH proxy into the built-in backend', { timeout: 30_000 }, () => {
       const echo = await echoServer();
       try {
         const reply = await new Promise<string>((resolve, reject) => {
-          client.forwardOut('0.0.0.0', 0, '127.0.0.1', portOf(echo), (err, channel) => {
+          client.forwardOut('0.0.0.0', 0, '127.0.0.1', echo.port, (err, channel) => {
             if (err) return reject(err);
             let data = '';
             channel.on('data', (chunk: Buffer) => (data += chunk));
