@@ -2,7 +2,7 @@
 // CF_TRACE, retries of idempotent requests, and network failures turned into one-line errors.
 import http from 'node:http';
 import https from 'node:https';
-import axios, { type AxiosInstance, type AxiosResponse, isAxiosError } from 'axios';
+import axios, { type AxiosInstance, isAxiosError } from 'axios';
 import { HttpsProxyAgent } from 'https-proxy-agent';
 import { getProxyForUrl } from 'proxy-from-env';
 import { NetworkError } from '../errors.js';
@@ -50,6 +50,7 @@ class TunnelAgent extends HttpsProxyAgent<string> {
 type AgentConnectOpts = Parameters<HttpsProxyAgent<string>['connect']>[1];
 
 const RETRIED_STATUSES = new Set([500, 502, 503, 504]);
+const RETRIED_ERRORS = new Set(['ECONNRESET', 'EPIPE']);
 const GET_RETRIES = 2;
 
 export class Http {
@@ -72,12 +73,21 @@ export class Http {
     });
   }
 
+  /**
+   * GETs are tried again, twice at most, as cf does: on 500/502/503/504, and when a kept-alive
+   * connection was closed by the server just as the request went out.
+   */
   async send<T = unknown>(req: HttpRequest): Promise<HttpResponse<T>> {
-    let attempt = 0;
-    for (;;) {
-      const res = await this.sendOnce<T>(req);
-      if (req.method !== 'GET' || !RETRIED_STATUSES.has(res.status) || attempt >= GET_RETRIES) return res;
-      attempt += 1;
+    for (let attempt = 0; ; attempt += 1) {
+      const retry = req.method === 'GET' && attempt < GET_RETRIES;
+      let res: HttpResponse<T>;
+      try {
+        res = await this.sendOnce<T>(req);
+      } catch (err) {
+        if (retry && RETRIED_ERRORS.has((err as { code?: string }).code ?? '')) continue;
+        throw networkError(new URL(req.url), err);
+      }
+      if (!retry || !RETRIED_STATUSES.has(res.status)) return res;
     }
   }
 
@@ -98,18 +108,13 @@ export class Http {
     }
     this.options.trace?.(formatRequest({ method: req.method, url, headers, body }));
 
-    let res: AxiosResponse<string>;
-    try {
-      res = await this.axios.request<string>({
-        method: req.method,
-        url: url.toString(),
-        headers,
-        data: body,
-        ...this.agentsFor(url),
-      });
-    } catch (err) {
-      throw networkError(url, err);
-    }
+    const res = await this.axios.request<string>({
+      method: req.method,
+      url: url.toString(),
+      headers,
+      data: body,
+      ...this.agentsFor(url),
+    });
     const resHeaders = Object.fromEntries(
       Object.entries(res.headers).map(([k, v]) => [k.toLowerCase(), Array.isArray(v) ? v.join(', ') : String(v)]),
     );

@@ -85,8 +85,12 @@ function viaConnect(proxy: URL, host: string, port: number, timeoutMs: number): 
       headers['Proxy-Authorization'] = `Basic ${Buffer.from(credentials).toString('base64')}`;
     }
     const req = http.request({ host: proxy.hostname, port: Number(proxy.port) || 80, method: 'CONNECT', path: `${host}:${port}`, headers, timeout: timeoutMs });
-    req.once('connect', (res, socket) => {
-      if (res.statusCode === 200) return resolve(socket);
+    req.once('connect', (res, socket, head) => {
+      if (res.statusCode === 200) {
+        // The SSH server speaks first: its banner may arrive with the proxy's answer.
+        if (head.length > 0) socket.unshift(head);
+        return resolve(socket);
+      }
       socket.destroy();
       reject(new Error(`the proxy answered ${res.statusCode} ${res.statusMessage ?? ''}`.trim()));
     });

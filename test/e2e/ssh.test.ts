@@ -239,6 +239,15 @@ describe('ssh through the foundation’s SSH proxy', () => {
     assert.match(r.stderr, /^Connection to the app instance was lost/m);
   });
 
+  it('notices a connection that silently stopped answering after three missed keepalives: exit 255', async () => {
+    const child = cli(developer, ['ssh', 'demo-app', '-c', 'sleep 60'], { env: { CF_SSH_TOOLS_KEEPALIVE_SECONDS: '1' }, timeoutMs: 30_000 });
+    await sleep(1500);
+    await foundation.control('POST', '/foundation/ssh/freeze');
+    const r = await child;
+    assert.equal(r.code, 255);
+    assert.match(r.stderr, /^Connection to the app instance was lost \(Keepalive timeout\)\.$/m);
+  });
+
   it('--ssh-client openssh hands the connection to the system ssh, with the code through SSH_ASKPASS', async () => {
     const r = await cli(developer, ['ssh', 'demo-app', '-i', '1', '--ssh-client', 'openssh', '-c', 'echo "openssh $CF_INSTANCE_INDEX"']);
     assert.equal(r.stdout.replace(/\r/g, ''), 'openssh 1\n', r.stderr);

@@ -97,6 +97,9 @@ export async function startFoundation(options: FoundationOptions = {}): Promise<
   };
 
   const server = tls ? https.createServer(tls, handler) : http.createServer(handler);
+  // Keep idle connections longer than clients do (as CC's load balancers), so a client never
+  // sends a request on a connection the server is closing at that moment.
+  server.keepAliveTimeout = 75_000;
   const host = options.host ?? '127.0.0.1';
   try {
     await new Promise<void>((resolve, reject) => {
@@ -214,6 +217,10 @@ function sshControlRoutes(router: Router, { proxy, backends }: FoundationSsh): v
   router.on('POST', /^\/foundation\/ssh\/drop$/, () => {
     proxy.drop();
     return json(200, { dropped: true });
+  });
+  router.on('POST', /^\/foundation\/ssh\/freeze$/, () => {
+    proxy.freeze();
+    return json(200, { frozen: true });
   });
   router.on('GET', /^\/foundation\/ssh\/backends$/, async () =>
     json(200, (await backends.running()).map(({ instance, kind, port, pid }) => ({ instance, kind, port, pid: pid ?? null }))),

@@ -120,6 +120,11 @@ export class SshProxy {
     for (const socket of this.sockets) socket.destroy();
   }
 
+  /** A network that silently stops carrying packets: nothing the clients send is read or answered. */
+  freeze(): void {
+    for (const socket of this.sockets) socket.pause();
+  }
+
   async stop(): Promise<void> {
     this.drop();
     await new Promise((resolve) => this.listener.close(resolve));

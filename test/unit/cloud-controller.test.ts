@@ -129,6 +129,28 @@ describe('Cloud Controller and UAA clients', () => {
     assert.equal(store.saves, 1);
   });
 
+  it('tries a GET again when the server drops the connection as the request goes out; a POST it does not', async () => {
+    let requests = 0;
+    const flaky = http.createServer((req, res) => {
+      requests += 1;
+      if (requests === 1) return req.socket.destroy();
+      res.writeHead(200, { 'Content-Type': 'application/json' }).end('{"links":{}}');
+    });
+    await new Promise<void>((resolve) => flaky.listen(0, '127.0.0.1', resolve));
+    const url = `http://127.0.0.1:${(flaky.address() as AddressInfo).port}`;
+    try {
+      const client = new Http({ sslDisabled: false, userAgent: 'test' });
+      assert.equal((await client.send({ method: 'GET', url })).status, 200);
+      assert.equal(requests, 2);
+      requests = 0;
+      await assert.rejects(client.send({ method: 'POST', url, json: {} }), NetworkError);
+      assert.equal(requests, 1);
+    } finally {
+      flaky.closeAllConnections();
+      flaky.close();
+    }
+  });
+
   it('a server that never answers becomes a one-line timeout error', async () => {
     const silent = http.createServer(() => undefined);
     await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
