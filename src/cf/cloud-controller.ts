@@ -1,5 +1,6 @@
 // A Cloud Controller v3 client: the resources cf-ssh-tools reads and changes, pagination,
 // X-Cf-Warnings, error bodies turned into typed errors, one retry on a refused token.
+import { setTimeout as sleep } from 'node:timers/promises';
 import { type CcErrorItem, CfApiError, UserError } from '../errors.js';
 import type { Http, HttpRequest, HttpResponse } from '../net/http.js';
 import type { TokenSource } from '../uaa/auth.js';
@@ -63,6 +64,19 @@ export interface AppEnv {
   application_env_json?: Record<string, unknown>;
   environment_variables?: Record<string, string>;
 }
+
+export interface CredentialBinding extends Resource {
+  type: 'app' | 'key';
+  relationships?: { service_instance?: { data?: { guid: string } }; app?: { data?: { guid: string } | null } };
+}
+
+interface Job {
+  state: 'PROCESSING' | 'POLLING' | 'COMPLETE' | 'FAILED';
+  errors?: { detail: string }[];
+}
+
+const JOB_POLL_MS = 200;
+const JOB_TIMEOUT_MS = 120_000;
 
 interface Page<T> {
   pagination?: { next?: { href: string } | null };
@@ -140,6 +154,35 @@ export class CloudController {
     return this.get<AppEnv>(`/v3/apps/${appGuid}/env`);
   }
 
+  async serviceInstancesNamed(name: string, spaceGuid: string): Promise<Resource[]> {
+    return this.list<Resource>('/v3/service_instances', { names: name, space_guids: spaceGuid });
+  }
+
+  async credentialBindings(query: { app_guids?: string; service_instance_guids?: string; service_instance_names?: string; type?: 'app' | 'key' }): Promise<CredentialBinding[]> {
+    return this.list<CredentialBinding>('/v3/service_credential_bindings', query);
+  }
+
+  async credentialBindingDetails(bindingGuid: string): Promise<Record<string, unknown>> {
+    return (await this.get<{ credentials?: Record<string, unknown> }>(`/v3/service_credential_bindings/${bindingGuid}/details`)).credentials ?? {};
+  }
+
+  /** Creates a service key and waits until the broker has made it. */
+  async createServiceKey(name: string, serviceInstanceGuid: string): Promise<CredentialBinding> {
+    const res = await this.request('POST', '/v3/service_credential_bindings', {
+      type: 'key',
+      name,
+      relationships: { service_instance: { data: { guid: serviceInstanceGuid } } },
+    });
+    await this.finishJob(res, `Creating service key ${name}`);
+    const [key] = await this.list<CredentialBinding>('/v3/service_credential_bindings', { type: 'key', names: name, service_instance_guids: serviceInstanceGuid });
+    if (!key) throw new UserError(`Service key ${name} was created but cannot be found.`);
+    return key;
+  }
+
+  async deleteCredentialBinding(binding: CredentialBinding): Promise<void> {
+    await this.finishJob(await this.request('DELETE', `/v3/service_credential_bindings/${binding.guid}`), `Deleting service key ${binding.name}`);
+  }
+
   get<T>(path: string, query?: Query): Promise<T> {
     return this.call<T>('GET', withQuery(path, query));
   }
@@ -157,12 +200,31 @@ export class CloudController {
   }
 
   private async call<T>(method: HttpRequest['method'], pathOrUrl: string, json?: unknown): Promise<T> {
+    return (await this.request(method, pathOrUrl, json)).data as T;
+  }
+
+  /** The whole answer (its headers too) of a request that succeeded; CfApiError otherwise. */
+  private async request(method: HttpRequest['method'], pathOrUrl: string, json?: unknown): Promise<HttpResponse> {
     const url = pathOrUrl.startsWith('http') ? pathOrUrl : `${this.api}${pathOrUrl}`;
     let res = await this.send(method, url, json, false);
     if (res.status === 401 && this.auth && isInvalidToken(res)) res = await this.send(method, url, json, true);
     this.warn(res);
-    if (res.status >= 200 && res.status < 300) return res.data as T;
+    if (res.status >= 200 && res.status < 300) return res;
     throw new CfApiError(res.status, errorItems(res), new URL(url).pathname);
+  }
+
+  /** Waits for an asynchronous operation (the job in a 202's Location) to finish. */
+  private async finishJob(res: HttpResponse, what: string): Promise<void> {
+    const location = res.headers.location;
+    if (res.status !== 202 || !location) return;
+    const deadline = Date.now() + JOB_TIMEOUT_MS;
+    for (;;) {
+      const job = await this.call<Job>('GET', location);
+      if (job.state === 'COMPLETE') return;
+      if (job.state === 'FAILED') throw new UserError(`${what} failed: ${job.errors?.map((e) => e.detail).join('; ') || 'no reason given'}`);
+      if (Date.now() > deadline) throw new UserError(`${what} did not finish within ${JOB_TIMEOUT_MS / 1000} s (job ${location}).`);
+      await sleep(JOB_POLL_MS);
+    }
   }
 
   private async send(method: HttpRequest['method'], url: string, json: unknown, refresh: boolean): Promise<HttpResponse> {

@@ -1,6 +1,115 @@
+import { bindingCredentials, type Credentials, openTunnel, serviceKeyCredentials } from '../actions/connect.js';
+import { findProgram, MissingProgramError, runLocalProgram } from '../actions/local-program.js';
+import { openSession } from '../actions/session.js';
+import { findApp } from '../actions/ssh-switches.js';
 import type { CommandRun } from '../cli.js';
-import { UserError } from '../errors.js';
+import type { Context } from '../context.js';
+import { UsageError, UserError } from '../errors.js';
+import { connectionUrl, type LocalEnd, nativeClient } from '../services/clients.js';
+import { type Connection, detectType, parseConnection, SERVICE_TYPES, type ServiceType } from '../services/credentials.js';
+import { programEnvironment } from '../services/program-env.js';
+import { ConnectionLostError } from '../ssh/client.js';
+import { signalExitCode } from '../ssh/session.js';
+import { instanceIndex } from './ssh.js';
 
-export const run: CommandRun = async (ctx) => {
-  throw new UserError(`'${ctx.bin} connect-to-service' is not available in this version yet.`);
+interface ConnectOptions {
+  appInstanceIndex?: string;
+  client?: boolean;
+  localPort?: string;
+  bind?: string;
+  type?: string;
+  credentials?: string;
+  showPassword?: boolean;
+}
+
+function localPort(value: string | undefined): number {
+  if (value === undefined) return 0;
+  if (!/^\d+$/.test(value) || Number(value) > 65535) throw new UsageError(`--local-port takes a port from 0 to 65535, not '${value}'`);
+  return Number(value);
+}
+
+function printDetails(ctx: Context, name: string, type: ServiceType | undefined, conn: Connection, local: LocalEnd, showPassword: boolean): void {
+  const row = (label: string, value: string | undefined) => value !== undefined && ctx.term.out(`  ${`${label}:`.padEnd(10)} ${value}`);
+  ctx.term.out(`Tunnel to ${name}${type ? ` (${type})` : ''} is open:`);
+  row('host', local.host);
+  row('port', String(local.port));
+  row('database', conn.database);
+  row('username', conn.username);
+  if (conn.password !== undefined) row('password', showPassword ? conn.password : '******** (--show-password shows it)');
+  if (conn.tls.required) row('tls', `required${conn.tls.ca ? ' (the service has its own CA)' : ''}; the certificate names ${conn.host}`);
+  if (type) row('url', connectionUrl(type, conn, local, showPassword));
+}
+
+export const run: CommandRun = async (ctx, { args: [appName, serviceName, ...command], options: raw }) => {
+  const options = raw as ConnectOptions;
+  const index = instanceIndex(options.appInstanceIndex);
+  const port = localPort(options.localPort);
+  const bind = options.bind ?? '127.0.0.1';
+  const source = options.credentials ?? 'binding';
+  if (source !== 'binding' && source !== 'key') throw new UsageError(`--credentials takes binding or key, not '${source}'`);
+  if (options.type !== undefined && !SERVICE_TYPES.includes(options.type as ServiceType)) {
+    throw new UsageError(`--type takes ${SERVICE_TYPES.join(', ')}, not '${options.type}'`);
+  }
+  const noClient = options.client === false;
+  if (noClient && command.length > 0) throw new UsageError('The following arguments cannot be used together: --no-client, COMMAND');
+
+  const session = await openSession(ctx);
+  const app = await findApp(session, appName);
+  // From here on a stop signal must not skip the clean-up (a service key, the tunnel): it is
+  // noted, and the work stops at the next step.
+  let stoppedBy: NodeJS.Signals | undefined;
+  let wake = () => {};
+  const stopSignals = ctx.onSignals((signal) => {
+    stoppedBy = signal;
+    wake();
+  });
+  const stopIfAsked = () => {
+    if (stoppedBy) throw new UserError(`Stopped by ${stoppedBy}.`, signalExitCode(stoppedBy));
+  };
+  try {
+    const credentials: Credentials =
+      source === 'key'
+        ? await serviceKeyCredentials(session, serviceName, (notice) => ctx.term.err(notice))
+        : await bindingCredentials(session, app, serviceName);
+    try {
+      stopIfAsked();
+      const { binding } = credentials;
+      const detection = detectType(binding);
+      const type = (options.type as ServiceType | undefined) ?? detection.type;
+      const conn = parseConnection(binding.credentials, type);
+      if (!conn) {
+        const keys = Object.keys(binding.credentials).join(', ') || 'none';
+        throw new UserError(`Service instance '${serviceName}' has no host and port in its credentials (fields: ${keys}): there is nothing to tunnel to.`);
+      }
+      const tunnel = await openTunnel(ctx, session, appName, index, conn, { bind, port }, (message) => ctx.term.err(message));
+      try {
+        stopIfAsked();
+        if (command.length > 0) return await runLocalProgram(ctx, programEnvironment(command, type, binding, conn, tunnel.local));
+        let why: string | undefined;
+        if (!noClient && !type) why = `the type of '${serviceName}' could not be told (${detection.evidence.join(', ') || 'no hints'}); give it with --type`;
+        const launch = type && !noClient && !why ? nativeClient(type, conn, tunnel.local) : undefined;
+        if (launch && !(await findProgram(launch.programs, ctx.env))) why = `${launch.programs.join(' or ')} is not installed (Debian/Ubuntu package: ${launch.debianPackage})`;
+        if (launch && !why) return await runLocalProgram(ctx, launch);
+        if (why) ctx.term.err(`No client started: ${why}.`);
+        printDetails(ctx, serviceName, type, conn, tunnel.local, Boolean(options.showPassword));
+        ctx.term.err('Press Ctrl-C to close the tunnel.');
+        const lost = await new Promise<boolean>((resolve) => {
+          wake = () => resolve(false);
+          if (stoppedBy) resolve(false);
+          tunnel.connection.once('close', () => resolve(true));
+        });
+        if (lost && !stoppedBy) throw new ConnectionLostError('the connection closed');
+        return 0;
+      } catch (err) {
+        if (err instanceof MissingProgramError) throw new UserError(`${err.message} Give a program that is installed after --.`);
+        throw err;
+      } finally {
+        tunnel.close();
+      }
+    } finally {
+      await credentials.release();
+    }
+  } finally {
+    stopSignals();
+  }
 };

@@ -1,0 +1,148 @@
+// Service credentials in the shapes real brokers write, type detection, and how each native
+// client is started (secrets never in its arguments).
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { connectionUrl, nativeClient } from '../../src/services/clients.js';
+import { detectType, parseConnection, type ServiceBinding, vcapBindings } from '../../src/services/credentials.js';
+import { programEnvironment } from '../../src/services/program-env.js';
+
+const CA = '-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n';
+const local = { host: '127.0.0.1', port: 40001 };
+
+const rds: ServiceBinding = {
+  name: 'my-db',
+  label: 'aws-rds',
+  plan: 'micro-psql',
+  tags: ['database', 'RDS'],
+  credentials: { uri: 'postgres://u1:p%40ss@db.internal:5432/db1', username: 'u1', password: 'p@ss', host: 'db.internal', port: '5432', db_name: 'db1', name: 'db1' },
+};
+const tanzuMysql: ServiceBinding = {
+  name: 'orders',
+  label: 'p.mysql',
+  plan: 'db-small',
+  credentials: { hostname: 'mysql.internal', port: 3306, name: 'service_instance_db', username: 'mu', password: 'mp', uri: 'mysql://mu:mp@mysql.internal:3306/service_instance_db?reconnect=true', jdbcUrl: 'jdbc:mysql://mysql.internal:3306/service_instance_db?user=mu', tls: { cert: { ca: CA } } },
+};
+const tanzuPostgres: ServiceBinding = {
+  name: 'pg',
+  label: 'postgres',
+  credentials: { db: 'postgres', hosts: ['pg-0.internal'], port: 5432, user: 'pgadmin', password: 'secret', uri: 'postgresql://pgadmin:secret@pg-0.internal:5432/postgres' },
+};
+const redisUri: ServiceBinding = { name: 'cache', label: 'p.redis', credentials: { uri: 'rediss://:rpass@redis.internal:6380' } };
+const sap: ServiceBinding = {
+  name: 'hana-pg',
+  label: 'postgresql-db',
+  credentials: { username: 'su', password: 'sp', hostname: 'sap.internal', dbname: 'sapdb', port: '1234', uri: 'postgres://sap.internal:1234/sapdb', sslrootcert: CA },
+};
+
+describe('service credentials', () => {
+  it('reads the cloud.gov aws-rds shape: fields win over the URI, ports as strings', () => {
+    assert.deepEqual(parseConnection(rds.credentials), { host: 'db.internal', port: 5432, database: 'db1', username: 'u1', password: 'p@ss', tls: { required: false, ca: undefined } });
+  });
+
+  it('reads Tanzu MySQL and Postgres shapes (hosts[0], user, db) and finds a CA', () => {
+    const mysql = parseConnection(tanzuMysql.credentials)!;
+    assert.equal(mysql.host, 'mysql.internal');
+    assert.equal(mysql.database, 'service_instance_db');
+    assert.equal(mysql.tls.ca, CA);
+    assert.equal(mysql.tls.required, true);
+    assert.deepEqual(parseConnection(tanzuPostgres.credentials), { host: 'pg-0.internal', port: 5432, database: 'postgres', username: 'pgadmin', password: 'secret', tls: { required: false, ca: undefined } });
+  });
+
+  it('reads a URI alone (rediss means TLS) and SAP’s shape with its own CA', () => {
+    assert.deepEqual(parseConnection(redisUri.credentials), { host: 'redis.internal', port: 6380, database: undefined, username: undefined, password: 'rpass', tls: { required: true, ca: undefined } });
+    const s = parseConnection(sap.credentials)!;
+    assert.equal(s.database, 'sapdb');
+    assert.equal(s.port, 1234);
+    assert.equal(s.tls.ca, CA);
+  });
+
+  it('uses tls_port when TLS is asked for, and gives up on credentials without a host', () => {
+    assert.equal(parseConnection({ host: 'r', port: 6379, tls_port: 6380, password: 'x' })!.port, 6380);
+    assert.equal(parseConnection({ bucket: 'b', access_key_id: 'k', secret_access_key: 's' }), undefined);
+  });
+
+  it('flattens VCAP_SERVICES whatever the labels', () => {
+    assert.deepEqual(vcapBindings({ 'aws-rds': [rds], 'p.mysql': [tanzuMysql] }).map((b) => b.name), ['my-db', 'orders']);
+  });
+});
+
+describe('type detection', () => {
+  it('combines URI scheme, jdbcUrl, label, plan and tags', () => {
+    assert.equal(detectType(rds).type, 'postgres');
+    assert.equal(detectType({ ...rds, credentials: { ...rds.credentials, uri: undefined } }).type, 'postgres', 'plan micro-psql alone is enough');
+    assert.equal(detectType(tanzuMysql).type, 'mysql');
+    assert.equal(detectType(redisUri).type, 'redis');
+    assert.equal(detectType(sap).type, 'postgres');
+    const unknown = detectType({ name: 'x', label: 'mystery', credentials: { host: 'h', port: 1 } });
+    assert.equal(unknown.type, undefined);
+    assert.deepEqual(unknown.evidence, []);
+    const torn = detectType({ name: 'x', label: 'redis', tags: ['mysql'], credentials: { host: 'h', port: 1 } });
+    assert.equal(torn.type, undefined, 'conflicting hints decide nothing');
+    assert.deepEqual(torn.evidence, ['label redis', 'tag mysql']);
+    assert.match(detectType({ name: 'm', credentials: { uri: 'mongodb+srv://c.example.net/db' } }).evidence[0], /cannot go through a tunnel/);
+  });
+});
+
+describe('native clients', () => {
+  const secrets = ['p@ss', 'mp', 'rpass'];
+  const noSecretInArgs = (args: string[]) => assert.ok(!args.some((a) => secrets.some((s) => a.includes(s))), `secret in ${args.join(' ')}`);
+
+  it('psql gets everything in its environment; verify-full with the real host name when there is a CA', () => {
+    const plain = nativeClient('postgres', parseConnection(rds.credentials)!, local);
+    assert.deepEqual(plain.args, []);
+    assert.deepEqual(plain.env, { PGPORT: '40001', PGHOST: '127.0.0.1', PGSSLMODE: 'prefer', PGUSER: 'u1', PGPASSWORD: 'p@ss', PGDATABASE: 'db1' });
+    const tls = nativeClient('postgres', parseConnection(sap.credentials)!, local);
+    assert.equal(tls.env.PGHOST, 'sap.internal');
+    assert.equal(tls.env.PGHOSTADDR, '127.0.0.1');
+    assert.equal(tls.env.PGSSLMODE, 'verify-full');
+    assert.deepEqual(tls.files, [{ name: 'ca.pem', content: CA }]);
+  });
+
+  it('mysql reads a defaults file given as the first argument', () => {
+    const launch = nativeClient('mysql', parseConnection(tanzuMysql.credentials)!, local);
+    assert.deepEqual(launch.args, ['--defaults-extra-file={dir}/my.cnf']);
+    noSecretInArgs(launch.args);
+    assert.match(launch.files[0].content, /^\[client\]\nhost=127\.0\.0\.1\nport=40001\nprotocol=TCP\nuser="mu"\npassword="mp"\ndatabase="service_instance_db"\nssl-ca=\{dir\}\/ca\.pem\nssl-verify-server-cert\n$/);
+  });
+
+  it('redis-cli gets REDISCLI_AUTH, and TLS with SNI for the real host', () => {
+    const launch = nativeClient('redis', parseConnection(redisUri.credentials)!, local);
+    assert.deepEqual(launch.env, { REDISCLI_AUTH: 'rpass' });
+    assert.deepEqual(launch.args, ['-h', '127.0.0.1', '-p', '40001', '--tls', '--sni', 'redis.internal', '--insecure']);
+    noSecretInArgs(launch.args);
+  });
+
+  it('mongosh logs in from a script file, not from its arguments', () => {
+    const launch = nativeClient('mongodb', { host: 'm', port: 27017, database: 'app', username: 'mo', password: 'mpw', tls: { required: false } }, local);
+    assert.deepEqual(launch.args, ['--nodb', '--shell', '{dir}/connect.js']);
+    assert.equal(launch.files[0].content, 'db = connect("mongodb://127.0.0.1:40001/app");\ndb.auth("mo", "mpw");\n');
+  });
+
+  it('connection strings mask the password unless asked', () => {
+    const conn = parseConnection(rds.credentials)!;
+    assert.equal(connectionUrl('postgres', conn, local, false), 'postgres://u1:********@127.0.0.1:40001/db1');
+    assert.equal(connectionUrl('postgres', conn, local, true), 'postgres://u1:p%40ss@127.0.0.1:40001/db1');
+  });
+});
+
+describe('-- COMMAND: the program’s environment', () => {
+  it('points PG*, DATABASE_URL and a rewritten VCAP_SERVICES at the tunnel', () => {
+    const conn = parseConnection(rds.credentials)!;
+    const program = programEnvironment(['pg_dump', '--schema-only'], 'postgres', rds, conn, local);
+    assert.deepEqual(program.programs, ['pg_dump']);
+    assert.deepEqual(program.args, ['--schema-only']);
+    assert.equal(program.env.PGPORT, '40001');
+    assert.equal(program.env.DATABASE_URL, 'postgres://u1:p%40ss@127.0.0.1:40001/db1');
+    const vcap = JSON.parse(program.env.VCAP_SERVICES)['aws-rds'][0].credentials;
+    assert.equal(vcap.host, '127.0.0.1');
+    assert.equal(vcap.port, '40001');
+    assert.equal(vcap.uri, 'postgres://u1:p%40ss@127.0.0.1:40001/db1');
+  });
+
+  it('gives mysql tools MYSQL_* and a defaults file', () => {
+    const program = programEnvironment(['mysqldump', 'db'], 'mysql', tanzuMysql, parseConnection(tanzuMysql.credentials)!, local);
+    assert.equal(program.env.MYSQL_TCP_PORT, '40001');
+    assert.equal(program.env.MYSQL_DEFAULTS_EXTRA_FILE, '{dir}/my.cnf');
+    assert.ok(program.files.some((f) => f.name === 'my.cnf'));
+  });
+});
