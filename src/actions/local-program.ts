@@ -49,7 +49,7 @@ export async function runLocalProgram(ctx: Context, program: LocalProgram): Prom
   try {
     await chmod(dir, 0o700);
     const fill = (value: string) => value.replaceAll('{dir}', dir);
-    for (const file of program.files) await writeFile(path.join(dir, file.name), fill(file.content), { mode: 0o600 });
+    for (const file of program.files) await writeFile(path.join(dir, file.name), fill(file.content), { mode: file.executable ? 0o700 : 0o600 });
     const env = Object.fromEntries(Object.entries(program.env).map(([k, v]) => [k, fill(v)]));
     const child = ctx.spawn(executable, program.args.map(fill), { stdio: 'inherit', env: { ...ctx.env, ...env } });
     // Ctrl-C reaches the program from the terminal itself (psql cancels its query): we stay up.

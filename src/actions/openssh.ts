@@ -1,16 +1,14 @@
 // --ssh-client openssh: the system ssh binary takes over the connection, with the right
 // user and port, the one-time code handed over through SSH_ASKPASS (never on a command
 // line), and a known_hosts file pinned to the host key that matches the published fingerprint.
-import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import os from 'node:os';
-import path from 'node:path';
 import type { Context } from '../context.js';
 import { UserError } from '../errors.js';
 import { dialTimeoutMs, route } from '../ssh/dial.js';
 import { verifyHostKey } from '../ssh/fingerprint.js';
 import type { ForwardSpec } from '../ssh/forward-spec.js';
 import { knownHostsLine, readHostKey } from '../ssh/host-key.js';
-import { signalExitCode } from '../ssh/session.js';
+import type { ClientFile } from '../services/clients.js';
+import { MissingProgramError, runLocalProgram } from './local-program.js';
 import type { CfSession } from './session.js';
 import { type InstanceTarget, keepaliveMs, type SshEndpoint, sshUsername } from './ssh.js';
 import { oneTimeCode } from './ssh-code.js';
@@ -57,36 +55,24 @@ export async function handOffToOpenSsh(
   if (route(endpoint.host, endpoint.port, ctx.env).kind !== 'direct') {
     ctx.term.err('Note: the system ssh connects directly; give it a ProxyCommand in ~/.ssh/config to go through your proxy.');
   }
-  const dir = await mkdtemp(path.join(os.tmpdir(), 'cf-ssh-tools-'));
+  const files: ClientFile[] = [{ name: 'askpass', content: `#!/bin/sh\nprintf '%s\\n' "$${CODE_VARIABLE}"\n`, executable: true }];
+  if (!options.skipHostValidation) {
+    const key = await readHostKey(endpoint.host, endpoint.port, { env: ctx.env, timeoutMs: dialTimeoutMs(ctx.env) });
+    verifyHostKey(endpoint.fingerprint, key);
+    files.push({ name: 'known_hosts', content: `${knownHostsLine(endpoint.host, endpoint.port, key)}\n` });
+  }
+  const code = await oneTimeCode(session, endpoint.root);
   try {
-    let knownHosts: string | undefined;
-    if (!options.skipHostValidation) {
-      const key = await readHostKey(endpoint.host, endpoint.port, { env: ctx.env, timeoutMs: dialTimeoutMs(ctx.env) });
-      verifyHostKey(endpoint.fingerprint, key);
-      knownHosts = path.join(dir, 'known_hosts');
-      await writeFile(knownHosts, `${knownHostsLine(endpoint.host, endpoint.port, key)}\n`, { mode: 0o600 });
-    }
-    const askpass = path.join(dir, 'askpass');
-    await writeFile(askpass, `#!/bin/sh\nprintf '%s\\n' "$${CODE_VARIABLE}"\n`, { mode: 0o700 });
-    await chmod(askpass, 0o700);
-    const code = await oneTimeCode(session, endpoint.root);
-    const child = ctx.spawn('ssh', openSshArgs(endpoint, target, knownHosts, options, ctx.env), {
-      stdio: 'inherit',
-      env: { ...ctx.env, SSH_ASKPASS: askpass, SSH_ASKPASS_REQUIRE: 'force', DISPLAY: ctx.env.DISPLAY || ':0', [CODE_VARIABLE]: code },
+    return await runLocalProgram(ctx, {
+      programs: ['ssh'],
+      args: openSshArgs(endpoint, target, options.skipHostValidation ? undefined : '{dir}/known_hosts', options, ctx.env),
+      env: { SSH_ASKPASS: '{dir}/askpass', SSH_ASKPASS_REQUIRE: 'force', DISPLAY: ctx.env.DISPLAY || ':0', [CODE_VARIABLE]: code },
+      files,
     });
-    // ssh owns the terminal now: Ctrl-C is for it, not for us.
-    const stopSignals = ctx.onSignals(() => undefined);
-    try {
-      return await new Promise<number>((resolve, reject) => {
-        child.once('error', (err: NodeJS.ErrnoException) =>
-          reject(err.code === 'ENOENT' ? new UserError("No ssh program on PATH (Debian/Ubuntu: apt-get install openssh-client). Leave out '--ssh-client openssh' to use the built-in client.") : err),
-        );
-        child.once('exit', (status, signal) => resolve(status ?? signalExitCode(signal ?? 'TERM')));
-      });
-    } finally {
-      stopSignals();
+  } catch (err) {
+    if (err instanceof MissingProgramError) {
+      throw new UserError("No ssh program on PATH (Debian/Ubuntu: apt-get install openssh-client). Leave out '--ssh-client openssh' to use the built-in client.");
     }
-  } finally {
-    await rm(dir, { recursive: true, force: true });
+    throw err;
   }
 }

@@ -5,6 +5,8 @@ import type { Connection, ServiceType } from './credentials.js';
 export interface ClientFile {
   name: string;
   content: string;
+  /** 0700 instead of 0600 (a script a program runs, such as an askpass helper). */
+  executable?: boolean;
 }
 
 export interface Launch {
