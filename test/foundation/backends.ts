@@ -17,12 +17,11 @@ import path from 'node:path';
 import readline from 'node:readline';
 import ssh2, { type ParsedKey, type ServerChannel, type Session } from 'ssh2';
 import { copy } from './channel-relay.js';
+import { freePort, killGroup, SETPRIV } from './daemons.js';
 import { ed25519KeyPair } from './ssh2-internals.js';
 import type { App, Process, World } from './state.js';
 
 export const SSHD = '/usr/sbin/sshd';
-/** util-linux's setpriv, to have sshd killed when the foundation's process dies, however it dies. */
-const SETPRIV = ['/usr/bin/setpriv', '/bin/setpriv'].find((file) => existsSync(file));
 /** sftp-server on Debian, then on Red Hat-like systems. */
 const SFTP_SERVER = ['/usr/lib/openssh/sftp-server', '/usr/libexec/openssh/sftp-server'].find((file) => existsSync(file));
 const STARTUP_TIMEOUT_MS = 10_000;
@@ -258,26 +257,6 @@ const instanceKey = (processGuid: string, index: number) => `${processGuid}/${in
 async function endInstance({ backend, connections }: RunningInstance): Promise<void> {
   for (const client of connections) client.destroy();
   await backend.then((b) => b.stop(), () => undefined);
-}
-
-
-function killGroup(child: ChildProcess, signal: NodeJS.Signals): void {
-  try {
-    process.kill(-(child.pid as number), signal);
-  } catch {
-    // Already gone.
-  }
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = net.createServer();
-    probe.once('error', reject);
-    probe.listen(0, '127.0.0.1', () => {
-      const { port } = probe.address() as net.AddressInfo;
-      probe.close(() => resolve(port));
-    });
-  });
 }
 
 /** Resolves when sshd says it listens; rejects with what it said when it exits or hangs first. */
