@@ -40,7 +40,10 @@ function printDetails(ctx: Context, name: string, type: ServiceType | undefined,
   if (type) row('url', connectionUrl(type, conn, local, showPassword));
 }
 
-export const run: CommandRun = async (ctx, { args: [appName, serviceName, ...command], options: raw }) => {
+export const run: CommandRun = async (ctx, { args: [appName, serviceName, ...rest], options: raw }) => {
+  // After --, a program to run (`-- pg_dump ...`), or, starting with a dash, more arguments for the native client (`-- -c 'select 1'`).
+  const clientArgs = rest[0]?.startsWith('-') ? rest : [];
+  const command = clientArgs.length > 0 ? [] : rest;
   const options = raw as ConnectOptions;
   const index = instanceIndex(options.appInstanceIndex);
   const port = localPort(options.localPort);
@@ -51,7 +54,7 @@ export const run: CommandRun = async (ctx, { args: [appName, serviceName, ...com
     throw new UsageError(`--type takes ${SERVICE_TYPES.join(', ')}, not '${options.type}'`);
   }
   const noClient = options.client === false;
-  if (noClient && command.length > 0) throw new UsageError('The following arguments cannot be used together: --no-client, COMMAND');
+  if (noClient && rest.length > 0) throw new UsageError('The following arguments cannot be used together: --no-client, COMMAND');
 
   const session = await openSession(ctx);
   const app = await findApp(session, appName);
@@ -89,7 +92,7 @@ export const run: CommandRun = async (ctx, { args: [appName, serviceName, ...com
         if (!noClient && !type) why = `the type of '${serviceName}' could not be told (${detection.evidence.join(', ') || 'no hints'}); give it with --type`;
         const launch = type && !noClient && !why ? nativeClient(type, conn, tunnel.local) : undefined;
         if (launch && !(await findProgram(launch.programs, ctx.env))) why = `${launch.programs.join(' or ')} is not installed (Debian/Ubuntu package: ${launch.debianPackage})`;
-        if (launch && !why) return await runLocalProgram(ctx, launch);
+        if (launch && !why) return await runLocalProgram(ctx, { ...launch, args: [...launch.args, ...clientArgs] });
         if (why) ctx.term.err(`No client started: ${why}.`);
         printDetails(ctx, serviceName, type, conn, tunnel.local, Boolean(options.showPassword));
         ctx.term.err('Press Ctrl-C to close the tunnel.');
