@@ -150,11 +150,13 @@ export class BackendPool {
   }
 
   private async start(target: InstanceTarget): Promise<Backend> {
-    const container = this.createContainer(target);
+    const container = await this.createContainer(target);
     return this.kind === 'openssh' ? this.startSshd(container) : startBuiltin(container, this.clientKey.parsedPublic);
   }
 
-  private createContainer({ app, process, index }: InstanceTarget): Container {
+  private async createContainer({ app, process, index }: InstanceTarget): Promise<Container> {
+    // First, as it may wait for the databases of the app's services to start.
+    const services = await this.world.vcapServices(app);
     this.root ??= mkdtempSync(path.join(os.tmpdir(), 'cf-ssh-tools-instances-'));
     const dir = mkdtempSync(path.join(this.root, `${app.name}-${process.type}-${index}-`));
     const home = path.join(dir, 'home/vcap');
@@ -178,7 +180,7 @@ export class BackendPool {
       CF_INSTANCE_GUID: randomUUID(),
       INSTANCE_INDEX: String(index),
       VCAP_APPLICATION: JSON.stringify({ ...this.world.vcapApplication(app, this.apiUrl()), process_id: process.guid, process_type: process.type }),
-      VCAP_SERVICES: JSON.stringify(app.services),
+      VCAP_SERVICES: JSON.stringify(services),
     };
     return { dir, home, environment };
   }

@@ -5,7 +5,8 @@ import type { App, Org, Process, Space, User, World } from './state.js';
 import type { TokenService } from './tokens.js';
 
 export const CC_VERSION = '3.180.0';
-const CREATED = '2026-01-01T00:00:00Z';
+/** When the seeded world was created. */
+export const CREATED = '2026-01-01T00:00:00Z';
 
 export interface CcSettings {
   /** Items per page when the request names none (tests set it low to exercise pagination). */
@@ -14,6 +15,10 @@ export interface CcSettings {
   warning?: string;
   /** What root links.app_ssh publishes (empty until an SSH proxy runs). */
   appSsh: { href: string; fingerprint: string };
+  /** How long a service broker takes to create or delete a service key (the job is PROCESSING meanwhile). */
+  brokerDelayMs: number;
+  /** While set, service brokers fail to create and delete service keys with this description. */
+  brokerError?: string;
 }
 
 const V3_RESOURCES = [
@@ -24,10 +29,14 @@ const V3_RESOURCES = [
   'service_route_bindings', 'service_usage_events', 'sidecars', 'space_quotas', 'spaces', 'stacks', 'tasks', 'users',
 ];
 
-const notFound = (what: string) => ccError(404, 10010, 'CF-ResourceNotFound', `${what} not found`);
-const notAuthorized = () => ccError(403, 10003, 'CF-NotAuthorized', 'You are not authorized to perform the requested action');
+export const notFound = (what: string) => ccError(404, 10010, 'CF-ResourceNotFound', `${what} not found`);
+export const notAuthorized = () => ccError(403, 10003, 'CF-NotAuthorized', 'You are not authorized to perform the requested action');
+export const unprocessable = (detail: string) => ccError(422, 10008, 'CF-UnprocessableEntity', detail);
+export const metadata = { labels: {}, annotations: {} };
+export const linker = (baseUrl: () => string) => (path: string) => ({ href: `${baseUrl()}${path}` });
 
-function paginate<T>(req: Request, items: T[], render: (item: T) => unknown, settings: CcSettings): Reply {
+/** A page of `items` as CC lists them; `extra` goes next to `resources` (CC's `included`). */
+export function paginate<T>(req: Request, items: T[], render: (item: T) => unknown, settings: CcSettings, extra: Record<string, unknown> = {}): Reply {
   const perPage = Math.max(1, Math.min(5000, Number(req.url.searchParams.get('per_page')) || settings.pageSize));
   const page = Math.max(1, Number(req.url.searchParams.get('page')) || 1);
   const totalPages = Math.max(1, Math.ceil(items.length / perPage));
@@ -47,11 +56,12 @@ function paginate<T>(req: Request, items: T[], render: (item: T) => unknown, set
       previous: page > 1 ? href(page - 1) : null,
     },
     resources: items.slice((page - 1) * perPage, page * perPage).map(render),
+    ...extra,
   });
 }
 
 /** CC's list filters: a comma-separated `names`, `guids`, `*_guids`; `order_by=name`. */
-function filtered<T extends { name?: string; guid: string }>(req: Request, items: T[], relations: Record<string, (item: T) => string> = {}): T[] {
+export function filtered<T extends { name?: string | null; guid: string }>(req: Request, items: T[], relations: Record<string, (item: T) => string> = {}): T[] {
   const q = req.url.searchParams;
   const set = (key: string) => (q.has(key) ? new Set((q.get(key) ?? '').split(',')) : undefined);
   let result = items;
@@ -70,9 +80,22 @@ function filtered<T extends { name?: string; guid: string }>(req: Request, items
   return result;
 }
 
+/** CC endpoints that need a valid token: 401 without one, then the handler with the user; warnings on the answer. */
+export function authenticated(world: World, tokens: TokenService, settings: CcSettings) {
+  const withWarnings = (reply: Reply): Reply =>
+    settings.warning ? { ...reply, headers: { ...reply.headers, 'X-Cf-Warnings': encodeURIComponent(settings.warning) } } : reply;
+  return (handler: (req: Request, user: User) => Reply | Promise<Reply>) => async (req: Request) => {
+    const header = req.headers.authorization;
+    if (!header) return ccError(401, 10002, 'CF-NotAuthenticated', 'Authentication error');
+    const userGuid = tokens.userForAccessToken(header);
+    const user = userGuid ? world.users.get(userGuid) : undefined;
+    if (!user) return ccError(401, 1000, 'CF-InvalidAuthToken', 'Invalid Auth Token');
+    return withWarnings(await handler(req, user));
+  };
+}
+
 export function ccRoutes(router: Router, world: World, tokens: TokenService, settings: CcSettings, baseUrl: () => string): void {
-  const link = (path: string) => ({ href: `${baseUrl()}${path}` });
-  const metadata = { labels: {}, annotations: {} };
+  const link = linker(baseUrl);
 
   const renderOrg = (org: Org) => ({
     guid: org.guid, name: org.name, created_at: CREATED, updated_at: CREATED, suspended: false,
@@ -105,18 +128,7 @@ export function ccRoutes(router: Router, world: World, tokens: TokenService, set
   const APP_SSH_DESCRIPTION = 'Enable SSHing into the app.';
   const SPACE_SSH_DESCRIPTION = 'Enable SSHing into apps in the space.';
 
-  const withWarnings = (reply: Reply): Reply =>
-    settings.warning ? { ...reply, headers: { ...reply.headers, 'X-Cf-Warnings': encodeURIComponent(settings.warning) } } : reply;
-
-  /** CC endpoints that need a valid token: 401 without one, then the handler with the user. */
-  const authed = (handler: (req: Request, user: User) => Reply) => (req: Request) => {
-    const header = req.headers.authorization;
-    if (!header) return ccError(401, 10002, 'CF-NotAuthenticated', 'Authentication error');
-    const userGuid = tokens.userForAccessToken(header);
-    const user = userGuid ? world.users.get(userGuid) : undefined;
-    if (!user) return ccError(401, 1000, 'CF-InvalidAuthToken', 'Invalid Auth Token');
-    return withWarnings(handler(req, user));
-  };
+  const authed = authenticated(world, tokens, settings);
 
   const visibleApp = (user: User, guid: string) => {
     const app = world.apps.find((a) => a.guid === guid);
@@ -186,7 +198,7 @@ export function ccRoutes(router: Router, world: World, tokens: TokenService, set
     if (!space) return notFound('Space');
     if (!world.canManageSpace(user, space)) return notAuthorized();
     const { enabled } = req.json<{ enabled?: unknown }>();
-    if (typeof enabled !== 'boolean') return ccError(422, 10008, 'CF-UnprocessableEntity', 'Enabled must be a boolean');
+    if (typeof enabled !== 'boolean') return unprocessable('Enabled must be a boolean');
     space.allowSsh = enabled;
     return json(200, feature(space.allowSsh, SPACE_SSH_DESCRIPTION));
   }));
@@ -271,7 +283,7 @@ export function ccRoutes(router: Router, world: World, tokens: TokenService, set
     if (!app) return notFound('App');
     if (!world.isSpaceDeveloper(user, world.spaceOf(app))) return notAuthorized();
     const { enabled } = req.json<{ enabled?: unknown }>();
-    if (typeof enabled !== 'boolean') return ccError(422, 10008, 'CF-UnprocessableEntity', 'Enabled must be a boolean');
+    if (typeof enabled !== 'boolean') return unprocessable('Enabled must be a boolean');
     app.sshEnabled = enabled;
     return json(200, feature(app.sshEnabled, APP_SSH_DESCRIPTION));
   }));
@@ -281,7 +293,7 @@ export function ccRoutes(router: Router, world: World, tokens: TokenService, set
     return app ? json(200, world.sshEnabled(app)) : notFound('App');
   }));
 
-  router.on('GET', /^\/v3\/apps\/([^/]+)\/env$/, authed((req, user) => {
+  router.on('GET', /^\/v3\/apps\/([^/]+)\/env$/, authed(async (req, user) => {
     const app = visibleApp(user, req.params[0]);
     if (!app) return notFound('App');
     if (!world.isSpaceDeveloper(user, world.spaceOf(app))) return notAuthorized();
@@ -289,7 +301,7 @@ export function ccRoutes(router: Router, world: World, tokens: TokenService, set
       staging_env_json: {},
       running_env_json: {},
       environment_variables: app.environment,
-      system_env_json: { VCAP_SERVICES: app.services },
+      system_env_json: { VCAP_SERVICES: await world.vcapServices(app) },
       application_env_json: { VCAP_APPLICATION: world.vcapApplication(app, baseUrl()) },
     });
   }));

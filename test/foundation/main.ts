@@ -1,11 +1,17 @@
-// `npm run foundation [-- --port N] [--https] [--token-ttl SECONDS] [--ssh-port N | --no-ssh]`:
-// runs the test Cloud Foundry in the foreground and prints `api=URL` once it is ready (and
-// `ssh=HOST:PORT`, where its SSH proxy listens, on stderr).
+// `npm run foundation [-- --port N] [--https] [--token-ttl SECONDS] [--ssh-port N | --no-ssh]
+// [--databases LIST | --no-databases] [--pglite]`: runs the test Cloud Foundry in the foreground
+// and prints `api=URL` once it is ready (and on stderr `ssh=HOST:PORT`, where its SSH proxy
+// listens, and a line such as `postgres=127.0.0.1:PORT (PostgreSQL 15, TLS)` when a database
+// server starts: each starts at the first need of it).
 import { parseArgs } from 'node:util';
+import { DATABASE_KINDS, type DatabaseKind } from './databases.js';
 import { SEED_CLIENT, SEED_USERS } from './state.js';
 import { startFoundation } from './server.js';
 
-const USAGE = 'usage: npm run foundation -- [--port N (0 = any free port)] [--https] [--token-ttl SECONDS] [--ssh-port N (default 0) | --no-ssh]';
+const USAGE = [
+  'usage: npm run foundation -- [--port N (0 = any free port)] [--https] [--token-ttl SECONDS] [--ssh-port N (default 0) | --no-ssh]',
+  `    [--databases ${DATABASE_KINDS.join(',')} (the default: all installed) | --no-databases] [--pglite (PGlite serves postgres)]`,
+].join('\n');
 
 function portOption(name: string, value: string): number {
   const port = Number(value);
@@ -13,7 +19,14 @@ function portOption(name: string, value: string): number {
   return port;
 }
 
-function parse(): { port: number; https: boolean; ttl?: number; ssh: boolean; sshPort: number } {
+function databasesOption(value: string): DatabaseKind[] {
+  const kinds = value.split(',').filter(Boolean);
+  const unknown = kinds.filter((kind) => !(DATABASE_KINDS as readonly string[]).includes(kind));
+  if (unknown.length > 0) throw new Error(`--databases takes a list of ${DATABASE_KINDS.join(', ')}, not '${unknown.join(',')}'`);
+  return kinds as DatabaseKind[];
+}
+
+function parse(): { port: number; https: boolean; ttl?: number; ssh: boolean; sshPort: number; databases: DatabaseKind[]; pglite: boolean } {
   const { values } = parseArgs({
     options: {
       port: { type: 'string', default: '9022' },
@@ -21,6 +34,9 @@ function parse(): { port: number; https: boolean; ttl?: number; ssh: boolean; ss
       'token-ttl': { type: 'string' },
       'ssh-port': { type: 'string', default: '0' },
       'no-ssh': { type: 'boolean', default: false },
+      databases: { type: 'string', default: DATABASE_KINDS.join(',') },
+      'no-databases': { type: 'boolean', default: false },
+      pglite: { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -32,7 +48,8 @@ function parse(): { port: number; https: boolean; ttl?: number; ssh: boolean; ss
   const sshPort = portOption('ssh-port', values['ssh-port']);
   const ttl = values['token-ttl'] === undefined ? undefined : Number(values['token-ttl']);
   if (ttl !== undefined && !(Number.isInteger(ttl) && ttl > 0)) throw new Error(`--token-ttl takes a number of seconds, not '${values['token-ttl']}'`);
-  return { port, https: values.https ?? false, ttl, ssh: !values['no-ssh'], sshPort };
+  const databases = values['no-databases'] ? [] : databasesOption(values.databases);
+  return { port, https: values.https ?? false, ttl, ssh: !values['no-ssh'], sshPort, databases, pglite: values.pglite ?? false };
 }
 
 async function main(): Promise<void> {
@@ -49,10 +66,18 @@ async function main(): Promise<void> {
     accessTokenTtl: options.ttl,
     ssh: options.ssh,
     sshPort: options.sshPort,
+    databases: options.databases,
+    postgres: options.pglite ? 'pglite' : undefined,
+    databaseLog: (line) => console.error(line),
   });
   const users = Object.entries(SEED_USERS).map(([user, password]) => `${user}/${password}`).join(', ');
   console.error(`Test Cloud Foundry: users ${users}; client ${SEED_CLIENT.id}/${SEED_CLIENT.secret}; org demo-org.`);
   if (foundation.ssh) console.error(`ssh=${foundation.ssh.proxy.address}`);
+  if (foundation.databases) {
+    for (const note of foundation.databases.notes) console.error(`Notice: ${note}`);
+    const offered = foundation.databases.status().map(({ kind, engine }) => `${kind} (${engine})`);
+    if (offered.length > 0) console.error(`Databases ${offered.join(', ')} start at their first use, behind the services of db-app.`);
+  }
   console.log(`api=${foundation.url}`);
   const stop = () => {
     void foundation.stop().then(() => process.exit(0));

@@ -1,15 +1,19 @@
 // The test Cloud Foundry: CC v3 and UAA on one HTTP(S) server on loopback, a Diego-like
-// SSH proxy in front of the app instances' SSH servers, plus a /foundation control API the
-// tests use to change the world (global SSH switch, token revocation, warnings, page size,
-// instance states, host key fingerprint format, dropped connections) and to read what was
-// asked of it.
+// SSH proxy in front of the app instances' SSH servers, service instances backed by real
+// database servers, plus a /foundation control API the tests use to change the world (global
+// SSH switch, token revocation, warnings, page size, instance states, host key fingerprint
+// format, dropped connections, service brokers' delay and failures) and to read what was
+// asked of it (requests, SSH log, backends, databases, service keys).
 import http from 'node:http';
 import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { generate } from 'selfsigned';
 import { type BackendKind, BackendPool } from './backends.js';
 import { type CcSettings, ccRoutes } from './cc-routes.js';
+import { DATABASE_KINDS, type DatabaseKind, Databases, type PostgresEngine } from './databases.js';
 import { ccError, json, type Reply, Router } from './router.js';
+import { serviceRoutes } from './service-routes.js';
+import { seedServices } from './services.js';
 import { FINGERPRINT_FORMATS, type FingerprintFormat, SshProxy } from './ssh-proxy.js';
 import { INSTANCE_STATES, type Instance, World } from './state.js';
 import { TokenService } from './tokens.js';
@@ -27,6 +31,15 @@ export interface FoundationOptions {
   sshPort?: number;
   /** What serves the instances behind the proxy (default: OpenSSH's sshd when installed, else built-in). */
   sshBackend?: BackendKind;
+  /**
+   * Service instances backed by real database servers, bound to the app db-app: all installed
+   * ones (true) or those listed (default: none). Each server starts at its first need.
+   */
+  databases?: boolean | DatabaseKind[];
+  /** What serves `postgres` (default: PostgreSQL where installed, else PGlite). */
+  postgres?: PostgresEngine;
+  /** Where a line goes when a database server starts or fails to (main.ts: stderr). */
+  databaseLog?: (line: string) => void;
 }
 
 export interface RecordedRequest {
@@ -45,6 +58,8 @@ export interface Foundation {
   certificate?: string;
   /** The SSH proxy (host:port in `ssh.proxy.address`) and the instances behind it, unless `ssh: false`. */
   ssh?: FoundationSsh;
+  /** The database servers behind the service instances, with `databases`. */
+  databases?: Databases;
   stop(): Promise<void>;
 }
 
@@ -58,7 +73,7 @@ export async function startFoundation(options: FoundationOptions = {}): Promise<
   let url = '';
   const tokens = new TokenService(() => `${url}/uaa`);
   if (options.accessTokenTtl) tokens.accessTtlSeconds = options.accessTokenTtl;
-  const settings: CcSettings = { pageSize: 50, appSsh: { href: '', fingerprint: '' } };
+  const settings: CcSettings = { pageSize: 50, appSsh: { href: '', fingerprint: '' }, brokerDelayMs: 300 };
   const requests: RecordedRequest[] = [];
 
   let tls: { key: string; cert: string } | undefined;
@@ -71,6 +86,13 @@ export async function startFoundation(options: FoundationOptions = {}): Promise<
   }
   const certificate = tls?.cert;
 
+  const databaseKinds = options.databases === true ? DATABASE_KINDS : options.databases || [];
+  let databases: Databases | undefined;
+  if (databaseKinds.length > 0) {
+    databases = new Databases({ kinds: databaseKinds, postgres: options.postgres, log: options.databaseLog });
+    seedServices(world, databases);
+  }
+
   let ssh: FoundationSsh | undefined;
   if (options.ssh ?? true) {
     const backends = new BackendPool(world, () => url, options.sshBackend);
@@ -78,15 +100,17 @@ export async function startFoundation(options: FoundationOptions = {}): Promise<
     ssh = { proxy, backends };
     settings.appSsh = { href: proxy.address, fingerprint: proxy.fingerprint('sha256-base64') };
   }
-  const stopSsh = async () => {
+  const stopServers = async () => {
     await ssh?.proxy.stop();
     await ssh?.backends.stop();
+    await databases?.stop();
   };
 
   const router = new Router();
   uaaRoutes(router, world, tokens, () => `${url}/uaa`);
   ccRoutes(router, world, tokens, settings, () => url);
-  controlRoutes(router, world, tokens, settings, requests, ssh);
+  serviceRoutes(router, world, tokens, settings, () => url);
+  controlRoutes(router, world, tokens, settings, requests, ssh, databases);
 
   const handler: http.RequestListener = (req, res) => {
     const parsed = new URL(req.url ?? '/', 'http://foundation');
@@ -107,7 +131,7 @@ export async function startFoundation(options: FoundationOptions = {}): Promise<
       server.listen(options.port ?? 0, host, () => resolve());
     });
   } catch (err) {
-    await stopSsh();
+    await stopServers();
     throw err;
   }
   const { port } = server.address() as AddressInfo;
@@ -121,8 +145,9 @@ export async function startFoundation(options: FoundationOptions = {}): Promise<
     requests,
     certificate,
     ssh,
+    databases,
     async stop() {
-      await stopSsh();
+      await stopServers();
       await new Promise<void>((resolve) => {
         server.close(() => resolve());
         server.closeAllConnections();
@@ -133,7 +158,15 @@ export async function startFoundation(options: FoundationOptions = {}): Promise<
 
 const controlError = (status: number, error: string): Reply => json(status, { error });
 
-function controlRoutes(router: Router, world: World, tokens: TokenService, settings: CcSettings, requests: RecordedRequest[], ssh?: FoundationSsh): void {
+function controlRoutes(
+  router: Router,
+  world: World,
+  tokens: TokenService,
+  settings: CcSettings,
+  requests: RecordedRequest[],
+  ssh?: FoundationSsh,
+  databases?: Databases,
+): void {
   router.on('GET', /^\/foundation\/state$/, () =>
     json(200, {
       global_ssh: world.globalSsh,
@@ -158,14 +191,19 @@ function controlRoutes(router: Router, world: World, tokens: TokenService, setti
       access_token_ttl?: number;
       fingerprint_format?: FingerprintFormat;
       keepalive_seconds?: number;
+      broker_delay_ms?: number;
+      broker_error?: string | null;
     }>();
-    const { fingerprint_format: format, keepalive_seconds: keepalive } = body;
+    const { fingerprint_format: format, keepalive_seconds: keepalive, broker_delay_ms: brokerDelay } = body;
     if ((format !== undefined || keepalive !== undefined) && !ssh) return controlError(409, 'No SSH proxy runs (ssh: false).');
     if (format !== undefined && !FINGERPRINT_FORMATS.includes(format)) {
       return controlError(422, `fingerprint_format is one of ${FINGERPRINT_FORMATS.join(', ')}`);
     }
     if (keepalive !== undefined && !(typeof keepalive === 'number' && keepalive > 0)) return controlError(422, 'keepalive_seconds is a number above 0');
+    if (brokerDelay !== undefined && !(typeof brokerDelay === 'number' && brokerDelay >= 0)) return controlError(422, 'broker_delay_ms is a number of 0 or more');
     if (body.page_size) settings.pageSize = body.page_size;
+    if (brokerDelay !== undefined) settings.brokerDelayMs = brokerDelay;
+    if (body.broker_error !== undefined) settings.brokerError = body.broker_error ?? undefined;
     if (body.warning !== undefined) settings.warning = body.warning ?? undefined;
     if (body.access_token_ttl) tokens.accessTtlSeconds = body.access_token_ttl;
     if (ssh && format) {
@@ -177,6 +215,8 @@ function controlRoutes(router: Router, world: World, tokens: TokenService, setti
       page_size: settings.pageSize,
       warning: settings.warning ?? null,
       access_token_ttl: tokens.accessTtlSeconds,
+      broker_delay_ms: settings.brokerDelayMs,
+      broker_error: settings.brokerError ?? null,
       ...(ssh && { fingerprint_format: fingerprintFormat, keepalive_seconds: ssh.proxy.keepaliveSeconds }),
     });
   });
@@ -205,6 +245,17 @@ function controlRoutes(router: Router, world: World, tokens: TokenService, setti
     if (state !== 'RUNNING') await ssh?.backends.stopInstance(process.guid, index);
     return json(200, { app: app.name, process: process.type, index, state });
   });
+  // Every service key, so that tests can check that none is left behind.
+  router.on('GET', /^\/foundation\/service-keys$/, () =>
+    json(200, world.bindings.filter((b) => b.type === 'key').map((key) => ({
+      guid: key.guid,
+      name: key.name,
+      service_instance: world.instanceOf(key).name,
+      created_by: key.createdBy,
+      last_operation: `${key.lastOperation.type} ${key.lastOperation.state}`,
+    }))),
+  );
+  router.on('GET', /^\/foundation\/databases$/, () => json(200, { databases: databases?.status() ?? [], notes: databases?.notes ?? [] }));
   if (ssh) sshControlRoutes(router, ssh);
 }
 

@@ -1,5 +1,6 @@
 // The test Cloud Foundry's in-memory world: users and roles, orgs, spaces, apps with their
-// processes and instances, the SSH switches at their three levels, and issued tokens.
+// processes and instances, the SSH switches at their three levels, issued tokens, service
+// instances with their credential bindings (app bindings and service keys), and CC's jobs.
 import { randomUUID } from 'node:crypto';
 
 export type SpaceRole = 'developer' | 'auditor';
@@ -50,7 +51,61 @@ export interface App {
   sshEnabled: boolean;
   processes: Process[];
   environment: Record<string, string>;
-  services: Record<string, unknown[]>;
+}
+
+export type Credentials = Record<string, unknown>;
+
+/** A managed service instance: what its broker (see services.ts) offers and hands out. */
+export interface ServiceInstance {
+  guid: string;
+  name: string;
+  spaceGuid: string;
+  offering: { guid: string; label: string; description: string };
+  plan: { guid: string; name: string };
+  tags: string[];
+  /** The broker's credentials for a binding (asynchronous: the database behind them starts at the first need). */
+  credentials(): Promise<Credentials>;
+  /** A CredHub-backed broker: CC holds only a `credhub-ref` for each binding, and resolves it for service keys only. */
+  credhub?: boolean;
+}
+
+export interface LastOperation {
+  type: 'create' | 'delete';
+  state: 'in progress' | 'succeeded' | 'failed';
+  description: string;
+  createdAt: string;
+  updatedAt: string;
+}
+
+/** An app binding or a service key (`type: 'key'`), as CC's /v3/service_credential_bindings has them. */
+export interface ServiceCredentialBinding {
+  guid: string;
+  type: 'app' | 'key';
+  /** Keys always have one; app bindings mostly do not. */
+  name: string | null;
+  serviceInstanceGuid: string;
+  appGuid?: string;
+  /** Who created it, for GET /foundation/service-keys. */
+  createdBy: string;
+  createdAt: string;
+  lastOperation: LastOperation;
+}
+
+export interface CcErrorDetail {
+  code: number;
+  title: string;
+  detail: string;
+}
+
+/** A CC job (GET /v3/jobs/:guid): asynchronous work such as creating or deleting a service key. */
+export interface Job {
+  guid: string;
+  operation: string;
+  state: 'PROCESSING' | 'COMPLETE' | 'FAILED';
+  errors: CcErrorDetail[];
+  warnings: { detail: string }[];
+  createdAt: string;
+  updatedAt: string;
 }
 
 export const SEED_USERS = {
@@ -67,6 +122,9 @@ export class World {
   readonly orgs: Org[] = [];
   readonly spaces: Space[] = [];
   readonly apps: App[] = [];
+  readonly serviceInstances: ServiceInstance[] = [];
+  readonly bindings: ServiceCredentialBinding[] = [];
+  readonly jobs = new Map<string, Job>();
   globalSsh = true;
 
   constructor() {
@@ -124,7 +182,6 @@ export class World {
         })),
       ],
       environment: { GREETING: 'hello from cf-ssh-tools' },
-      services: {},
     };
     this.apps.push(app);
     return app;
@@ -152,6 +209,72 @@ export class World {
     this.addApp(locked, 'locked-app');
   }
 
+  addServiceInstance(space: Space, instance: Omit<ServiceInstance, 'guid' | 'spaceGuid'>): ServiceInstance {
+    const added = { ...instance, guid: randomUUID(), spaceGuid: space.guid };
+    this.serviceInstances.push(added);
+    return added;
+  }
+
+  /** A new binding; a service key's starts 'in progress', as its broker has yet to create it. */
+  addBinding(instance: ServiceInstance, binding: { type: 'app'; app: App } | { type: 'key'; name: string }, createdBy: string): ServiceCredentialBinding {
+    const now = new Date().toISOString();
+    const added: ServiceCredentialBinding = {
+      guid: randomUUID(),
+      type: binding.type,
+      name: binding.type === 'key' ? binding.name : null,
+      serviceInstanceGuid: instance.guid,
+      appGuid: binding.type === 'app' ? binding.app.guid : undefined,
+      createdBy,
+      createdAt: now,
+      lastOperation: { type: 'create', state: binding.type === 'key' ? 'in progress' : 'succeeded', description: '', createdAt: now, updatedAt: now },
+    };
+    this.bindings.push(added);
+    return added;
+  }
+
+  instanceOf(binding: ServiceCredentialBinding): ServiceInstance {
+    return this.serviceInstances.find((i) => i.guid === binding.serviceInstanceGuid) as ServiceInstance;
+  }
+
+  /** What CC holds for a binding: the broker's credentials, or a CredHub reference for a CredHub-backed broker. */
+  async storedCredentials(binding: ServiceCredentialBinding): Promise<Credentials> {
+    const instance = this.instanceOf(binding);
+    if (instance.credhub) return { 'credhub-ref': `/c/${instance.offering.guid}/${instance.guid}/${binding.guid}/credentials` };
+    return instance.credentials();
+  }
+
+  /**
+   * VCAP_SERVICES as CC builds it for an app (in /v3/apps/:guid/env and the instances'
+   * environment): its bindings grouped by the offering's label. A binding whose database could
+   * not start is left out (the foundation said why on stderr when it failed).
+   */
+  async vcapServices(app: App): Promise<Record<string, unknown[]>> {
+    const bindings = this.bindings.filter((b) => b.appGuid === app.guid);
+    const entries = await Promise.all(
+      bindings.map(async (binding) => {
+        const instance = this.instanceOf(binding);
+        const credentials = await this.storedCredentials(binding).catch(() => undefined);
+        return credentials && {
+          label: instance.offering.label,
+          provider: null,
+          plan: instance.plan.name,
+          name: binding.name ?? instance.name,
+          tags: instance.tags,
+          instance_guid: instance.guid,
+          instance_name: instance.name,
+          binding_guid: binding.guid,
+          binding_name: binding.name,
+          credentials,
+          syslog_drain_url: null,
+          volume_mounts: [],
+        };
+      }),
+    );
+    const services: Record<string, unknown[]> = {};
+    for (const entry of entries) if (entry) (services[entry.label] ??= []).push(entry);
+    return services;
+  }
+
   // --- who may see and do what -------------------------------------------------
 
   canSeeOrg(user: User, org: Org): boolean {
@@ -174,8 +297,8 @@ export class World {
     return this.orgs.find((o) => o.guid === space.orgGuid) as Org;
   }
 
-  spaceOf(app: App): Space {
-    return this.spaces.find((s) => s.guid === app.spaceGuid) as Space;
+  spaceOf(resource: App | ServiceInstance): Space {
+    return this.spaces.find((s) => s.guid === resource.spaceGuid) as Space;
   }
 
   processByGuid(guid: string): { app: App; process: Process } | undefined {
