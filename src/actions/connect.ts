@@ -39,6 +39,9 @@ export async function bindingCredentials(session: CfSession, app: App, serviceNa
     throw new UserError(`Service instance '${serviceName}' is not bound to app '${app.name}'.${hint}`);
   }
   const credentials = await cc.credentialBindingDetails(binding.guid);
+  if (isCredhubReference(credentials)) {
+    throw new UserError(`Service instance '${serviceName}' keeps the app's credentials in CredHub, out of reach of its users: give --credentials key to use a service key made for this run.`);
+  }
   return { binding: { ...fromEnv, name: serviceName, credentials }, release: noRelease };
 }
 

@@ -1,5 +1,5 @@
 import { bindingCredentials, type Credentials, openTunnel, serviceKeyCredentials } from '../actions/connect.js';
-import { findProgram, MissingProgramError, runLocalProgram } from '../actions/local-program.js';
+import { findProgram, runLocalProgram } from '../actions/local-program.js';
 import { openSession } from '../actions/session.js';
 import { findApp } from '../actions/ssh-switches.js';
 import type { CommandRun } from '../cli.js';
@@ -41,9 +41,11 @@ function printDetails(ctx: Context, name: string, type: ServiceType | undefined,
 }
 
 export const run: CommandRun = async (ctx, { args: [appName, serviceName, ...rest], options: raw }) => {
-  // After --, a program to run (`-- pg_dump ...`), or, starting with a dash, more arguments for the native client (`-- -c 'select 1'`).
-  const clientArgs = rest[0]?.startsWith('-') ? rest : [];
-  const command = clientArgs.length > 0 ? [] : rest;
+  // After --, a program to run (`-- pg_dump ...`) when the first word is one (on PATH, or a
+  // path); otherwise more arguments for the native client (`-- -c 'select 1'`, `-- PING`).
+  const isProgram = rest.length > 0 && !rest[0].startsWith('-') && (rest[0].includes('/') || (await findProgram([rest[0]], ctx.env)) !== undefined);
+  const clientArgs = isProgram ? [] : rest;
+  const command = isProgram ? rest : [];
   const options = raw as ConnectOptions;
   const index = instanceIndex(options.appInstanceIndex);
   const port = localPort(options.localPort);
@@ -103,9 +105,6 @@ export const run: CommandRun = async (ctx, { args: [appName, serviceName, ...res
         });
         if (lost && !stoppedBy) throw new ConnectionLostError('the connection closed');
         return 0;
-      } catch (err) {
-        if (err instanceof MissingProgramError) throw new UserError(`${err.message} Give a program that is installed after --.`);
-        throw err;
       } finally {
         tunnel.close();
       }

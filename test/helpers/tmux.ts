@@ -17,7 +17,8 @@ export class TmuxPane {
   }
 
   type(text: string, enter = true): void {
-    execFileSync('tmux', ['send-keys', '-t', this.session, '-l', text]);
+    // tmux takes a trailing ";" for a command separator unless it is escaped.
+    execFileSync('tmux', ['send-keys', '-t', this.session, '-l', text.endsWith(';') ? `${text.slice(0, -1)}\\;` : text]);
     if (enter) execFileSync('tmux', ['send-keys', '-t', this.session, 'Enter']);
   }
 

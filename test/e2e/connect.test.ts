@@ -1,0 +1,248 @@
+// connect-to-service end to end: the built CLI → the foundation's SSH proxy → an app
+// instance's sshd → real PostgreSQL, MariaDB and Redis servers, with their real clients.
+import assert from 'node:assert/strict';
+import { execFileSync, spawn } from 'node:child_process';
+import { chmodSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import readline from 'node:readline';
+import { after, before, describe, it } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { BIN, cli, loggedIn, tempHome } from '../helpers/cli.js';
+import { type RunningFoundation, startFoundationProcess } from '../helpers/foundation.js';
+import { TmuxPane } from '../helpers/tmux.js';
+
+const has = (program: string) => {
+  try {
+    execFileSync('sh', ['-c', `command -v ${program}`], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+};
+
+interface ServiceKeyRecord {
+  name: string;
+}
+
+describe('connect-to-service with real databases', () => {
+  let foundation: RunningFoundation;
+  let developer: string;
+  let passwords: string[];
+
+  const keys = () => foundation.control<ServiceKeyRecord[]>('GET', '/foundation/service-keys');
+  const env = (home: string, extra: Record<string, string> = {}) => ({ PATH: process.env.PATH, HOME: home, CF_HOME: home, CF_SSH_TOOLS_NO_KEYCHAIN: 'true', ...extra });
+
+  /** Starts connect-to-service --no-client and resolves with the port it printed. */
+  async function tunnel(home: string, args: string[], extraEnv: Record<string, string> = {}) {
+    const child = spawn(process.execPath, [BIN, 'connect-to-service', ...args], { env: env(home, extraEnv), stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stderr.on('data', (d) => (stderr += d));
+    // The details end with the url line.
+    const port = await new Promise<number>((resolve, reject) => {
+      readline.createInterface({ input: child.stdout! }).on('line', (line) => {
+        stdout += `${line}\n`;
+        if (/^\s+url:/.test(line)) resolve(Number(/^\s+port:\s+(\d+)$/m.exec(stdout)![1]));
+      });
+      child.once('exit', (code) => reject(new Error(`connect-to-service exited with ${code}: ${stderr}`)));
+    });
+    return { child, port, output: () => stdout, errors: () => stderr };
+  }
+
+  async function stop(child: ReturnType<typeof spawn>, signal: NodeJS.Signals): Promise<number | null> {
+    const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
+    child.kill(signal);
+    return exited;
+  }
+
+  before(async () => {
+    foundation = await startFoundationProcess();
+    developer = await loggedIn(foundation.url);
+    const token = (await foundation.tokens('developer', 'developer-pass')).access_token;
+    const get = async (p: string) => (await (await fetch(`${foundation.url}${p}`, { headers: { Authorization: `bearer ${token}` } })).json()) as { resources: { guid: string }[] };
+    const [app] = (await get('/v3/apps?names=db-app')).resources;
+    const envResponse = (await (await fetch(`${foundation.url}/v3/apps/${app.guid}/env`, { headers: { Authorization: `bearer ${token}` } })).json()) as {
+      system_env_json: { VCAP_SERVICES: Record<string, { credentials: { password?: string; uri?: string } }[]> };
+    };
+    passwords = Object.values(envResponse.system_env_json.VCAP_SERVICES)
+      .flat()
+      .map((b) => b.credentials.password ?? /:([^:@/]+)@/.exec(b.credentials.uri ?? '')?.[1])
+      .filter((p): p is string => Boolean(p));
+    assert.ok(passwords.length > 0);
+  });
+  after(() => foundation.stop());
+
+  it('psql runs a query non-interactively, its exit status ours', async () => {
+    const r = await cli(developer, ['connect-to-service', 'db-app', 'demo-pg', '--', '-tAc', 'select 40 + 2']);
+    assert.equal(r.stdout.trim(), '42', r.stderr);
+    assert.equal(r.code, 0);
+    const bad = await cli(developer, ['connect-to-service', 'db-app', 'demo-pg', '--', '-c', 'select * from no_such_table', '-v', 'ON_ERROR_STOP=1']);
+    assert.notEqual(bad.code, 0);
+    assert.match(bad.stderr, /no_such_table/);
+  });
+
+  it('psql verifies the server certificate against the real host name through the tunnel', async () => {
+    const r = await cli(developer, ['connect-to-service', 'db-app', 'demo-pg-tls', '--', '-tAc', 'select ssl from pg_stat_ssl where pid = pg_backend_pid()']);
+    assert.equal(r.stdout.trim(), 't', r.stderr);
+  });
+
+  it('a CredHub-backed binding: says to use a key, and a key reads it', async () => {
+    const binding = await cli(developer, ['connect-to-service', 'db-app', 'credhub-pg', '--', '-tAc', 'select 1']);
+    assert.equal(binding.code, 1);
+    assert.match(binding.stderr, /keeps the app's credentials in CredHub.*give --credentials key/);
+    const key = await cli(developer, ['connect-to-service', 'db-app', 'credhub-pg', '--credentials', 'key', '--', '-tAc', 'select 1']);
+    assert.equal(key.stdout.trim(), '1', key.stderr);
+    assert.deepEqual(await keys(), []);
+  });
+
+  it('a broken binding (wrong password) fails with the client’s clear error and a non-zero exit', async () => {
+    const r = await cli(developer, ['connect-to-service', 'db-app', 'broken-pg', '--', '-c', 'select 1']);
+    assert.notEqual(r.code, 0);
+    assert.match(r.stderr, /password authentication failed/);
+  });
+
+  it('--no-client prints the details with the password masked; a separate psql connects through the printed port', async () => {
+    const t = await tunnel(developer, ['db-app', 'demo-pg', '--no-client']);
+    try {
+      for (const password of passwords) assert.ok(!t.output().includes(password), 'no password in --no-client output');
+      assert.match(t.output(), /password:\s+\*{8} \(--show-password shows it\)/);
+      const creds = /username:\s+(\S+)[\s\S]*database:\s+(\S+)|database:\s+(\S+)[\s\S]*username:\s+(\S+)/.exec(t.output())!;
+      const [user, db] = creds[1] ? [creds[1], creds[2]] : [creds[4], creds[3]];
+      const password = passwords.find((p) => {
+        try {
+          execFileSync('psql', ['-h', '127.0.0.1', '-p', String(t.port), '-U', user, '-d', db, '-tAc', 'select 1'], { env: { ...process.env, PGPASSWORD: p }, stdio: 'pipe' });
+          return true;
+        } catch {
+          return false;
+        }
+      });
+      assert.ok(password, 'a plain psql connected through the tunnel');
+    } finally {
+      assert.equal(await stop(t.child, 'SIGINT'), 0);
+    }
+  });
+
+  it('-- pg_dump gets the tunnel in its environment', async () => {
+    const r = await cli(developer, ['connect-to-service', 'db-app', 'demo-pg', '--', 'pg_dump', '--schema-only']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /PostgreSQL database dump/);
+  });
+
+  it('secrets never reach a command line (ps) or CF_TRACE', async () => {
+    const child = spawn(process.execPath, [BIN, 'connect-to-service', 'db-app', 'demo-pg', '--', '-c', 'select pg_sleep(3)'], { env: env(developer, { CF_TRACE: 'true' }), stdio: ['ignore', 'pipe', 'pipe'] });
+    let trace = '';
+    child.stderr.on('data', (d) => (trace += d));
+    let psSeen = '';
+    for (let i = 0; i < 40 && !psSeen.includes('psql'); i += 1) {
+      await sleep(100);
+      psSeen = execFileSync('ps', ['-eo', 'args']).toString();
+    }
+    assert.match(psSeen, /psql/);
+    const exit = await new Promise((resolve) => child.once('exit', resolve));
+    assert.equal(exit, 0, trace);
+    for (const password of passwords) {
+      assert.ok(!psSeen.includes(password), 'password in ps output');
+      assert.ok(!trace.includes(password), 'password in CF_TRACE output');
+    }
+    assert.match(trace, /GET \/v3\/apps\/[\w-]+\/env HTTP\/1\.1/);
+  });
+
+  it('a service key for this run only: created, deleted at the end, after SIGINT and after SIGTERM', async () => {
+    assert.deepEqual(await keys(), []);
+    const r = await cli(developer, ['connect-to-service', 'db-app', 'demo-pg', '--credentials', 'key', '--', '-tAc', 'select 2']);
+    assert.equal(r.stdout.trim(), '2', r.stderr);
+    assert.deepEqual(await keys(), []);
+    for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+      const t = await tunnel(developer, ['db-app', 'demo-pg', '--credentials', 'key', '--no-client']);
+      const made = await keys();
+      assert.equal(made.length, 1);
+      assert.match(made[0].name, /^cf-ssh-tools-developer-[0-9a-f]{8}$/);
+      await stop(t.child, signal);
+      assert.deepEqual(await keys(), [], `the key is gone after ${signal}`);
+    }
+  });
+
+  it('a key left behind by a killed run is deleted by the next run, which says so', async () => {
+    const t = await tunnel(developer, ['db-app', 'demo-pg', '--credentials', 'key', '--no-client']);
+    const [left] = await keys();
+    await stop(t.child, 'SIGKILL');
+    assert.equal((await keys()).length, 1);
+    const r = await cli(developer, ['connect-to-service', 'db-app', 'demo-pg', '--credentials', 'key', '--', '-tAc', 'select 3']);
+    assert.equal(r.stdout.trim(), '3', r.stderr);
+    assert.match(r.stderr, new RegExp(`Deleted service key ${left.name}, left behind by an earlier run`));
+    assert.deepEqual(await keys(), []);
+  });
+
+  it('two users at once do not disturb each other', async () => {
+    const admin = await loggedIn(foundation.url, 'admin');
+    const [a, b] = await Promise.all([
+      cli(developer, ['connect-to-service', 'db-app', 'demo-pg', '--credentials', 'key', '--', '-tAc', 'select pg_sleep(1), 10']),
+      cli(admin, ['connect-to-service', 'db-app', 'demo-pg', '--credentials', 'key', '--', '-tAc', 'select pg_sleep(1), 20']),
+    ]);
+    assert.match(a.stdout, /\|10/, a.stderr);
+    assert.match(b.stdout, /\|20/, b.stderr);
+    assert.deepEqual(await keys(), []);
+  });
+
+  it('mysql (MariaDB’s client) runs a query with a defaults file', { skip: !has('mariadb') && !has('mysql') }, async () => {
+    const r = await cli(developer, ['connect-to-service', 'db-app', 'demo-mysql', '--', '-N', '-e', 'select 6 * 7']);
+    assert.equal(r.stdout.trim(), '42', r.stderr);
+  });
+
+  it('redis-cli answers PING with the password in REDISCLI_AUTH', { skip: !has('redis-cli') }, async () => {
+    const r = await cli(developer, ['connect-to-service', 'db-app', 'demo-redis', '--', 'PING']);
+    assert.equal(r.stdout.trim(), 'PONG', r.stderr);
+  });
+
+  it('mongosh (a stand-in on PATH) gets a 0600 script, no password in its arguments', async () => {
+    const bin = path.join(tempHome(), 'bin');
+    mkdirSync(bin);
+    const record = path.join(bin, 'record.txt');
+    writeFileSync(path.join(bin, 'mongosh'), `#!/bin/sh\n{ echo "args: $*"; stat -c '%a' "$3"; cat "$3"; } > ${record}\n`);
+    chmodSync(path.join(bin, 'mongosh'), 0o755);
+    const r = await cli(developer, ['connect-to-service', 'db-app', 'demo-pg', '--type', 'mongodb'], { env: { PATH: `${bin}:${process.env.PATH}` } });
+    assert.equal(r.code, 0, r.stderr);
+    const [args, mode, ...script] = readFileSync(record, 'utf8').trim().split('\n');
+    assert.match(args, /^args: --nodb --shell \/.+\/connect\.js$/);
+    assert.equal(mode, '600');
+    assert.match(script.join('\n'), /^db = connect\("mongodb:\/\/127\.0\.0\.1:\d+\/[^"]*"\);\ndb\.auth\(".+", ".+"\);$/);
+    for (const password of passwords) assert.ok(!args.includes(password));
+  });
+
+  it('a client that is not installed: names the package and prints the details instead', async () => {
+    const t = await tunnel(developer, ['db-app', 'demo-pg'], { PATH: '/nonexistent' });
+    try {
+      assert.match(t.errors(), /No client started: psql is not installed \(Debian\/Ubuntu package: postgresql-client\)/);
+      assert.match(t.output(), /^Tunnel to demo-pg \(postgres\) is open:/);
+    } finally {
+      assert.equal(await stop(t.child, 'SIGTERM'), 0);
+    }
+  });
+
+  it('Ctrl-C in psql cancels the query, not the tunnel; the tunnel ends when psql does', async () => {
+    const pane = TmuxPane.start('psql', { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: developer, CF_HOME: developer, CF_SSH_TOOLS_NO_KEYCHAIN: 'true', TERM: 'xterm-256color', PS1: 'local$ ', PAGER: 'cat' });
+    try {
+      pane.type(`${process.execPath} ${BIN} connect-to-service db-app demo-pg --credentials key`);
+      await pane.waitFor(/^demo_db=[>#]/m);
+      pane.type('select pg_sleep(60);');
+      await sleep(500);
+      pane.keys('C-c');
+      await pane.waitFor(/canceling statement due to user request/);
+      pane.type('select 40 + 2 as answer;');
+      await pane.waitFor(/^\s+42\s*$/m);
+      pane.type('\\q');
+      await pane.waitFor(/local\$\s*$/);
+      pane.type('echo "exit=$?"');
+      await pane.waitFor(/exit=0/);
+      assert.deepEqual(await keys(), [], 'the key went with the tunnel');
+    } finally {
+      pane.stop();
+    }
+  });
+
+  it('says which services are bound when the name is wrong', async () => {
+    const r = await cli(developer, ['connect-to-service', 'db-app', 'no-such-db']);
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /^Service instance 'no-such-db' is not bound to app 'db-app'\. It is bound to: .*demo-pg/);
+  });
+});
