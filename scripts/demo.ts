@@ -29,7 +29,7 @@ function run(home: string, step: Step): Promise<number | null> {
 }
 
 async function main(): Promise<number> {
-  const foundation = await startFoundation();
+  const foundation = await startFoundation({ databases: ['postgres'] });
   const home = mkdtempSync(path.join(os.tmpdir(), 'cf-ssh-tools-demo-'));
   console.log(`Test Cloud Foundry running at ${foundation.url} (users developer/developer-pass, manager/manager-pass)`);
   const steps: Step[] = [
@@ -48,6 +48,8 @@ async function main(): Promise<number> {
     { args: ['ssh', 'demo-app', '-i', '1', '--app-env', '-c', 'echo "$PWD: APP_PROFILE_LOADED=$APP_PROFILE_LOADED"'], note: 'in the app environment' },
     { args: ['ssh', 'demo-app'], input: 'echo "piped into a shell: $(uname -s)"\nexit\n', note: 'commands piped into stdin' },
     { args: ['ssh', 'no-ssh-app'], expectCode: 1, note: 'says which level blocks SSH' },
+    { args: ['connect-to-service', 'db-app', 'demo-pg', '--', '-c', 'select current_user, current_database(), inet_server_port()'], note: 'psql with the credentials of the binding' },
+    { args: ['connect-to-service', 'db-app', 'demo-pg', '--credentials', 'key', '--', '-tAc', 'select now()'], note: 'a service key for this run only' },
     { args: ['ssh-code'], note: 'one-time password for ssh/scp/sftp' },
     { args: ['ssh-code', '--openssh', 'demo-app'], note: 'ready command lines for plain OpenSSH' },
     { args: ['logout'] },
