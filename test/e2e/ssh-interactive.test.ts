@@ -56,29 +56,30 @@ describe('ssh on a terminal', () => {
     assert.equal((await localModes(p)).trim(), 'isig icanon echo');
   });
 
-  it('restores the terminal when the connection is lost under a PTY session', async () => {
-    const p = pane('lost');
-    p.type(ssh('demo-app -i 0'));
+  /** A PTY shell is interrupted by `interrupt`; afterwards the local shell reports `exitCode` and sane modes. */
+  async function interruptedSession(name: string, args: string, interrupt: () => Promise<unknown>, ended: RegExp, exitCode: number): Promise<void> {
+    const p = pane(name);
+    p.type(ssh(args));
     p.type('echo "in-session"');
     await p.waitFor(/^in-session\s*$/m);
-    await foundation.control('POST', '/foundation/ssh/drop');
-    await p.waitFor(/Connection to the app instance was lost.*\n(FAILED\s*\n)?local\$\s*$/m);
+    await interrupt();
+    await p.waitFor(ended);
     p.type('echo "local-exit=$?"');
-    await p.waitFor(/local-exit=255/);
+    await p.waitFor(new RegExp(`local-exit=${exitCode}`));
     assert.equal((await localModes(p)).trim(), 'isig icanon echo');
-  });
+  }
 
-  it('restores the terminal when cf-ssh-tools itself is stopped by SIGTERM', async () => {
-    const p = pane('sigterm');
-    p.type(ssh('demo-app -i 1 --process web'));
-    p.type('echo "in-session"');
-    await p.waitFor(/^in-session\s*$/m);
-    execFileSync('pkill', ['-TERM', '-f', 'bin.js ssh demo-app -i 1 --process web']);
-    await p.waitFor(/local\$\s*$/);
-    p.type('echo "local-exit=$?"');
-    await p.waitFor(/local-exit=143/);
-    assert.equal((await localModes(p)).trim(), 'isig icanon echo');
-  });
+  it('restores the terminal when the connection is lost under a PTY session', () =>
+    interruptedSession('lost', 'demo-app -i 0', () => foundation.control('POST', '/foundation/ssh/drop'), /Connection to the app instance was lost.*\n(FAILED\s*\n)?local\$\s*$/m, 255));
+
+  it('restores the terminal when cf-ssh-tools itself is stopped by SIGTERM', () =>
+    interruptedSession(
+      'sigterm',
+      'demo-app -i 1 --process web',
+      async () => execFileSync('pkill', ['-TERM', '-f', 'bin.js ssh demo-app -i 1 --process web']),
+      /local\$\s*$/,
+      143,
+    ));
 
   it('-t with a command gets a PTY on a terminal; -T never does', async () => {
     const p = pane('flags');
