@@ -22,7 +22,7 @@ const PREPARATION_TIMEOUT_MS = 60_000;
 const MARIADBD = '/usr/sbin/mariadbd';
 const MARIADB_INSTALL_DB = '/usr/bin/mariadb-install-db';
 const REDIS_SERVER = '/usr/bin/redis-server';
-// Not dependencies of the project (yet): imported by name at run time, where installed.
+// devDependencies, imported at run time only where PGlite stands in for PostgreSQL.
 const PGLITE = '@electric-sql/pglite';
 const PGLITE_SOCKET = '@electric-sql/pglite-socket';
 
