@@ -3,7 +3,6 @@
 import http from 'node:http';
 import https from 'node:https';
 import axios, { type AxiosInstance, isAxiosError } from 'axios';
-import { HttpsProxyAgent } from 'https-proxy-agent';
 import { getProxyForUrl } from 'proxy-from-env';
 import { NetworkError } from '../errors.js';
 import { formatRequest, formatResponse, type TraceSink } from './trace.js';
@@ -30,25 +29,6 @@ export interface HttpResponse<T = unknown> {
   data: T;
 }
 
-/**
- * https-proxy-agent takes the TLS options for the endpoint behind the proxy from each
- * request, and axios passes none: this agent adds the TLS setting to every tunnel.
- */
-class TunnelAgent extends HttpsProxyAgent<string> {
-  constructor(
-    proxy: string,
-    private readonly rejectUnauthorized: boolean,
-  ) {
-    super(proxy, { keepAlive: true });
-  }
-
-  override connect(req: http.ClientRequest, opts: AgentConnectOpts) {
-    return super.connect(req, { ...opts, rejectUnauthorized: this.rejectUnauthorized } as AgentConnectOpts);
-  }
-}
-
-type AgentConnectOpts = Parameters<HttpsProxyAgent<string>['connect']>[1];
-
 const RETRIED_STATUSES = new Set([500, 502, 503, 504]);
 const RETRIED_ERRORS = new Set(['ECONNRESET', 'EPIPE']);
 const GET_RETRIES = 2;
@@ -56,7 +36,7 @@ const GET_RETRIES = 2;
 export class Http {
   private readonly axios: AxiosInstance;
   private readonly directAgents: { http: http.Agent; https: https.Agent };
-  private readonly proxyAgents = new Map<string, TunnelAgent>();
+  private readonly proxyAgents = new Map<string, http.Agent>();
 
   constructor(private readonly options: HttpOptions) {
     this.directAgents = {
@@ -113,7 +93,7 @@ export class Http {
       url: url.toString(),
       headers,
       data: body,
-      ...this.agentsFor(url),
+      ...(await this.agentsFor(url)),
     });
     const resHeaders = Object.fromEntries(
       Object.entries(res.headers).map(([k, v]) => [k.toLowerCase(), Array.isArray(v) ? v.join(', ') : String(v)]),
@@ -124,16 +104,19 @@ export class Http {
     return { status: res.status, headers: resHeaders, data: parseBody(res.data, resHeaders['content-type']) as T };
   }
 
-  private agentsFor(url: URL): { httpAgent: http.Agent; httpsAgent: https.Agent } {
+  private async agentsFor(url: URL): Promise<{ httpAgent: http.Agent; httpsAgent: https.Agent }> {
     const proxy = httpProxyFor(url);
     if (!proxy) return { httpAgent: this.directAgents.http, httpsAgent: this.directAgents.https };
     let agent = this.proxyAgents.get(proxy);
     if (!agent) {
+      // Loaded only when a proxy is configured: most runs never need it.
+      const { TunnelAgent } = await import('./tunnel-agent.js');
       agent = new TunnelAgent(proxy, !this.options.sslDisabled);
       this.proxyAgents.set(proxy, agent);
     }
-    return { httpAgent: agent, httpsAgent: agent };
+    return { httpAgent: agent, httpsAgent: agent as https.Agent };
   }
+
 }
 
 /**

@@ -3,7 +3,6 @@
 import http from 'node:http';
 import net from 'node:net';
 import { getProxyForUrl } from 'proxy-from-env';
-import { SocksClient } from 'socks';
 import { NetworkError } from '../errors.js';
 
 export interface DialOptions {
@@ -62,6 +61,7 @@ function direct(host: string, port: number, timeoutMs: number): Promise<net.Sock
 }
 
 async function viaSocks(proxy: URL, host: string, port: number, timeoutMs: number): Promise<net.Socket> {
+  const { SocksClient } = await import('socks'); // only when all_proxy is set
   const { socket } = await SocksClient.createConnection({
     proxy: {
       host: proxy.hostname,
