@@ -1,0 +1,3 @@
+module cf-host
+
+go 1.19
