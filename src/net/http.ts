@@ -2,7 +2,7 @@
 // CF_TRACE, retries of idempotent requests, and network failures turned into one-line errors.
 import http from 'node:http';
 import https from 'node:https';
-import axios, { type AxiosInstance, isAxiosError } from 'axios';
+import type { AxiosInstance } from 'axios';
 import { getProxyForUrl } from 'proxy-from-env';
 import { NetworkError } from '../errors.js';
 import { formatRequest, formatResponse, type TraceSink } from './trace.js';
@@ -34,7 +34,7 @@ const RETRIED_ERRORS = new Set(['ECONNRESET', 'EPIPE']);
 const GET_RETRIES = 2;
 
 export class Http {
-  private readonly axios: AxiosInstance;
+  private axios?: Promise<AxiosInstance>;
   private readonly directAgents: { http: http.Agent; https: https.Agent };
   private readonly proxyAgents = new Map<string, http.Agent>();
 
@@ -43,14 +43,21 @@ export class Http {
       http: new http.Agent({ keepAlive: true }),
       https: new https.Agent({ keepAlive: true, rejectUnauthorized: !options.sslDisabled }),
     };
-    this.axios = axios.create({
-      proxy: false, // proxies are chosen per URL below, with CONNECT for https
-      maxRedirects: 0, // the one-time SSH code arrives in a redirect's Location
-      validateStatus: () => true,
-      timeout: options.timeoutMs ?? 60_000,
-      responseType: 'text',
-      transformResponse: (body) => body,
-    });
+  }
+
+  /** axios is loaded at the first request: help, usage errors and --version never pay for it. */
+  private client(): Promise<AxiosInstance> {
+    this.axios ??= import('axios').then(({ default: axios }) =>
+      axios.create({
+        proxy: false, // proxies are chosen per URL below, with CONNECT for https
+        maxRedirects: 0, // the one-time SSH code arrives in a redirect's Location
+        validateStatus: () => true,
+        timeout: this.options.timeoutMs ?? 60_000,
+        responseType: 'text',
+        transformResponse: (body) => body,
+      }),
+    );
+    return this.axios;
   }
 
   /**
@@ -88,7 +95,7 @@ export class Http {
     }
     this.options.trace?.(formatRequest({ method: req.method, url, headers, body }));
 
-    const res = await this.axios.request<string>({
+    const res = await (await this.client()).request<string>({
       method: req.method,
       url: url.toString(),
       headers,
@@ -149,7 +156,7 @@ const TLS_CODES = new Set([
 
 /** One line that names the endpoint, what went wrong and what to try. */
 export function networkError(url: URL, err: unknown): NetworkError {
-  const code = (isAxiosError(err) ? err.code : undefined) ?? (err as { code?: string }).code ?? '';
+  const code = (err as { code?: string }).code ?? '';
   const causeCode = (err as { cause?: { code?: string } }).cause?.code ?? '';
   const endpoint = url.origin;
   const proxyTip = 'or set https_proxy if you are behind a proxy';

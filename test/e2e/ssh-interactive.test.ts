@@ -4,6 +4,7 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { after, before, describe, it } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { BIN, loggedIn } from '../helpers/cli.js';
 import { type RunningFoundation, startFoundationProcess } from '../helpers/foundation.js';
 import { TmuxPane } from '../helpers/tmux.js';
@@ -46,7 +47,10 @@ describe('ssh on a terminal', () => {
     p.type('stty size');
     await p.waitFor(/^40 120\s*$/m);
     p.type('sleep 100');
+    await sleep(300);
     p.keys('C-c');
+    // ^C flushes what is typed after it: wait for the shell's new prompt first.
+    await p.waitFor(/\^C\s*\n\S+[#$]\s*$/);
     p.type('echo "still connected after ctrl-c"');
     await p.waitFor(/^still connected after ctrl-c\s*$/m);
     p.type('exit 5');

@@ -87,6 +87,7 @@ export class SshProxy {
       this.accept(connection),
     );
     listener.on('connection', (socket) => {
+      socket.setNoDelay(true); // as Diego's proxy, written in Go, whose sockets have it by default
       this.sockets.add(socket);
       socket.once('close', () => this.sockets.delete(socket));
       this.server.injectSocket(socket);
