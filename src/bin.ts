@@ -1,14 +1,16 @@
 #!/usr/bin/env node
-// The entry point: the only place that reads process.argv and calls process.exit.
+// The entry point: the only place that reads process.argv and calls process.exit. cf starts a
+// plugin as `<binary> <port> ...`; anything else is a standalone run.
 import { runCli } from './cli.js';
 import { createContext } from './context.js';
+import { describeError } from './errors.js';
+import { pluginLaunch, runPlugin } from './plugin/launch.js';
 
 async function main(): Promise<number> {
-  const ctx = createContext({
-    streams: { stdin: process.stdin, stdout: process.stdout, stderr: process.stderr },
-    env: process.env,
-  });
-  return runCli(process.argv.slice(2), ctx);
+  const argv = process.argv.slice(2);
+  const io = { streams: { stdin: process.stdin, stdout: process.stdout, stderr: process.stderr }, env: process.env };
+  const launch = pluginLaunch(argv);
+  return launch ? runPlugin(launch, io) : runCli(argv, createContext(io));
 }
 
 main().then(
@@ -18,7 +20,7 @@ main().then(
     process.stdout.write('', () => process.exit(code));
   },
   (err: unknown) => {
-    process.stderr.write(`Unexpected error: ${err instanceof Error ? err.message : String(err)}\n`);
+    process.stderr.write(`${describeError(err).message}\n`);
     process.exit(1);
   },
 );

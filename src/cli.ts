@@ -83,7 +83,7 @@ export async function runCli(argv: string[], ctx: Context): Promise<number> {
     const command = program.command(spec.name).description(spec.description).allowExcessArguments(true);
     for (const arg of spec.arguments ?? []) command.argument(commanderArgument(arg));
     for (const option of spec.options ?? []) command.addOption(commanderOption(option));
-    command.configureHelp({ formatHelp: () => commandHelp(spec, ctx.bin) });
+    command.configureHelp({ formatHelp: () => commandHelp(asSeen(ctx, spec), ctx.bin) });
     command.action(async (...params: unknown[]) => {
       const self = params[params.length - 1] as Command;
       const declared = spec.arguments ?? [];
@@ -131,5 +131,10 @@ export async function runCli(argv: string[], ctx: Context): Promise<number> {
 }
 
 function helpFor(ctx: Context, spec: CommandSpec | undefined): string {
-  return (spec ? commandHelp(spec, ctx.bin) : programHelp(manifest(), ctx.bin)).trimEnd();
+  return (spec ? commandHelp(asSeen(ctx, spec), ctx.bin) : programHelp(manifest(), ctx.bin)).trimEnd();
+}
+
+/** Inside cf, a command goes by its plugin_name (cf xssh), which its help must show. */
+function asSeen(ctx: Context, spec: CommandSpec): CommandSpec {
+  return ctx.bin === 'cf' && spec.plugin_name ? { ...spec, name: spec.plugin_name } : spec;
 }
