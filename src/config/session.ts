@@ -35,6 +35,8 @@ export interface SessionStore {
   readonly description: string;
   load(): Promise<SessionState | undefined>;
   save(state: SessionState): Promise<void>;
+  /** A new access token from whoever owns the session (cf, when it runs us), instead of our own refresh. */
+  refreshAccessToken?(): Promise<string>;
 }
 
 export function isLoggedIn(state: SessionState | undefined): boolean {

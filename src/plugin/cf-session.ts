@@ -37,7 +37,12 @@ export class CfSessionStore implements SessionStore {
   /** cf keeps its session itself. */
   async save(): Promise<void> {}
 
-  /** cf refreshes the token before it hands it over; a refusal means cf's login is over. */
+  /** cf refreshes its token before it hands it over: asking again is our refresh. */
+  refreshAccessToken(): Promise<string> {
+    return this.accessToken();
+  }
+
+  /** A refusal from cf means its login is over. */
   private async accessToken(): Promise<string> {
     try {
       return await this.cf.accessToken();

@@ -42,6 +42,10 @@ export class Auth implements TokenSource {
 
   private async doRefresh(): Promise<string> {
     const { state } = this;
+    if (this.store.refreshAccessToken) {
+      state.accessToken = await this.store.refreshAccessToken();
+      return state.accessToken;
+    }
     let grant;
     if (state.grantType === 'client_credentials') {
       grant = await this.uaa.clientCredentialsGrant(state.uaaClient, state.uaaClientSecret);

@@ -121,6 +121,22 @@ describe('Cloud Controller and UAA clients', () => {
     await assert.rejects(cc.organizations(), RefreshTokenError);
   });
 
+  it('asks the session’s owner for a new token when it has one to ask (cf, for a plugin)', async () => {
+    const { cc, store, state, uaa } = await session();
+    let asked = 0;
+    Object.assign(store, {
+      refreshAccessToken: async () => {
+        asked += 1;
+        return (await uaa.passwordGrant('developer', 'developer-pass')).accessToken;
+      },
+    });
+    foundation.tokens.rotateKey();
+    await cc.organizations();
+    assert.equal(asked, 1);
+    assert.equal(store.saves, 0, 'nothing is written where the owner keeps the session');
+    assert.match(state.accessToken, /^bearer /);
+  });
+
   it('concurrent requests share one refresh', async () => {
     let clock = Date.now();
     const { cc, store } = await session('developer', () => clock);

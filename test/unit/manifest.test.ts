@@ -1,10 +1,11 @@
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { commandHelp } from '../../src/io/help.js';
 import { manifest } from '../../src/manifest.js';
+import { ROOT } from '../helpers/foundation.js';
 
 const commandsDir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../src/commands');
 
@@ -62,5 +63,13 @@ SEE ALSO:
       commandHelp(enable, 'cf'),
       'NAME:\n   enable-ssh - Enable ssh for the application\n\nUSAGE:\n   cf enable-ssh APP_NAME\n\nSEE ALSO:\n   allow-space-ssh, space-ssh-allowed, ssh, ssh-enabled\n',
     );
+  });
+});
+
+describe('the README', () => {
+  it('lists the commands as plugin-manifest.yml describes them, standalone and inside cf', () => {
+    const readme = readFileSync(path.join(ROOT, 'README.md'), 'utf8');
+    const rows = [...readme.matchAll(/^\| `cf-ssh-tools ([\w-]+)` \| (?:`cf ([\w-]+)`|\(cf's own `cf [\w-]+`\)) \| (.+) \|$/gm)].map((m) => [m[1], m[2], m[3]]);
+    assert.deepEqual(rows, manifest().commands.map((c) => [c.name, c.plugin_name, c.description]));
   });
 });
