@@ -140,7 +140,9 @@ describe('ssh through the foundation’s SSH proxy', () => {
     try {
       await waitForPort(local);
       const payloads = Array.from({ length: 200 }, (_, i) => Buffer.from(`connection ${i} `.repeat(500)));
-      const echoed = await Promise.all(payloads.map((p) => roundTrip(local, p)));
+      const echoed = await Promise.all(payloads.map((p) => roundTrip(local, p))).catch((err: Error) => {
+        throw new Error(`${err.message}; cf-ssh-tools said: ${stderr}`);
+      });
       echoed.forEach((e, i) => assert.ok(e.equals(payloads[i]), `connection ${i} came back intact`));
       const refused = await roundTrip(refusedLocal, Buffer.from('hello'));
       assert.equal(refused.length, 0);
