@@ -9,6 +9,7 @@ import path from 'node:path';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
 import { bundle } from './pkg-bundle.mjs';
 import { writeIndex } from './pkg-index.mjs';
 
@@ -37,7 +38,9 @@ dist/SHA256SUMS, dist/SHA1SUMS, dist/repo-index.yml and dist/list for all binari
                  pure-JS ciphers and login keeps tokens in a file
   --arch A       for osx: x64 (default) or arm64
   --base-url URL where the binaries will be downloadable, for the index files
-  --out DIR      default dist`;
+  --out DIR      default dist
+  --rename NAME=NEW  the command NAME is called NEW inside cf (repeatable), e.g.
+                 --rename connect-to-service=xconnect when another plugin owns the name`;
 
 const OPTIONS = {
   platform: { type: 'string' },
@@ -46,8 +49,27 @@ const OPTIONS = {
   arch: { type: 'string' },
   'base-url': { type: 'string' },
   out: { type: 'string', default: 'dist' },
+  rename: { type: 'string', multiple: true },
   help: { type: 'boolean', short: 'h' },
 };
+
+/**
+ * plugin-manifest.yml with other names inside cf, for users whose other plugins already own
+ * one: written to a folder of its own under the same file name, which the bundle embeds.
+ */
+function renamedManifest(file, renames) {
+  if (renames.length === 0) return file;
+  const manifest = parseYaml(readFileSync(file, 'utf8'));
+  for (const rename of renames) {
+    const [name, pluginName] = rename.split('=');
+    const command = manifest.commands.find((c) => c.name === name && c.plugin_name);
+    if (!command || !/^[a-z][\w-]*$/.test(pluginName ?? '')) fail(`--rename takes COMMAND=NEW_NAME for a plugin command, not '${rename}'`);
+    command.plugin_name = pluginName;
+  }
+  const out = path.join(mkdtempSync(path.join(os.tmpdir(), 'cf-ssh-tools-manifest-')), path.basename(file));
+  writeFileSync(out, stringifyYaml(manifest));
+  return out;
+}
 
 function fail(message) {
   console.error(`scripts/pkg: ${message}`);
@@ -122,7 +144,7 @@ async function main() {
   if (!existsSync(baseNode)) fail(`${baseNode} does not exist`);
 
   const pkg = JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8'));
-  const manifestFile = path.join(ROOT, 'plugin-manifest.yml');
+  const manifestFile = renamedManifest(path.join(ROOT, 'plugin-manifest.yml'), values.rename ?? []);
   const entry = path.join(ROOT, 'build/src/bin.js');
   if (!existsSync(entry)) fail('build/src/bin.js is missing: run npm run build first');
   requireTool('esbuild');

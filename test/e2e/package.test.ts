@@ -180,6 +180,19 @@ describe('the packaged executable', { skip: why, timeout: 600_000 }, () => {
     for (const c of metadata.Commands) assert.match(c.UsageDetails.Usage, new RegExp(`^cf ${c.Name}\\b`));
   });
 
+  it('scripts/pkg --rename gives a command another name inside cf, and cf runs it by that name', async () => {
+    const renamed = path.join(work, 'renamed');
+    execFileSync(path.join(ROOT, 'scripts/pkg'), ['--out', renamed, '--rename', 'connect-to-service=xconnect'], { cwd: ROOT, stdio: ['ignore', 'ignore', 'pipe'] });
+    const plugin = path.join(renamed, 'cf-ssh-tools-linux64');
+    const metadata = JSON.parse((await run(host, [plugin], tempHome())).stdout) as Metadata;
+    const names = metadata.Commands.map((c) => c.Name);
+    assert.ok(names.includes('xconnect') && !names.includes('connect-to-service'), names.join(', '));
+    const r = await run(host, ['-config', session, plugin, 'xconnect'], tempHome());
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /Incorrect Usage: the required argument `APP_NAME` was not provided/);
+    assert.match(r.stdout, /cf xconnect APP_NAME SERVICE_INSTANCE/);
+  });
+
   it('cf xssh-code: a one-time code, with cf’s session over RPC', async () => {
     const home = tempHome(); // no config.json, no own login: the session can only come from cf
     const r = await viaCf(['xssh-code'], home);
