@@ -5,8 +5,12 @@ import type { PluginMetadata, Version } from './cf-rpc.js';
 
 /** The plugin library's protocol version; cf refuses a Major above 1. */
 const LIBRARY_VERSION: Version = { Major: 1, Minor: 0, Build: 0 };
-/** The oldest cf whose plugin RPC is the one we speak (PROTOCOLS.md §9: unchanged since 6.14). */
-const MIN_CLI_VERSION: Version = { Major: 6, Minor: 14, Build: 0 };
+/**
+ * The oldest cf we have run the plugin in: 7.3.0 (install, commands, uninstall). The RPC is
+ * said to be unchanged since 6.14, but nothing older was tested, so older cf refuse us with
+ * their own message.
+ */
+const MIN_CLI_VERSION: Version = { Major: 7, Minor: 3, Build: 0 };
 
 function parseVersion(version: string): Version {
   const match = /^(\d+)\.(\d+)\.(\d+)/.exec(version);

@@ -234,7 +234,7 @@ describe('cf-ssh-tools launched by cf', () => {
     assert.equal(metadata.Name, 'cf-ssh-tools');
     assert.deepEqual(metadata.Version, { Major: 0, Minor: 1, Build: 0 });
     assert.deepEqual(metadata.LibraryVersion, { Major: 1, Minor: 0, Build: 0 });
-    assert.deepEqual(metadata.MinCliVersion, { Major: 6, Minor: 14, Build: 0 });
+    assert.deepEqual(metadata.MinCliVersion, { Major: 7, Minor: 3, Build: 0 });
     const names = metadata.Commands.map((c) => c.Name);
     assert.deepEqual(names, ['xssh', 'xenable-ssh', 'xdisable-ssh', 'xssh-enabled', 'xallow-space-ssh', 'xdisallow-space-ssh', 'xspace-ssh-allowed', 'xssh-code', 'connect-to-service']);
     const core = ['ssh', 'ssh-code', 'enable-ssh', 'disable-ssh', 'ssh-enabled', 'allow-space-ssh', 'disallow-space-ssh', 'space-ssh-allowed', 'login', 'l', 'logout', 'lo', 'target', 't', 'api', 'auth', 'apps', 'a', 'app', 'push', 'p', 'curl', 'help', 'h', 'version', 'plugins', 'install-plugin', 'uninstall-plugin'];
