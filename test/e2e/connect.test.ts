@@ -38,12 +38,18 @@ describe('connect-to-service with real databases', () => {
     let stdout = '';
     let stderr = '';
     child.stderr.on('data', (d) => (stderr += d));
-    // The details end with the url line.
+    // The details are complete when the url line is out, or, without a type, "Press Ctrl-C" on stderr.
     const port = await new Promise<number>((resolve, reject) => {
+      // Either stream may come first: look again whenever one of them has more.
+      const check = () => {
+        const complete = /^\s+url:/m.test(stdout) || (stderr.includes('Press Ctrl-C') && /^\s+port:/m.test(stdout));
+        if (complete) resolve(Number(/^\s+port:\s+(\d+)$/m.exec(stdout)![1]));
+      };
       readline.createInterface({ input: child.stdout! }).on('line', (line) => {
         stdout += `${line}\n`;
-        if (/^\s+url:/.test(line)) resolve(Number(/^\s+port:\s+(\d+)$/m.exec(stdout)![1]));
+        check();
       });
+      child.stderr!.on('data', check);
       child.once('exit', (code) => reject(new Error(`connect-to-service exited with ${code}: ${stderr}`)));
     });
     return { child, port, output: () => stdout, errors: () => stderr };
@@ -238,6 +244,25 @@ describe('connect-to-service with real databases', () => {
     } finally {
       pane.stop();
     }
+  });
+
+  it('a service whose type nothing tells: the details instead of a client, with the reason; --type decides', async () => {
+    const t = await tunnel(developer, ['db-app', 'legacy-db']);
+    try {
+      assert.match(t.errors(), /^No client started: the type of 'legacy-db' could not be told \(no hints\); give it with --type\.$/m);
+      assert.match(t.output(), /^Tunnel to legacy-db is open:$/m);
+    } finally {
+      await stop(t.child, 'SIGINT');
+    }
+    const typed = await cli(developer, ['connect-to-service', 'db-app', 'legacy-db', '--type', 'postgres', '--', '-tAc', 'select 5']);
+    assert.equal(typed.stdout.trim(), '5', typed.stderr);
+  });
+
+  it('a service without host and port (an S3 bucket) gets a clear error, not a broken tunnel', async () => {
+    const r = await cli(developer, ['connect-to-service', 'db-app', 'demo-bucket']);
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /^Service instance 'demo-bucket' has no host and port in its credentials \(fields: bucket, region, access_key_id, secret_access_key\): there is nothing to tunnel to\.$/m);
+    assert.doesNotMatch(r.stderr + r.stdout, /not-a-real-secret-key/);
   });
 
   it('says which services are bound when the name is wrong', async () => {

@@ -449,13 +449,13 @@ describe('PGlite standing in for PostgreSQL (--pglite)', { timeout: 120_000 }, (
   });
   after(() => foundation.stop());
 
-  it('serves demo-pg and credhub-pg only (no TLS, no password check), and psql works through the tunnel', async (t) => {
+  it('serves the PostgreSQL services that need no TLS or password check, and psql works through the tunnel', async (t) => {
     const { databases, notes } = await foundation.control<{ databases: DatabaseStatus[]; notes: string[] }>('GET', '/foundation/databases');
     if (databases.length === 0) return t.skip(notes.join(' '));
     if (!onPath('psql')) return t.skip('psql is not installed');
     const developer = await ccAs(foundation, 'developer');
     const names = (await developer('GET', '/v3/service_instances?order_by=name')).body.resources.map((r: Json) => r.name);
-    assert.deepEqual(names, ['credhub-pg', 'demo-pg']);
+    assert.deepEqual(names, ['credhub-pg', 'demo-bucket', 'demo-pg', 'legacy-db']);
     const binding = (await developer('GET', '/v3/service_credential_bindings?service_instance_names=demo-pg')).body.resources[0];
     const pg = (await developer('GET', `/v3/service_credential_bindings/${binding.guid}/details`)).body.credentials;
     const local = await tunnel(await loggedIn(foundation.url), pg.host, pg.port);

@@ -109,6 +109,19 @@ const SERVICES: Service[] = [
     name: 'demo-redis-tls', kind: 'redis', label: 'p.redis', description: 'Tanzu Redis', plan: 'cache-small-tls', tags: ['redis', 'pivotal', 'on-demand'],
     credentials: redisTls,
   },
+  // A user-provided service with nothing that tells its type: clients must say it with --type.
+  {
+    name: 'legacy-db', kind: 'postgres', label: 'user-provided', description: 'User-provided service', plan: '', tags: [],
+    credentials: (db) => ({ host: 'localhost', port: db.port, username: db.username, password: db.password, database: db.database }),
+  },
+];
+
+/** Services that are not databases here: nothing to tunnel to. */
+const NOT_TUNNELABLE = [
+  {
+    name: 'demo-bucket', label: 's3', description: 'AWS S3 buckets', plan: 'basic', tags: ['s3'],
+    credentials: { bucket: 'demo-bucket-3f9a', region: 'us-gov-west-1', access_key_id: 'AKIAEXAMPLE', secret_access_key: 'not-a-real-secret-key' },
+  },
 ];
 
 /**
@@ -132,6 +145,16 @@ export function seedServices(world: World, databases: Databases): void {
       tags: service.tags,
       credhub: service.credhub,
       credentials: async () => service.credentials(await databases.start(service.kind)),
+    });
+    world.addBinding(instance, { type: 'app', app }, 'admin');
+  }
+  for (const service of NOT_TUNNELABLE) {
+    const instance = world.addServiceInstance(space, {
+      name: service.name,
+      offering: { guid: randomUUID(), label: service.label, description: service.description },
+      plan: { guid: randomUUID(), name: service.plan },
+      tags: service.tags,
+      credentials: async () => service.credentials,
     });
     world.addBinding(instance, { type: 'app', app }, 'admin');
   }
