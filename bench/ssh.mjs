@@ -27,6 +27,7 @@ import { parseArgs } from 'node:util';
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const BIN = path.join(ROOT, 'build/src/bin.js');
 const FOUNDATION_MAIN = path.join(ROOT, 'build/test/foundation/main.js');
+const { keyOnlySshdConfig } = await import(pathToFileURL(path.join(ROOT, 'build/test/foundation/backends.js')).href);
 const SSHD = '/usr/sbin/sshd';
 const NATIVE_BINDING = path.join(ROOT, 'node_modules/ssh2/lib/protocol/crypto/build/Release/sshcrypto.node');
 const CIPHER = 'aes128-gcm@openssh.com';
@@ -368,20 +369,9 @@ async function startPrivateSshd(dir) {
     const port = await freePort();
     const config = path.join(dir, 'sshd_config');
     writeFileSync(config, [
-      `ListenAddress 127.0.0.1:${port}`,
-      `HostKey ${path.join(dir, 'host_key')}`,
-      `PidFile ${path.join(dir, 'sshd.pid')}`,
-      `AuthorizedKeysFile ${path.join(dir, 'authorized_keys')}`,
-      'AuthenticationMethods publickey',
-      'PasswordAuthentication no',
-      'KbdInteractiveAuthentication no',
-      'UsePAM no',
-      'StrictModes no',
-      ...(asRoot ? ['PermitRootLogin prohibit-password'] : []),
-      'AllowTcpForwarding yes',
+      ...keyOnlySshdConfig({ port, hostKey: path.join(dir, 'host_key'), pidFile: path.join(dir, 'sshd.pid'), authorizedKeys: path.join(dir, 'authorized_keys'), asRoot }),
       'PermitTTY no',
       'PrintMotd no',
-      'UseDNS no',
       // DEBUG1 logs the negotiated cipher once per connection (and nothing per packet).
       'LogLevel DEBUG1',
       '',

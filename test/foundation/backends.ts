@@ -28,6 +28,24 @@ const STARTUP_TIMEOUT_MS = 10_000;
 
 export type BackendKind = 'openssh' | 'builtin';
 
+/** The sshd_config lines of a throwaway sshd on loopback that takes one key and nothing else. */
+export function keyOnlySshdConfig(o: { port: number; hostKey: string; pidFile: string; authorizedKeys: string; asRoot: boolean }): string[] {
+  return [
+    `ListenAddress 127.0.0.1:${o.port}`,
+    `HostKey ${o.hostKey}`,
+    `PidFile ${o.pidFile}`,
+    `AuthorizedKeysFile ${o.authorizedKeys}`,
+    'AuthenticationMethods publickey',
+    'PasswordAuthentication no',
+    'KbdInteractiveAuthentication no',
+    'UsePAM no',
+    'StrictModes no',
+    ...(o.asRoot ? ['PermitRootLogin prohibit-password'] : []),
+    'AllowTcpForwarding yes',
+    'UseDNS no',
+  ];
+}
+
 export interface InstanceTarget {
   app: App;
   process: Process;
@@ -200,17 +218,7 @@ export class BackendPool {
     if (asRoot) mkdirSync('/run/sshd', { recursive: true, mode: 0o755 });
     const config = (port: number) =>
       file('sshd_config', [
-        `ListenAddress 127.0.0.1:${port}`,
-        `HostKey ${hostKeyFile}`,
-        `PidFile ${path.join(dir, 'sshd.pid')}`,
-        `AuthorizedKeysFile ${authorizedKeys}`,
-        'AuthenticationMethods publickey',
-        'PasswordAuthentication no',
-        'KbdInteractiveAuthentication no',
-        'UsePAM no',
-        'StrictModes no',
-        ...(asRoot ? ['PermitRootLogin prohibit-password'] : []),
-        'AllowTcpForwarding yes',
+        ...keyOnlySshdConfig({ port, hostKey: hostKeyFile, pidFile: path.join(dir, 'sshd.pid'), authorizedKeys, asRoot }),
         // Diego's sshd takes any `env` request; the wrapper then sets the container's own.
         'AcceptEnv *',
         `ForceCommand ${session}`,
@@ -219,7 +227,6 @@ export class BackendPool {
         'PermitUserRC no',
         'PrintMotd no',
         'PrintLastLog no',
-        'UseDNS no',
         'MaxSessions 100',
         '',
       ].join('\n'));
