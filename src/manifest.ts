@@ -49,9 +49,3 @@ export function manifest(): Manifest {
   cached ??= parse(readFileSync(findManifest(), 'utf8')) as Manifest;
   return cached;
 }
-
-export function commandSpec(name: string): CommandSpec {
-  const spec = manifest().commands.find((c) => c.name === name);
-  if (!spec) throw new Error(`${name} is not described in ${MANIFEST_FILE}`);
-  return spec;
-}

@@ -30,8 +30,6 @@ export const ALGORITHMS = {
 
 export const NOT_AUTHORIZED = 'Error opening SSH connection: You are not authorized to perform the requested action.';
 
-export class SshAuthError extends UserError {}
-
 /** The connection went away under a running session: OpenSSH's exit code for it. */
 export class ConnectionLostError extends UserError {
   constructor(detail: string) {
@@ -49,7 +47,7 @@ export async function connectSsh(options: SshConnectOptions, onHostKey?: (key: B
       client.removeAllListeners('ready');
       sock.destroy();
       if (hostKeyError) return reject(hostKeyError);
-      if (err.level === 'client-authentication') return reject(new SshAuthError(NOT_AUTHORIZED));
+      if (err.level === 'client-authentication') return reject(new UserError(NOT_AUTHORIZED));
       if (err.level === 'client-timeout') return reject(new UserError(`Error opening SSH connection: no answer from ${options.host}:${options.port} (CF_DIAL_TIMEOUT).`));
       reject(new UserError(`Error opening SSH connection: ${err.message}`));
     };

@@ -9,6 +9,7 @@ import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { BIN, cli, loggedIn, tempHome } from '../helpers/cli.js';
 import { type RunningFoundation, startFoundationProcess } from '../helpers/foundation.js';
+import { freePort } from '../helpers/net.js';
 import { TmuxPane } from '../helpers/tmux.js';
 
 const has = (program: string) => {
@@ -108,8 +109,10 @@ describe('connect-to-service with real databases', () => {
   });
 
   it('--no-client prints the details with the password masked; a separate psql connects through the printed port', async () => {
-    const t = await tunnel(developer, ['db-app', 'demo-pg', '--no-client']);
+    const chosen = await freePort();
+    const t = await tunnel(developer, ['db-app', 'demo-pg', '--no-client', '--local-port', String(chosen), '--bind', '127.0.0.1']);
     try {
+      assert.equal(t.port, chosen, '--local-port is where the tunnel listens');
       for (const password of passwords) assert.ok(!t.output().includes(password), 'no password in --no-client output');
       assert.match(t.output(), /password:\s+\*{8} \(--show-password shows it\)/);
       const creds = /username:\s+(\S+)[\s\S]*database:\s+(\S+)|database:\s+(\S+)[\s\S]*username:\s+(\S+)/.exec(t.output())!;
