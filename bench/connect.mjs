@@ -1,3 +1,4 @@
+// @ts-check
 // connect-to-service benchmarks (run after `npm run build`):
 //   node bench/connect.mjs [--runs N] [--concurrent N]
 // 1. Time from command start to the first query result: `connect-to-service db-app demo-pg -- -tAc 'select 1'`
@@ -20,9 +21,35 @@ const { values } = parseArgs({ options: { runs: { type: 'string', default: '7' }
 const runs = Number(values.runs);
 const concurrent = Number(values.concurrent);
 
+/** @param {number[]} xs */
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+/** @param {number[]} xs */
 const range = (xs) => `${Math.min(...xs).toFixed(0)}-${Math.max(...xs).toFixed(0)}`;
 
+/** @typedef {{ input?: string, env?: NodeJS.ProcessEnv }} RunOptions */
+/** @typedef {{ child: import('node:child_process').ChildProcessWithoutNullStreams, output: () => string }} Running */
+/** @typedef {{ code: number | null, stdout: string, stderr: string }} Finished */
+/**
+ * The CLI in `home`: a running process (wait: false), else its result.
+ * @overload
+ * @param {string} home
+ * @param {string[]} args
+ * @param {RunOptions & { wait: false }} options
+ * @returns {Running}
+ */
+/**
+ * @overload
+ * @param {string} home
+ * @param {string[]} args
+ * @param {RunOptions & { wait?: true }} [options]
+ * @returns {Promise<Finished>}
+ */
+/**
+ * @param {string} home
+ * @param {string[]} args
+ * @param {RunOptions & { wait?: boolean }} [options]
+ * @returns {Running | Promise<Finished>}
+ */
 function run(home, args, { input = '', env = {}, wait = true } = {}) {
   const child = spawn(process.execPath, [BIN, ...args], { env: { PATH: process.env.PATH, HOME: home, CF_HOME: home, CF_SSH_TOOLS_NO_KEYCHAIN: 'true', ...env }, stdio: ['pipe', 'pipe', 'pipe'] });
   child.stdin.end(input);
@@ -34,6 +61,12 @@ function run(home, args, { input = '', env = {}, wait = true } = {}) {
   return new Promise((resolve) => child.once('close', (code) => resolve({ code, stdout, stderr })));
 }
 
+/**
+ * @param {string} command
+ * @param {string[]} args
+ * @param {NodeJS.ProcessEnv} env
+ * @returns {Promise<{ code: number | null, stdout: string }>}
+ */
 function spawnWait(command, args, env) {
   return new Promise((resolve) => {
     const child = spawn(command, args, { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
@@ -43,6 +76,10 @@ function spawnWait(command, args, env) {
   });
 }
 
+/**
+ * @param {number} port
+ * @returns {Promise<boolean>}
+ */
 async function portAnswers(port) {
   return new Promise((resolve) => {
     const s = net.connect(port, '127.0.0.1', () => {
@@ -55,8 +92,8 @@ async function portAnswers(port) {
 
 async function freePort() {
   const server = net.createServer();
-  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address();
+  await /** @type {Promise<void>} */ (new Promise((resolve) => server.listen(0, '127.0.0.1', resolve)));
+  const { port } = /** @type {import('node:net').AddressInfo} */ (server.address());
   await new Promise((resolve) => server.close(resolve));
   return port;
 }
@@ -69,12 +106,15 @@ try {
   // Credentials for the by-hand path, as a user would copy them from `--no-client --show-password`.
   const details = run(home, ['connect-to-service', 'db-app', 'demo-pg', '--no-client', '--show-password'], { wait: false });
   while (!/url:/.test(details.output())) await new Promise((r) => setTimeout(r, 50));
-  const field = (name) => new RegExp(`${name}:\\s+(\\S+)`).exec(details.output())[1];
+  /** @param {string} name */
+  const field = (name) => /** @type {RegExpExecArray} */ (new RegExp(`${name}:\\s+(\\S+)`).exec(details.output()))[1];
   const [user, password, database] = [field('username'), field('password'), field('database')];
   details.child.kill('SIGINT');
-  const pgPort = foundation.databases.status().find((d) => d.kind === 'postgres').port;
+  const pgPort = foundation.databases.status().find((/** @type {{ kind: string, port: number }} */ d) => d.kind === 'postgres').port;
 
+  /** @type {number[]} */
   const tool = [];
+  /** @type {number[]} */
   const byHand = [];
   for (let i = 0; i < runs; i += 1) {
     let started = performance.now();
@@ -96,8 +136,8 @@ try {
   // Many connections at once through one tunnel.
   const redis = run(home, ['connect-to-service', 'db-app', 'demo-redis', '--no-client', '--show-password'], { wait: false });
   while (!/url:/.test(redis.output())) await new Promise((r) => setTimeout(r, 50));
-  const redisPort = Number(/port:\s+(\d+)/.exec(redis.output())[1]);
-  const redisPassword = /password:\s+(\S+)/.exec(redis.output())[1];
+  const redisPort = Number(/** @type {RegExpExecArray} */ (/port:\s+(\d+)/.exec(redis.output()))[1]);
+  const redisPassword = /** @type {RegExpExecArray} */ (/password:\s+(\S+)/.exec(redis.output()))[1];
   const started = performance.now();
   const answers = await Promise.all(
     Array.from({ length: concurrent }, () =>

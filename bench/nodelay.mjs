@@ -1,3 +1,4 @@
+// @ts-check
 // Preloaded (`node --import ./bench/nodelay.mjs`) by bench/ssh.mjs: every TCP socket the
 // process opens or accepts gets TCP_NODELAY. Two uses:
 // - into the test foundation with --proxy-nodelay: its SSH proxy's sockets then behave as
@@ -8,5 +9,7 @@
 // acknowledged, and the peer's delayed ACK makes that about 40 ms.
 import dc from 'node:diagnostics_channel';
 
-dc.subscribe('net.server.socket', ({ socket }) => socket.setNoDelay(true));
-dc.subscribe('net.client.socket', ({ socket }) => socket.setNoDelay(true));
+/** @typedef {{ socket: import('node:net').Socket }} SocketMessage */
+
+dc.subscribe('net.server.socket', (message) => /** @type {SocketMessage} */ (message).socket.setNoDelay(true));
+dc.subscribe('net.client.socket', (message) => /** @type {SocketMessage} */ (message).socket.setNoDelay(true));

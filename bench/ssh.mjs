@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+// @ts-check
 // SSH benchmarks for cf-ssh-tools against OpenSSH, measured side by side in one run:
 //   1a. bulk throughput through -L straight into an sshd (a private one, started here):
 //       our client's code vs OpenSSH, with bare ssh2 and OpenSSH's default cipher as references
@@ -36,16 +37,49 @@ const GiB = 2 ** 30;
 const NODELAY_PRELOAD = pathToFileURL(path.join(ROOT, 'bench/nodelay.mjs')).href;
 const CLK_TCK = Number(execFileSync('getconf', ['CLK_TCK']).toString().trim()) || 100;
 
+/** @typedef {import('node:child_process').ChildProcess} ChildProcess */
+/** @typedef {import('node:net').AddressInfo} AddressInfo */
+/** @typedef {{ median: number, min: number, max: number, n: number, all: number[] }} Summary */
+/** @typedef {{ code: number | null, signal: NodeJS.Signals | null, stdout: string, stderr: string, ms: number }} RunResult */
+/** @typedef {{ port: number, next: () => Promise<{ bytes: number, at: bigint }>, close: () => Promise<void> }} Sink */
+/** @typedef {Awaited<ReturnType<typeof startFoundation>>} Foundation */
+/** @typedef {Awaited<ReturnType<typeof startPrivateSshd>>} PrivateSshd */
+/**
+ * What the clients need to start.
+ * @typedef {object} BenchContext
+ * @property {string} home
+ * @property {NodeJS.ProcessEnv} cliEnv
+ * @property {PrivateSshd | undefined} sshd started for the direct runs only
+ * @property {string} proxyLogin
+ * @property {string[]} nodeArgs
+ * @property {NodeJS.ProcessEnv} askpassEnv
+ * @property {string[]} opensshProxyArgs
+ * @property {string[]} opensshDirectArgs
+ * @property {() => Promise<string>} code
+ * @property {boolean} [directBinding] set by the direct client
+ */
+/** @typedef {Awaited<ReturnType<typeof throughputRun>>} ThroughputResult */
+/** @typedef {{ mbps: Summary, cpuPerGiB: Summary, serverCpuPerGiB: Summary[], ciphers: string[] }} Through */
+/** @typedef {{ at: number, what: string, port?: number, request?: string }} TraceEvent */
+/** @typedef {{ throughput: number, cpuPerGiB: number }} Ratio */
+/**
+ * machineFacts(), and what main adds to it (otherCpu at the end, before the report).
+ * @typedef {ReturnType<typeof machineFacts> & { proxyNodelay?: boolean, otherCpu: { seconds: number, share: number } }} Facts
+ */
+
 // ---------------------------------------------------------------------------------------
 // Child mode: our client's own code (dial + ssh2 Client with ALGORITHMS + openForwards)
 // against the private sshd, with public key authentication instead of a one-time code.
 // ---------------------------------------------------------------------------------------
+/** @param {string[]} argv variant, port, username, keyFile, sinkPort */
 async function directClient([variant, port, username, keyFile, sinkPort]) {
+  /** @param {string} file */
   const build = (file) => import(pathToFileURL(path.join(ROOT, 'build/src', file)).href);
   const { default: ssh2 } = await import('ssh2');
   const { bindingAvailable } = createRequire(path.join(ROOT, 'package.json'))('ssh2/lib/protocol/crypto.js');
   const client = new ssh2.Client();
   let listeningPort;
+  /** @type {() => unknown} */
   let close = () => undefined;
   if (variant === 'ours') {
     // As src/ssh/client.ts connectSsh does, with a key instead of a one-time code: the same
@@ -57,7 +91,7 @@ async function directClient([variant, port, username, keyFile, sinkPort]) {
       build('ssh/keepalive.js'),
     ]);
     const sock = await dial('127.0.0.1', Number(port), { env: {}, timeoutMs: 6000 });
-    await new Promise((resolve, reject) => {
+    await /** @type {Promise<void>} */ (new Promise((resolve, reject) => {
       client.once('ready', resolve);
       client.once('error', reject);
       client.connect({
@@ -72,27 +106,27 @@ async function directClient([variant, port, username, keyFile, sinkPort]) {
         hostVerifier: () => true,
       });
       useCloudFoundryKeepalive(client);
-    });
-    const forwarding = await openForwards(client, [{ bindAddress: '127.0.0.1', localPort: 0, remoteHost: '127.0.0.1', remotePort: Number(sinkPort) }], (m) =>
+    }));
+    const forwarding = await openForwards(client, [{ bindAddress: '127.0.0.1', localPort: 0, remoteHost: '127.0.0.1', remotePort: Number(sinkPort) }], (/** @type {string} */ m) =>
       process.stderr.write(`${m}\n`),
     );
     listeningPort = forwarding.listening[0].port;
     close = () => forwarding.close();
   } else {
     // The reference: ssh2 as its README shows it, only the cipher pinned; no code of ours.
-    await new Promise((resolve, reject) => {
+    await /** @type {Promise<void>} */ (new Promise((resolve, reject) => {
       client.once('ready', resolve);
       client.once('error', reject);
       client.connect({ host: '127.0.0.1', port: Number(port), username, privateKey: readFileSync(keyFile), algorithms: { cipher: [CIPHER] } });
-    });
+    }));
     const server = net.createServer((socket) => {
       client.forwardOut('127.0.0.1', 0, '127.0.0.1', Number(sinkPort), (err, channel) => {
         if (err) return socket.destroy();
         socket.pipe(channel).pipe(socket);
       });
     });
-    await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
-    listeningPort = server.address().port;
+    await /** @type {Promise<void>} */ (new Promise((resolve) => server.listen(0, '127.0.0.1', resolve)));
+    listeningPort = /** @type {AddressInfo} */ (server.address()).port;
     close = () => server.close();
   }
   const stop = () => {
@@ -109,6 +143,7 @@ async function directClient([variant, port, username, keyFile, sinkPort]) {
 // ---------------------------------------------------------------------------------------
 // The benchmark.
 // ---------------------------------------------------------------------------------------
+/** @param {string} text */
 function parseSize(text) {
   const m = /^(\d+(?:\.\d+)?)([KMG]i?B?|B)?$/i.exec(text.trim());
   if (!m) throw new Error(`--size takes a number of bytes with an optional K, M or G (binary), not '${text}'`);
@@ -116,15 +151,26 @@ function parseSize(text) {
   return Math.round(Number(m[1]) * ({ K: 2 ** 10, M: 2 ** 20, G: 2 ** 30 }[unit] ?? 1));
 }
 
+/** @type {Set<ChildProcess>} */
 const children = new Set();
+/** @type {(() => unknown)[]} */
 const cleanups = [];
 
+/**
+ * @template {ChildProcess} T
+ * @param {T} child
+ * @returns {T}
+ */
 function track(child) {
   children.add(child);
   child.once('exit', () => children.delete(child));
   return child;
 }
 
+/**
+ * @param {ChildProcess} child
+ * @param {NodeJS.Signals} [signal]
+ */
 function killChild(child, signal = 'SIGTERM') {
   try {
     if (child.exitCode === null && child.signalCode === null) child.kill(signal);
@@ -133,6 +179,10 @@ function killChild(child, signal = 'SIGTERM') {
   }
 }
 
+/**
+ * @param {ChildProcess} child
+ * @returns {Promise<void>}
+ */
 function exited(child, timeoutMs = 10_000) {
   if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
   return new Promise((resolve) => {
@@ -147,6 +197,10 @@ function exited(child, timeoutMs = 10_000) {
   });
 }
 
+/**
+ * @param {ChildProcess} child
+ * @param {NodeJS.Signals} [signal]
+ */
 async function stopChild(child, signal = 'SIGTERM') {
   killChild(child, signal);
   await exited(child);
@@ -157,14 +211,17 @@ async function cleanup() {
     try {
       await fn();
     } catch (err) {
-      console.error(`cleanup: ${err.message}`);
+      console.error(`cleanup: ${/** @type {Error} */ (err).message}`);
     }
   }
   cleanups.length = 0;
   for (const child of children) killChild(child, 'SIGKILL');
 }
 
-/** utime + stime of a process, in seconds (all of its threads). */
+/**
+ * utime + stime of a process, in seconds (all of its threads).
+ * @param {number} pid
+ */
 function cpuSeconds(pid) {
   const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
@@ -184,7 +241,10 @@ function ownAndReapedSeconds() {
   return (f[11] + f[12] + f[13] + f[14]) / CLK_TCK;
 }
 
-/** CPU seconds of every live descendant of `pid` (sshd's per-connection processes). */
+/**
+ * CPU seconds of every live descendant of `pid` (sshd's per-connection processes).
+ * @param {number} pid
+ */
 function descendantsCpu(pid) {
   const parents = new Map();
   for (const entry of readdirSync('/proc')) {
@@ -218,18 +278,22 @@ function descendantsCpu(pid) {
   return total;
 }
 
+/** @returns {Promise<number>} */
 function freePort() {
   return new Promise((resolve, reject) => {
     const probe = net.createServer();
     probe.once('error', reject);
     probe.listen(0, '127.0.0.1', () => {
-      const { port } = probe.address();
+      const { port } = /** @type {AddressInfo} */ (probe.address());
       probe.close(() => resolve(port));
     });
   });
 }
 
-/** Whether something listens on 127.0.0.1:port, from /proc/net/tcp (no connection made). */
+/**
+ * Whether something listens on 127.0.0.1:port, from /proc/net/tcp (no connection made).
+ * @param {number} port
+ */
 function listensOn(port) {
   const wanted = `0100007F:${port.toString(16).toUpperCase().padStart(4, '0')}`;
   return readFileSync('/proc/net/tcp', 'utf8')
@@ -240,6 +304,11 @@ function listensOn(port) {
     });
 }
 
+/**
+ * @param {number} port
+ * @param {ChildProcess} child
+ * @param {() => string} stderr
+ */
 async function waitListening(port, child, stderr, timeoutMs = 20_000) {
   const deadline = Date.now() + timeoutMs;
   while (!listensOn(port)) {
@@ -249,12 +318,19 @@ async function waitListening(port, child, stderr, timeoutMs = 20_000) {
   }
 }
 
+/** @param {import('node:stream').Readable | null} stream */
 function collect(stream) {
   let text = '';
   stream?.on('data', (d) => (text += d));
   return () => text.trim().slice(-2000);
 }
 
+/**
+ * @param {string} command
+ * @param {string[]} args
+ * @param {{ env?: NodeJS.ProcessEnv, cwd?: string, timeoutMs?: number }} [options]
+ * @returns {Promise<RunResult>}
+ */
 function run(command, args, { env, cwd, timeoutMs = 30_000 } = {}) {
   return new Promise((resolve, reject) => {
     const started = process.hrtime.bigint();
@@ -278,8 +354,12 @@ function run(command, args, { env, cwd, timeoutMs = 30_000 } = {}) {
   });
 }
 
-/** A TCP server that counts what each connection sends until its EOF. */
+/**
+ * A TCP server that counts what each connection sends until its EOF.
+ * @returns {Promise<Sink>}
+ */
 async function startSink() {
+  /** @type {((received: { bytes: number, at: bigint }) => void)[]} */
   const waiters = [];
   const server = net.createServer({ allowHalfOpen: true }, (socket) => {
     let bytes = 0;
@@ -291,25 +371,33 @@ async function startSink() {
       waiters.shift()?.({ bytes, at });
     });
   });
-  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+  await /** @type {Promise<void>} */ (new Promise((resolve) => server.listen(0, '127.0.0.1', resolve)));
   return {
-    port: server.address().port,
+    port: /** @type {AddressInfo} */ (server.address()).port,
     /** Resolves when the next connection has sent everything. */
     next: () => new Promise((resolve) => waiters.push(resolve)),
     close: () => new Promise((resolve) => {
       server.close(() => resolve());
-      server.closeAllConnections?.();
+      // (http.Server has closeAllConnections; this net.Server does not.)
+      /** @type {import('node:net').Server & { closeAllConnections?: () => void }} */ (server).closeAllConnections?.();
     }),
   };
 }
 
 const CHUNK = randomBytes(1 << 20);
 
-/** Sends `size` bytes into 127.0.0.1:port, with backpressure; resolves with bytes and seconds as the sink counted them. */
+/**
+ * Sends `size` bytes into 127.0.0.1:port, with backpressure; resolves with bytes and seconds as the sink counted them.
+ * @param {number} port
+ * @param {number} size
+ * @param {Sink} sink
+ * @param {number} timeoutMs
+ */
 async function pump(port, size, sink, timeoutMs) {
   const received = sink.next();
   const socket = net.connect({ port, host: '127.0.0.1', allowHalfOpen: true });
   socket.on('data', () => undefined);
+  /** @type {Promise<never>} */
   const failed = new Promise((_, reject) => {
     socket.once('error', reject);
     setTimeout(() => reject(new Error(`transfer not done within ${timeoutMs} ms`)), timeoutMs).unref();
@@ -333,9 +421,11 @@ async function pump(port, size, sink, timeoutMs) {
 
 // --- The foundation, a logged-in home, OpenSSH's askpass ---------------------------------
 
+/** @param {string[]} [nodeArgs] */
 async function startFoundation(nodeArgs = []) {
   const child = track(spawn(process.execPath, [...nodeArgs, FOUNDATION_MAIN, '--port', '0'], { stdio: ['ignore', 'pipe', 'pipe'] }));
   const stderr = collect(child.stderr);
+  /** @type {string} */
   const api = await new Promise((resolve, reject) => {
     readline.createInterface({ input: child.stdout }).on('line', (line) => {
       const m = /^api=(.+)$/.exec(line);
@@ -349,6 +439,11 @@ async function startFoundation(nodeArgs = []) {
   return { child, api, sshPort: Number(sshMatch[1]) };
 }
 
+/**
+ * @param {string} api
+ * @param {string} method
+ * @param {string} route
+ */
 async function control(api, method, route) {
   const res = await fetch(`${api}${route}`, { method });
   const text = await res.text();
@@ -357,13 +452,15 @@ async function control(api, method, route) {
 
 // --- A private sshd for the direct measurements -------------------------------------------
 
+/** @param {string} dir */
 async function startPrivateSshd(dir) {
   mkdirSync(dir, { mode: 0o700 });
+  /** @param {string} name */
   const keygen = (name) => execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', `bench-${name}`, '-f', path.join(dir, name)]);
   keygen('host_key');
   keygen('client_key');
   writeFileSync(path.join(dir, 'authorized_keys'), readFileSync(path.join(dir, 'client_key.pub')), { mode: 0o600 });
-  const asRoot = process.getuid() === 0;
+  const asRoot = process.getuid?.() === 0;
   if (asRoot) mkdirSync('/run/sshd', { recursive: true, mode: 0o755 });
   for (let attempt = 1; ; attempt++) {
     const port = await freePort();
@@ -378,15 +475,20 @@ async function startPrivateSshd(dir) {
     ].join('\n'));
     // Its own process group, so the per-connection processes go with it at the end.
     const child = track(spawn(SSHD, ['-D', '-e', '-f', config], { detached: true, stdio: ['ignore', 'ignore', 'pipe'] }));
+    // Undefined only if the spawn failed: then -pid is NaN and process.kill throws.
+    const pid = /** @type {number} */ (child.pid);
+    /** @type {string[]} */
     const ciphers = [];
+    /** @type {string[]} */
     const said = [];
+    /** @type {boolean} */
     const ready = await new Promise((resolve) => {
       const timer = setTimeout(() => resolve(false), 10_000);
       child.once('exit', () => resolve(false));
       readline.createInterface({ input: child.stderr }).on('line', (line) => {
         said.push(line);
         if (said.length > 50) said.shift();
-        if (/^Server listening on /.test(line)) {
+        if (line.startsWith('Server listening on ')) {
           clearTimeout(timer);
           resolve(true);
         }
@@ -397,13 +499,13 @@ async function startPrivateSshd(dir) {
     if (ready) {
       return {
         port,
-        pid: child.pid,
+        pid,
         username: os.userInfo().username,
         key: path.join(dir, 'client_key'),
         ciphers,
         stop: async () => {
           try {
-            process.kill(-child.pid, 'SIGTERM');
+            process.kill(-pid, 'SIGTERM');
           } catch {
             // Gone already.
           }
@@ -412,7 +514,7 @@ async function startPrivateSshd(dir) {
       };
     }
     try {
-      process.kill(-child.pid, 'SIGKILL');
+      process.kill(-pid, 'SIGKILL');
     } catch {
       // Gone already.
     }
@@ -422,9 +524,15 @@ async function startPrivateSshd(dir) {
 
 // --- Clients --------------------------------------------------------------------------------
 
-/** A started tunnel: a client process listening on `port`, forwarding to the sink. */
+/**
+ * A started tunnel: a client process listening on `port`, forwarding to the sink.
+ * @param {string} kind
+ * @param {BenchContext} ctx
+ * @param {number} sinkPort
+ */
 async function startTunnel(kind, ctx, sinkPort) {
   const local = await freePort();
+  /** @type {ChildProcess} */
   let child;
   if (kind === 'ours-proxy') {
     child = spawn(process.execPath, [...ctx.nodeArgs, BIN, 'ssh', APP, '-N', '-L', `127.0.0.1:${local}:127.0.0.1:${sinkPort}`], { env: ctx.cliEnv, stdio: ['ignore', 'ignore', 'pipe'] });
@@ -436,12 +544,13 @@ async function startTunnel(kind, ctx, sinkPort) {
     });
   } else if (kind === 'ours-direct' || kind === 'ssh2-direct') {
     const variant = kind === 'ours-direct' ? 'ours' : 'ssh2';
-    child = spawn(process.execPath, [...ctx.nodeArgs, fileURLToPath(import.meta.url), '--direct-client', variant, String(ctx.sshd.port), ctx.sshd.username, ctx.sshd.key, String(sinkPort)], {
+    const sshd = /** @type {PrivateSshd} */ (ctx.sshd); // the direct runs start it
+    child = spawn(process.execPath, [...ctx.nodeArgs, fileURLToPath(import.meta.url), '--direct-client', variant, String(sshd.port), sshd.username, sshd.key, String(sinkPort)], {
       stdio: ['ignore', 'pipe', 'pipe'],
     });
   } else if (kind === 'openssh-direct' || kind === 'openssh-default-direct') {
     const args = kind === 'openssh-direct' ? ctx.opensshDirectArgs : ctx.opensshDirectArgs.filter((a, i, all) => a !== '-c' && all[i - 1] !== '-c');
-    child = spawn('ssh', [...args, '-N', '-L', `127.0.0.1:${local}:127.0.0.1:${sinkPort}`, `${ctx.sshd.username}@127.0.0.1`], {
+    child = spawn('ssh', [...args, '-N', '-L', `127.0.0.1:${local}:127.0.0.1:${sinkPort}`, `${/** @type {PrivateSshd} */ (ctx.sshd).username}@127.0.0.1`], {
       env: { PATH: process.env.PATH, HOME: ctx.home },
       stdio: ['ignore', 'ignore', 'pipe'],
     });
@@ -452,8 +561,9 @@ async function startTunnel(kind, ctx, sinkPort) {
   const stderr = collect(child.stderr);
   let port = local;
   if (kind === 'ours-direct' || kind === 'ssh2-direct') {
+    /** @type {string} */
     const line = await new Promise((resolve, reject) => {
-      readline.createInterface({ input: child.stdout }).once('line', resolve);
+      readline.createInterface({ input: /** @type {import('node:stream').Readable} */ (child.stdout) }).once('line', resolve);
       child.once('exit', (code) => reject(new Error(`the direct client exited with ${code}: ${stderr()}`)));
       setTimeout(() => reject(new Error(`the direct client did not start: ${stderr()}`)), 20_000).unref();
     });
@@ -465,20 +575,29 @@ async function startTunnel(kind, ctx, sinkPort) {
   return { child, port, stderr };
 }
 
+/**
+ * @param {string} kind
+ * @param {BenchContext} ctx
+ * @param {Sink} sink
+ * @param {number} size
+ * @param {number} timeoutMs
+ * @param {() => number[]} serverCpu
+ */
 async function throughputRun(kind, ctx, sink, size, timeoutMs, serverCpu) {
   const logged = ctx.sshd?.ciphers.length ?? 0;
   const tunnel = await startTunnel(kind, ctx, sink.port);
   try {
-    const cpu0 = cpuSeconds(tunnel.child.pid);
+    const pid = /** @type {number} */ (tunnel.child.pid);
+    const cpu0 = cpuSeconds(pid);
     const server0 = serverCpu();
     const { bytes, seconds } = await pump(tunnel.port, size, sink, timeoutMs);
-    const cpu = cpuSeconds(tunnel.child.pid) - cpu0;
+    const cpu = cpuSeconds(pid) - cpu0;
     const server = serverCpu().map((v, i) => v - server0[i]);
     // Direct runs: the cipher the private sshd logged for this connection.
-    const cipher = kind.endsWith('direct') ? ctx.sshd.ciphers.slice(logged).join(',') : undefined;
+    const cipher = kind.endsWith('direct') ? /** @type {PrivateSshd} */ (ctx.sshd).ciphers.slice(logged).join(',') : undefined;
     return { mbps: bytes / seconds / 1e6, seconds, cpuPerGiB: (cpu * GiB) / bytes, serverCpuPerGiB: server.map((s) => (s * GiB) / bytes), cipher };
   } catch (err) {
-    throw new Error(`${kind}: ${err.message} (client said: ${tunnel.stderr()})`);
+    throw new Error(`${kind}: ${/** @type {Error} */ (err).message} (client said: ${tunnel.stderr()})`);
   } finally {
     await stopChild(tunnel.child, kind === 'ours-proxy' ? 'SIGINT' : 'SIGTERM');
   }
@@ -486,13 +605,17 @@ async function throughputRun(kind, ctx, sink, size, timeoutMs, serverCpu) {
 
 // --- Statistics and output --------------------------------------------------------------------
 
+/** @param {number[]} xs */
 const median = (xs) => {
   const s = [...xs].sort((a, b) => a - b);
   const mid = s.length >> 1;
   return s.length % 2 ? s[mid] : (s[mid - 1] + s[mid]) / 2;
 };
+/** @type {(xs: number[]) => Summary} */
 const summary = (xs) => ({ median: median(xs), min: Math.min(...xs), max: Math.max(...xs), n: xs.length, all: xs });
+/** @type {(x: number, digits?: number) => string} */
 const fmt = (x, digits = 0) => x.toFixed(digits);
+/** @type {(s: Summary, digits?: number) => string} */
 const fmtSummary = (s, digits = 0) => `${fmt(s.median, digits)} (${fmt(s.min, digits)}–${fmt(s.max, digits)})`;
 
 function machineFacts() {
@@ -515,6 +638,7 @@ function machineFacts() {
 
 /** The commit, and whether src/ differs from it (build/ is compiled from the work tree). */
 function gitState() {
+  /** @param {string[]} args */
   const git = (...args) => spawnSync('git', args, { cwd: ROOT, encoding: 'utf8' }).stdout?.trim() ?? '';
   const head = git('rev-parse', '--short', 'HEAD');
   if (!head) return 'not a git checkout';
@@ -531,7 +655,7 @@ function nativeBinding() {
     const binding = req(NATIVE_BINDING);
     loads = typeof binding.AESGCMCipher === 'function';
   } catch (err) {
-    error = err.message;
+    error = /** @type {Error} */ (err).message;
   }
   const { bindingAvailable } = req('ssh2/lib/protocol/crypto.js');
   return { path: path.relative(ROOT, NATIVE_BINDING), exists, loads, sshCryptoBindingAvailable: bindingAvailable, error };
@@ -576,24 +700,23 @@ async function main() {
   if (!existsSync(SSHD)) throw new Error(`${SSHD} is missing: the benchmark compares against OpenSSH (apt-get install openssh-server openssh-client)`);
 
   // Bounded in time: whatever hangs, everything started here is stopped.
-  const deadline = setTimeout(async () => {
+  const deadline = setTimeout(() => {
     console.error(`bench: not done within ${values.deadline} s; stopping everything`);
-    await cleanup();
-    process.exit(2);
+    void cleanup().finally(() => process.exit(2));
   }, Number(values.deadline) * 1000);
   for (const signal of ['SIGINT', 'SIGTERM']) {
-    process.once(signal, async () => {
-      await cleanup();
-      process.exit(130);
+    process.once(signal, () => {
+      void cleanup().finally(() => process.exit(130));
     });
   }
 
   const startedAt = Date.now();
   const busyAtStart = machineBusySeconds();
   const oursAtStart = ownAndReapedSeconds();
-  const facts = machineFacts();
+  const facts = /** @type {Facts} */ (machineFacts());
   facts.proxyNodelay = values['proxy-nodelay'];
   const binding = nativeBinding();
+  /** @param {string} line */
   const log = (line) => console.error(`[${((Date.now() - startedAt) / 1000).toFixed(1).padStart(6)} s] ${line}`);
   log(`machine: ${facts.nproc} CPUs, ${facts.cpuModel}, node ${facts.node}, ${facts.openssh}, load ${facts.load}`);
   log(`ssh2 native binding: exists=${binding.exists} loads=${binding.loads} bindingAvailable=${binding.sshCryptoBindingAvailable}`);
@@ -620,14 +743,16 @@ async function main() {
   writeFileSync(askpass, '#!/bin/sh\nprintf "%s\\n" "$CF_BENCH_CODE"\n');
   chmodSync(askpass, 0o700);
   const common = ['-F', '/dev/null', '-o', 'StrictHostKeyChecking=no', '-o', 'UserKnownHostsFile=/dev/null', '-o', 'LogLevel=ERROR', '-c', CIPHER];
+  /** @type {PrivateSshd | undefined} */
   let sshd;
   if (want.has('direct')) {
     sshd = await startPrivateSshd(path.join(work, 'sshd'));
-    cleanups.push(() => sshd.stop());
+    cleanups.push(() => /** @type {PrivateSshd} */ (sshd).stop());
     log(`private sshd: 127.0.0.1:${sshd.port} (pid ${sshd.pid}), user ${sshd.username}`);
   }
   if (values.profile) mkdirSync(values.profile, { recursive: true });
 
+  /** @type {BenchContext} */
   const ctx = {
     home,
     cliEnv,
@@ -645,7 +770,9 @@ async function main() {
   };
 
   const setup = want.has('setup') ? await setupBench(ctx, foundation, setupRuns, work, log) : undefined;
+  /** @type {Record<string, Through>} */
   const through = {};
+  /** @type {Summary | undefined} */
   let plain;
   if (want.has('direct') || want.has('proxy')) {
     const sink = await startSink();
@@ -659,12 +786,14 @@ async function main() {
     }
     plain = summary(rates);
     log(`no tunnel (source → sink): ${fmtSummary(plain)} MB/s`);
+    /** @type {[string, string[], () => number[]][]} */
     const paths = [
-      ['direct', ['ours-direct', 'openssh-direct', 'ssh2-direct', 'openssh-default-direct'], () => [descendantsCpu(sshd.pid)]],
-      ['proxy', ['ours-proxy', 'openssh-proxy'], () => [cpuSeconds(foundation.child.pid), descendantsCpu(foundation.child.pid)]],
+      ['direct', ['ours-direct', 'openssh-direct', 'ssh2-direct', 'openssh-default-direct'], () => [descendantsCpu(/** @type {PrivateSshd} */ (sshd).pid)]],
+      ['proxy', ['ours-proxy', 'openssh-proxy'], () => [cpuSeconds(/** @type {number} */ (foundation.child.pid)), descendantsCpu(/** @type {number} */ (foundation.child.pid))]],
     ];
     for (const [name, kinds, serverCpu] of paths) {
       if (!want.has(name)) continue;
+      /** @type {Record<string, ThroughputResult[]>} */
       const results = Object.fromEntries(kinds.map((k) => [k, []]));
       // Interleaved (ours, OpenSSH, ours, ...) so drift on the machine hits both alike.
       for (let i = 0; i < runs; i++) {
@@ -698,9 +827,20 @@ async function main() {
   }
 }
 
-/** Setup time: ours vs OpenSSH (code fetched beforehand), interleaved; then where ours spends it. */
+/**
+ * Setup time: ours vs OpenSSH (code fetched beforehand), interleaved; then where ours spends it.
+ * @param {BenchContext} ctx
+ * @param {Foundation} foundation
+ * @param {number} setupRuns
+ * @param {string} work
+ * @param {(line: string) => void} log
+ */
 async function setupBench(ctx, foundation, setupRuns, work, log) {
   const { cliEnv, proxyLogin } = ctx;
+  /**
+   * @param {string[]} [nodeArgs]
+   * @param {NodeJS.ProcessEnv} [env]
+   */
   const runOurs = async (nodeArgs = [], env = {}) => {
     const r = await run(process.execPath, [...nodeArgs, BIN, 'ssh', APP, '-c', 'true'], { env: { ...cliEnv, ...env } });
     if (r.code !== 0) throw new Error(`cf-ssh-tools ssh -c true exited ${r.code}: ${r.stderr}`);
@@ -718,13 +858,19 @@ async function setupBench(ctx, foundation, setupRuns, work, log) {
   await runOpenssh();
   await control(foundation.api, 'DELETE', '/foundation/requests');
   await runOurs();
-  const apiCalls = (await control(foundation.api, 'GET', '/foundation/requests')).map((r) => `${r.method} ${r.path}${r.query}`);
+  const apiCalls = (await control(foundation.api, 'GET', '/foundation/requests')).map((/** @type {{ method: string, path: string, query: string }} */ r) => `${r.method} ${r.path}${r.query}`);
   log(`setup: ${setupRuns} runs each, interleaved`);
+  /** @type {number[]} */
   const ours = [];
+  /** @type {number[]} */
   const oursNodelay = [];
+  /** @type {number[]} */
   const openssh = [];
+  /** @type {number[]} */
   const codeFetch = [];
+  /** @type {number[]} */
   const version = [];
+  /** @type {number[]} */
   const bareNode = [];
   for (let i = 0; i < setupRuns; i++) {
     ours.push(await runOurs());
@@ -739,6 +885,7 @@ async function setupBench(ctx, foundation, setupRuns, work, log) {
 
   // Where ours spends it: a few more runs with bench/setup-trace.mjs preloaded.
   // [label, from, to]: consecutive steps, so they add up to the whole.
+  /** @type {[string, string, string][]} */
   const STEPS = [
     ['process start → node up (preload runs)', 'start', 'preload'],
     ['node up → first API request: loading modules, config, argument parsing', 'preload', 'first-http'],
@@ -753,22 +900,30 @@ async function setupBench(ctx, foundation, setupRuns, work, log) {
     ['channel closed → process exit', 'ssh-channel-close', 'exit'],
     ['process exit → reaped by the bench', 'exit', 'reaped'],
   ];
+  /** @type {{ label: string, ms: number[] }[]} */
   const phases = STEPS.map(([label]) => ({ label, ms: [] }));
+  /** @type {{ label: string, ms: number[] }[]} */
   const phasesNodelay = STEPS.map(([label]) => ({ label, ms: [] }));
+  /** @type {{ request: string, ms: number[] }[]} */
   const perRequest = [];
   const traceFile = path.join(work, 'trace.json');
   const preload = pathToFileURL(path.join(ROOT, 'bench/setup-trace.mjs')).href;
+  /** @type {number[]} */
   const traced = [];
+  /** @type {number[]} */
   const tracedNodelay = [];
   // Alternately as is and with TCP_NODELAY on its sockets (bench/nodelay.mjs).
   for (let i = 0; i < 2 * Math.min(5, setupRuns); i++) {
     const nodelay = i % 2 === 1;
     const wall = await runOurs(['--import', preload, ...(nodelay ? ['--import', NODELAY_PRELOAD] : [])], { CF_BENCH_TRACE: traceFile });
     (nodelay ? tracedNodelay : traced).push(wall);
+    /** @type {TraceEvent[]} */
     const events = JSON.parse(readFileSync(traceFile, 'utf8'));
+    /** @param {string} what */
     const first = (what) => events.find((e) => e.what === what)?.at;
-    const starts = events.filter((e) => e.what === 'http-start');
+    const starts = /** @type {(TraceEvent & { request: string })[]} */ (events.filter((e) => e.what === 'http-start'));
     const dones = events.filter((e) => e.what === 'http-done');
+    /** @type {Record<string, number | undefined>} */
     const points = {
       start: 0,
       preload: first('preload'),
@@ -784,7 +939,8 @@ async function setupBench(ctx, foundation, setupRuns, work, log) {
       exit: first('exit'),
       reaped: wall,
     };
-    STEPS.forEach(([, from, to], j) => (nodelay ? phasesNodelay : phases)[j].ms.push(points[to] - points[from]));
+    // A step whose events are missing (undefined) takes NaN ms.
+    STEPS.forEach(([, from, to], j) => (nodelay ? phasesNodelay : phases)[j].ms.push(Number(points[to]) - Number(points[from])));
     if (nodelay) continue;
     starts.forEach((s, j) => {
       perRequest[j] ??= { request: s.request.replace(/[0-9a-f]{8}-[0-9a-f-]{27}/g, 'GUID').replace(/\?.*$/, '?…'), ms: [] };
@@ -796,6 +952,7 @@ async function setupBench(ctx, foundation, setupRuns, work, log) {
   // order, timing each package, then our own modules, then the manifest parse at each start.
   const importsFile = path.join(work, 'imports.json');
   await runOurs(['--import', pathToFileURL(path.join(ROOT, 'bench/imports-probe.mjs')).href], { CF_BENCH_IMPORTS: importsFile });
+  /** @type {{ packages: string[], own: string[] }} */
   const imports = JSON.parse(readFileSync(importsFile, 'utf8'));
   // bin.js is the entry point: importing it would run the CLI.
   imports.own = imports.own.filter((url) => !url.endsWith('/build/src/bin.js'));
@@ -808,11 +965,12 @@ step('our own modules (build/src, ${imports.own.length} files)');
 ${manifestModule ? `(await import(${JSON.stringify(manifestModule)})).manifest?.();
 step('manifest(): read + parse plugin-manifest.yml');` : ''}
 console.log(JSON.stringify(steps));`;
+  /** @type {{ name: string, ms: number[] }[]} */
   const loadSteps = [];
   for (let i = 0; i < setupRuns; i++) {
     const r = await run(process.execPath, ['--input-type=module', '-e', script], { env: cliEnv, cwd: ROOT });
     if (r.code !== 0) throw new Error(`module load probe: ${r.stderr}`);
-    JSON.parse(r.stdout).forEach(([name, ms], j) => (loadSteps[j] ??= { name, ms: [] }).ms.push(ms));
+    /** @type {[string, number][]} */ (JSON.parse(r.stdout)).forEach(([name, ms], j) => (loadSteps[j] ??= { name, ms: [] }).ms.push(ms));
   }
   return {
     moduleLoad: loadSteps.map((s) => ({ name: s.name, ms: summary(s.ms) })),
@@ -831,9 +989,25 @@ console.log(JSON.stringify(steps));`;
   };
 }
 
-function formatReport({ facts, binding, ctx, sshd, size, runs, setupRuns, plain, through, setup, seconds }) {
+/**
+ * @param {object} report
+ * @param {Facts} report.facts
+ * @param {ReturnType<typeof nativeBinding>} report.binding
+ * @param {BenchContext} report.ctx
+ * @param {PrivateSshd | undefined} report.sshd
+ * @param {number} report.size
+ * @param {number} report.runs
+ * @param {number} report.setupRuns
+ * @param {Summary | undefined} report.plain set when there are throughput results
+ * @param {Record<string, Through>} report.through
+ * @param {Awaited<ReturnType<typeof setupBench>> | undefined} report.setup
+ * @param {number} report.seconds
+ */
+function formatReport({ facts, binding, ctx, size, runs, setupRuns, plain, through, setup, seconds }) {
+  /** @type {string[]} */
   const out = [];
   const p = (line = '') => out.push(line);
+  /** @type {{ direct?: Ratio, proxy?: Ratio, directVsBareSsh2?: Ratio, directVsOpensshDefaultCipher?: Ratio, setup?: { differenceMs: number, ratio: number } }} */
   const ratios = {};
   p(`# cf-ssh-tools ssh benchmark, ${new Date().toISOString()}`);
   p();
@@ -850,7 +1024,7 @@ function formatReport({ facts, binding, ctx, sshd, size, runs, setupRuns, plain,
     p();
     p('| path | client | MB/s | client CPU s/GiB | server side CPU s/GiB | cipher (as sshd logged it) |');
     p('|---|---|---|---|---|---|');
-    p(`| none: harness ceiling | source → sink on loopback | ${fmtSummary(plain)} | – | – | – |`);
+    p(`| none: harness ceiling | source → sink on loopback | ${fmtSummary(/** @type {Summary} */ (plain))} | – | – | – |`);
     const rows = [
       ['ours-direct', 'direct to sshd', 'ours: ssh2 + openForwards'],
       ['openssh-direct', 'direct to sshd', 'OpenSSH ssh -N -L'],
@@ -868,13 +1042,18 @@ function formatReport({ facts, binding, ctx, sshd, size, runs, setupRuns, plain,
       p(`| ${where} | ${client} | ${fmtSummary(t.mbps)} | ${fmtSummary(t.cpuPerGiB, 2)} | ${server} | ${t.ciphers.join(', ') || `${CIPHER} (offered)`} |`);
     }
     p();
-    for (const [name, label] of [['direct', 'direct to sshd'], ['proxy', 'via the proxy']]) {
+    for (const [name, label] of /** @type {['direct' | 'proxy', string][]} */ ([['direct', 'direct to sshd'], ['proxy', 'via the proxy']])) {
       const ours = through[`ours-${name}`];
       const theirs = through[`openssh-${name}`];
       if (!ours) continue;
       ratios[name] = { throughput: ours.mbps.median / theirs.mbps.median, cpuPerGiB: ours.cpuPerGiB.median / theirs.cpuPerGiB.median };
       p(`ours/OpenSSH ${label}: throughput ${fmt(ratios[name].throughput, 2)}×, client CPU per GiB ${fmt(ratios[name].cpuPerGiB, 2)}×`);
     }
+    /**
+     * @param {'directVsBareSsh2' | 'directVsOpensshDefaultCipher'} key
+     * @param {string} other
+     * @param {string} label
+     */
     const extra = (key, other, label) => {
       const ours = through['ours-direct'];
       const ref = through[other];
@@ -929,7 +1108,7 @@ if (process.argv[2] === '--direct-client') {
   try {
     await main();
   } catch (err) {
-    console.error(`bench: ${err.stack ?? err}`);
+    console.error(`bench: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
     await cleanup();
     process.exit(1);
   }

@@ -1,3 +1,4 @@
+// @ts-check
 // Start-up of the CLI, unbundled and packaged, against `node -e 0` in the same run:
 //   npx tsc -p . && scripts/pkg --out /tmp/pkgout && node bench/startup.mjs /tmp/pkgout/cf-ssh-tools-linux64 [--runs 9]
 // Starts the test foundation as its own process (the timed commands block this one) and logs
@@ -14,6 +15,7 @@ const { values, positionals } = parseArgs({ allowPositionals: true, options: { r
 const [packaged] = positionals;
 const runs = Number(values.runs);
 const foundationProcess = spawn(process.execPath, [path.join(root, 'build/test/foundation/main.js'), '--port', '0', '--no-databases'], { stdio: ['ignore', 'pipe', 'ignore'] });
+/** @type {string} */
 const api = await new Promise((resolve) => {
   let out = '';
   foundationProcess.stdout.on('data', (d) => {
@@ -27,6 +29,7 @@ const env = { PATH: process.env.PATH, HOME: home, CF_HOME: home, CF_SSH_TOOLS_NO
 const unbundled = [process.execPath, path.join(root, 'build/src/bin.js')];
 try {
   execFileSync(unbundled[0], [unbundled[1], 'login', '-a', api, '-u', 'developer', '-o', 'demo-org', '-s', 'demo-space'], { env, input: 'developer-pass\n', stdio: ['pipe', 'ignore', 'ignore'] });
+  /** @type {(command: string, args: string[]) => number} */
   const median = (command, args) => {
     const times = [];
     for (let i = 0; i < runs; i += 1) {
@@ -37,6 +40,7 @@ try {
     return times.sort((a, b) => a - b)[Math.floor(runs / 2)];
   };
   const reference = median(process.execPath, ['-e', '0']);
+  /** @type {[string, number][]} */
   const rows = [['node -e 0 (reference)', reference], ['unbundled --help', median(unbundled[0], [unbundled[1], '--help'])], ['unbundled ssh demo-app -c true', median(unbundled[0], [unbundled[1], 'ssh', 'demo-app', '-c', 'true'])]];
   if (packaged) rows.push(['packaged --help', median(packaged, ['--help'])], ['packaged ssh demo-app -c true', median(packaged, ['ssh', 'demo-app', '-c', 'true'])]);
   console.log(`start-up, ${runs} runs each, median ms, node ${process.version}, ${os.cpus().length} cores`);

@@ -1,3 +1,4 @@
+// @ts-check
 // scripts/pkg's work (usage: scripts/pkg --help): one self-contained executable per platform
 // under dist/, made with Node's single-executable-application (SEA) mechanism from a base Node
 // binary, then the checksums and plugin-repository index for every binary in dist/.
@@ -9,7 +10,7 @@ import path from 'node:path';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
+import { parse as parseYaml } from 'yaml';
 import { bundle } from './pkg-bundle.mjs';
 import { writeIndex } from './pkg-index.mjs';
 
@@ -17,7 +18,12 @@ const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const require = createRequire(import.meta.url);
 const SENTINEL_FUSE = 'NODE_SEA_FUSE_fce680ab2cc467b6e072b8b5df1996b2';
 
-/** cf's platform names (cf's util/generic/architecture.go) and what each needs. */
+/** @typedef {{ os: string, arch: string, exe: string, keyring: string }} Platform */
+
+/**
+ * cf's platform names (cf's util/generic/architecture.go) and what each needs.
+ * @type {Record<string, Platform>}
+ */
 const PLATFORMS = {
   linux64: { os: 'linux', arch: 'x64', exe: '', keyring: 'linux-x64-gnu' },
   win64: { os: 'win32', arch: 'x64', exe: '.exe', keyring: 'win32-x64-msvc' },
@@ -42,6 +48,7 @@ dist/SHA256SUMS, dist/SHA1SUMS, dist/repo-index.yml and dist/list for all binari
   --rename NAME=NEW  the command NAME is called NEW inside cf (repeatable), e.g.
                  --rename connect-to-service=xconnect when another plugin owns the name`;
 
+/** @satisfies {NonNullable<import('node:util').ParseArgsConfig['options']>} */
 const OPTIONS = {
   platform: { type: 'string' },
   node: { type: 'string' },
@@ -54,28 +61,36 @@ const OPTIONS = {
 };
 
 /**
- * plugin-manifest.yml with other names inside cf, for users whose other plugins already own
- * one: written to a folder of its own under the same file name, which the bundle embeds.
+ * --rename COMMAND=NEW_NAME, checked against plugin-manifest.yml: the names cf will know the
+ * commands by, for users whose other plugins already own one.
+ * @param {string} file plugin-manifest.yml
+ * @param {string[]} renames
+ * @returns {Record<string, string>}
  */
-function renamedManifest(file, renames) {
-  if (renames.length === 0) return file;
+function pluginRenames(file, renames) {
+  /** @type {{ commands: { name: string, plugin_name?: string }[] }} */
   const manifest = parseYaml(readFileSync(file, 'utf8'));
+  /** @type {Record<string, string>} */
+  const renamed = {};
   for (const rename of renames) {
     const [name, pluginName] = rename.split('=');
     const command = manifest.commands.find((c) => c.name === name && c.plugin_name);
-    if (!command || !/^[a-z][\w-]*$/.test(pluginName ?? '')) fail(`--rename takes COMMAND=NEW_NAME for a plugin command, not '${rename}'`);
-    command.plugin_name = pluginName;
+    if (!command || !name || !pluginName || !/^[a-z][\w-]*$/.test(pluginName)) fail(`--rename takes COMMAND=NEW_NAME for a plugin command, not '${rename}'`);
+    renamed[name] = pluginName;
   }
-  const out = path.join(mkdtempSync(path.join(os.tmpdir(), 'cf-ssh-tools-manifest-')), path.basename(file));
-  writeFileSync(out, stringifyYaml(manifest));
-  return out;
+  return renamed;
 }
 
+/**
+ * @param {string} message
+ * @returns {never}
+ */
 function fail(message) {
   console.error(`scripts/pkg: ${message}`);
   process.exit(1);
 }
 
+/** @type {(algorithm: string, data: import('node:crypto').BinaryLike) => string} */
 const sha = (algorithm, data) => createHash(algorithm).update(data).digest('hex');
 
 function hostPlatform() {
@@ -85,8 +100,16 @@ function hostPlatform() {
   return undefined;
 }
 
-/** The native addons to embed: asset name → file. */
+/**
+ * The native addons to embed: asset name → file.
+ * @param {string} platform
+ * @param {Platform} target
+ * @param {string | undefined} nativeDir
+ * @param {boolean} sameMachine
+ * @returns {Record<string, string>}
+ */
 function findNatives(platform, target, nativeDir, sameMachine) {
+  /** @type {Record<string, string>} */
   const natives = {};
   const candidates = {
     'sshcrypto.node': [path.join(ROOT, 'node_modules/ssh2/lib/protocol/crypto/build/Release/sshcrypto.node')],
@@ -109,6 +132,7 @@ function findNatives(platform, target, nativeDir, sameMachine) {
   return natives;
 }
 
+/** @param {string} name */
 function requireTool(name) {
   try {
     require.resolve(name);
@@ -122,7 +146,7 @@ async function main() {
   try {
     ({ values } = parseArgs({ options: OPTIONS }));
   } catch (err) {
-    fail(`${err.message}\n${USAGE}`);
+    fail(`${/** @type {Error} */ (err).message}\n${USAGE}`);
   }
   if (values.help) {
     console.log(USAGE);
@@ -144,7 +168,8 @@ async function main() {
   if (!existsSync(baseNode)) fail(`${baseNode} does not exist`);
 
   const pkg = JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8'));
-  const manifestFile = renamedManifest(path.join(ROOT, 'plugin-manifest.yml'), values.rename ?? []);
+  const manifestFile = path.join(ROOT, 'plugin-manifest.yml');
+  const renames = pluginRenames(manifestFile, values.rename ?? []);
   const entry = path.join(ROOT, 'build/src/bin.js');
   if (!existsSync(entry)) fail('build/src/bin.js is missing: run npm run build first');
   requireTool('esbuild');
@@ -160,7 +185,7 @@ async function main() {
   const natives = findNatives(platform, target, values.native && path.resolve(values.native), sameMachine);
   const buildId = sha('sha256', Buffer.concat(Object.keys(natives).sort().flatMap((n) => [Buffer.from(n), readFileSync(natives[n])]))).slice(0, 12);
   const bundleFile = path.join(work, 'cf-ssh-tools.cjs');
-  const { metafile, leftovers } = await bundle({ root: ROOT, entry, outfile: bundleFile, manifestFile, version: pkg.version, buildId, natives, keyringTriple: target.keyring });
+  const { metafile, leftovers } = await bundle({ root: ROOT, entry, outfile: bundleFile, renames, version: pkg.version, buildId, natives, keyringTriple: target.keyring });
   if (leftovers.length) fail(`the bundle still requires ${leftovers.join(', ')} at run time; the executable cannot load them`);
   writeFileSync(path.join(work, 'meta.json'), JSON.stringify(metafile));
 
@@ -201,7 +226,12 @@ async function main() {
   console.log(`${path.relative(process.cwd(), binary)} ${(size / 1024 / 1024).toFixed(1)} MiB (bundle ${(statSync(bundleFile).size / 1024).toFixed(0)} KiB, assets ${Object.keys(natives).join(', ') || 'none'})`);
 }
 
-/** postject, in a process of its own: its ELF library warns about every note section it reads. */
+/**
+ * postject, in a process of its own: its ELF library warns about every note section it reads.
+ * @param {string} binary
+ * @param {string} blob
+ * @param {Platform} target
+ */
 function injectBlob(binary, blob, target) {
   const cli = path.join(path.dirname(require.resolve('postject/package.json')), 'dist/cli.js');
   const args = [cli, binary, 'NODE_SEA_BLOB', blob, '--sentinel-fuse', SENTINEL_FUSE, '--overwrite'];
@@ -213,11 +243,17 @@ function injectBlob(binary, blob, target) {
   for (const line of said) console.error(`scripts/pkg: postject: ${line}`);
 }
 
-/** Runs the fresh binary in a throwaway home: --version, --help, and ssh2's binding loaded. */
+/**
+ * Runs the fresh binary in a throwaway home: --version, --help, and ssh2's binding loaded.
+ * @param {string} binary
+ * @param {string} version
+ * @param {Record<string, string>} natives
+ */
 function smokeTest(binary, version, natives) {
   const home = mkdtempSync(path.join(os.tmpdir(), 'cf-ssh-tools-pkg-'));
   try {
     const env = { PATH: process.env.PATH, HOME: home, CF_HOME: home, XDG_CACHE_HOME: path.join(home, 'cache'), CF_SSH_TOOLS_NO_KEYCHAIN: 'true' };
+    /** @type {(args: string[], extra?: Record<string, string>) => import('node:child_process').SpawnSyncReturns<string>} */
     const run = (args, extra = {}) => spawnSync(binary, args, { env: { ...env, ...extra }, encoding: 'utf8', timeout: 30_000 });
     const v = run(['--version']);
     if (v.status !== 0 || v.stdout.trim() !== version) fail(`${binary} --version gave ${v.status}: ${v.stdout}${v.stderr}`);

@@ -1,14 +1,14 @@
+// @ts-check
 // The esbuild step of scripts/pkg: build/src/bin.js and every runtime dependency in one
 // CommonJS file that Node's single-executable mechanism can run (it runs one CommonJS script
 // whose require() knows only Node's built-in modules). Three things do not bundle as they are,
 // and the plugins below deal with them:
-//   - plugin-manifest.yml, read from disk by src/manifest.ts: embedded, and already parsed;
+//   - src/plugin/names.ts's RENAMES: the names given with scripts/pkg --rename;
 //   - createRequire(import.meta.url) (src/ssh/keepalive.ts): replaced by the bundle's require;
 //   - native addons (*.node): loaded from the executable's assets by scripts/pkg-native.cjs.
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { isBuiltin } from 'node:module';
-import { parse } from 'yaml';
 
 const SRC_FILE = /[\\/]build[\\/]src[\\/].*\.js$/;
 
@@ -16,53 +16,20 @@ const SRC_FILE = /[\\/]build[\\/]src[\\/].*\.js$/;
 const META_URL_BANNER = 'var __cfst_import_meta_url = require("node:url").pathToFileURL(process.execPath).href;';
 
 /**
- * src/manifest.ts finds plugin-manifest.yml next to the package and parses it with yaml.
- * In the bundle, its node:fs answers for that one file from the embedded text, and its yaml
- * returns the object parsed at build time for that text (yaml itself then only loads for any
- * other text: none today), so start-up neither reads nor parses it.
+ * The names commands go by inside cf, where --rename changed them: src/plugin/names.ts keeps an
+ * empty RENAMES map, which the bundle's copy gets filled in.
+ * @param {Record<string, string>} renames command name → its name inside cf
+ * @returns {import('esbuild').Plugin}
  */
-function manifestPlugin(manifestFile) {
-  const text = readFileSync(manifestFile, 'utf8');
-  const parsed = parse(text);
-  const name = path.basename(manifestFile);
+function renamesPlugin(renames) {
   return {
-    name: 'cfst-manifest',
+    name: 'cfst-renames',
     setup(build) {
-      build.onResolve({ filter: /^(node:)?fs$|^yaml$/ }, (args) => {
-        if (args.namespace !== 'file' || !/[\\/]build[\\/]src[\\/]manifest\.js$/.test(args.importer)) return undefined;
-        return { path: args.path.replace(/^node:/, ''), namespace: 'cfst-manifest' };
-      });
-      build.onLoad({ filter: /.*/, namespace: 'cfst-manifest' }, (args) => {
-        if (args.path === 'fs') {
-          return {
-            loader: 'js',
-            resolveDir: process.cwd(),
-            contents: `
-              import * as fs from 'node:fs';
-              export * from 'node:fs';
-              const TEXT = ${JSON.stringify(text)};
-              const isManifest = (file) => String(file).replace(/\\\\/g, '/').endsWith('/' + ${JSON.stringify(name)});
-              export function existsSync(file) { return isManifest(file) || fs.existsSync(file); }
-              export function readFileSync(file, ...rest) {
-                if (!isManifest(file)) return fs.readFileSync(file, ...rest);
-                const encoding = typeof rest[0] === 'string' ? rest[0] : rest[0]?.encoding;
-                return encoding ? TEXT : Buffer.from(TEXT);
-              }
-              export default { ...fs, existsSync, readFileSync };`,
-          };
-        }
-        return {
-          loader: 'js',
-          resolveDir: process.cwd(),
-          contents: `
-            const TEXT = ${JSON.stringify(text)};
-            const PARSED = ${JSON.stringify(JSON.stringify(parsed))};
-            export function parse(text, ...rest) {
-              if (text === TEXT) return JSON.parse(PARSED);
-              return require('yaml').parse(text, ...rest);
-            }
-            export default { parse };`,
-        };
+      build.onLoad({ filter: /[\\/]build[\\/]src[\\/]plugin[\\/]names\.js$/ }, (args) => {
+        const text = readFileSync(args.path, 'utf8');
+        const empty = 'const RENAMES = {};';
+        if (!text.includes(empty)) throw new Error(`${args.path} no longer has "${empty}" for --rename to fill in`);
+        return { loader: 'js', contents: text.replace(empty, `const RENAMES = ${JSON.stringify(renames)};`) };
       });
     },
   };
@@ -72,6 +39,7 @@ function manifestPlugin(manifestFile) {
  * `const require = createRequire(import.meta.url)` then `require('pkg/deep/file.js')`: the
  * file's createRequire becomes one that knows exactly the modules the file asks for, each a
  * literal require() that esbuild bundles.
+ * @returns {import('esbuild').Plugin}
  */
 function createRequirePlugin() {
   return {
@@ -84,6 +52,7 @@ function createRequirePlugin() {
       build.onLoad({ filter: /.*/, namespace: 'cfst-module' }, (args) => {
         const source = readFileSync(args.path, 'utf8');
         const names = [...source.matchAll(/\b(\w+)\s*=\s*createRequire\(/g)].map((m) => m[1]);
+        /** @type {Set<string>} */
         const ids = new Set();
         for (const n of names) {
           for (const m of source.matchAll(new RegExp(`\\b${n}\\(\\s*(['"])([^'"]+)\\1\\s*\\)`, 'g'))) ids.add(m[2]);
@@ -115,8 +84,11 @@ function createRequirePlugin() {
  * Native addons. Each one the target needs is an SEA asset (natives: asset name → file);
  * a require of it becomes loadNative(name). Addons of other platforms (@napi-rs/keyring tries
  * them in turn) and addons missing for a cross build throw, as a failed require would.
+ * @param {{ natives: Natives, keyringTriple: string, keyringVersion: string, loader: string }} options
+ * @returns {import('esbuild').Plugin}
  */
 function nativePlugin({ natives, keyringTriple, keyringVersion, loader }) {
+  /** @param {string} request */
   const assetFor = (request) => {
     const base = path.basename(request);
     if (base === 'sshcrypto.node') return 'sshcrypto.node';
@@ -161,6 +133,7 @@ function nativePlugin({ natives, keyringTriple, keyringVersion, loader }) {
  */
 const OPTIONAL = ['kerberos', 'supports-color', './keyring.wasi.cjs'];
 
+/** @returns {import('esbuild').Plugin} */
 function optionalPlugin() {
   return {
     name: 'cfst-optional',
@@ -170,8 +143,30 @@ function optionalPlugin() {
   };
 }
 
-/** Bundles entry into outfile; returns esbuild's metafile. */
-export async function bundle({ root, entry, outfile, manifestFile, version, buildId, natives, keyringTriple, minify = true }) {
+/**
+ * Native addons to embed: SEA asset name → file.
+ * @typedef {Record<string, string>} Natives
+ */
+
+/**
+ * @typedef {object} BundleOptions
+ * @property {string} root the repository
+ * @property {string} entry build/src/bin.js
+ * @property {string} outfile
+ * @property {Record<string, string>} renames command name → its name inside cf (scripts/pkg --rename)
+ * @property {string} version __CFST_VERSION__
+ * @property {string} buildId __CFST_BUILD_ID__
+ * @property {Natives} natives
+ * @property {string} keyringTriple the platform triple of the keyring addon, e.g. linux-x64-gnu
+ * @property {boolean} [minify] default true
+ */
+
+/**
+ * Bundles entry into outfile; returns esbuild's metafile.
+ * @param {BundleOptions} options
+ * @returns {Promise<{ metafile: import('esbuild').Metafile, leftovers: string[] }>}
+ */
+export async function bundle({ root, entry, outfile, renames, version, buildId, natives, keyringTriple, minify = true }) {
   const esbuild = await import('esbuild');
   const keyringVersion = JSON.parse(readFileSync(path.join(root, 'node_modules/@napi-rs/keyring/package.json'), 'utf8')).version;
   const result = await esbuild.build({
@@ -195,7 +190,7 @@ export async function bundle({ root, entry, outfile, manifestFile, version, buil
     },
     plugins: [
       optionalPlugin(),
-      manifestPlugin(manifestFile),
+      renamesPlugin(renames),
       createRequirePlugin(),
       nativePlugin({ natives, keyringTriple, keyringVersion, loader: path.join(root, 'scripts/pkg-native.cjs') }),
     ],

@@ -1,3 +1,4 @@
+// @ts-check
 // What scripts/pkg writes beside the binaries in dist/, for every cf-ssh-tools-<platform>
 // binary there: SHA256SUMS and SHA1SUMS (sha256sum/sha1sum format), the plugin's entry for the
 // community index (cli-plugin-repo's repo-index.yml), `list`, the JSON a plugin repository
@@ -9,9 +10,42 @@ import { existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { parse, stringify } from 'yaml';
 
+/** @typedef {{ name: string, url?: string, email?: string }} PersonObject */
+/**
+ * The package.json fields used here.
+ * @typedef {object} PackageJson
+ * @property {string} name
+ * @property {string} version
+ * @property {string} [description]
+ * @property {string | PersonObject} [author]
+ * @property {(string | PersonObject)[]} [contributors]
+ * @property {string} [homepage]
+ * @property {string | { url?: string }} [repository]
+ * @property {string} [company]
+ */
+
+/**
+ * @typedef {object} IndexOptions
+ * @property {string} outDir where the binaries are, and the index files go
+ * @property {PackageJson} pkg
+ * @property {string} manifestFile
+ * @property {string} [baseUrl] where the binaries will be downloadable
+ * @property {Record<string, { exe: string }>} platforms cf's platform names
+ * @property {string} root the repository
+ * @property {import('esbuild').Metafile} metafile
+ * @property {Record<string, string>} natives native addons: asset name → file
+ * @property {string} baseNode the base Node.js binary
+ */
+
+/** @type {(algorithm: string, file: string) => string} */
 const hash = (algorithm, file) => createHash(algorithm).update(readFileSync(file)).digest('hex');
 
-/** A commit date as cli-plugin-repo writes them (UTC, seconds). */
+/**
+ * A commit date as cli-plugin-repo writes them (UTC, seconds).
+ * @param {string} root
+ * @param {string[]} args
+ * @returns {string}
+ */
 function gitDate(root, args) {
   try {
     const out = execFileSync('git', ['log', '--format=%cI', ...args], { cwd: root, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim().split('\n');
@@ -23,8 +57,9 @@ function gitDate(root, args) {
   return new Date().toISOString().replace(/\.\d+Z$/, 'Z');
 }
 
+/** @param {PackageJson} pkg */
 function authors(pkg) {
-  const list = [pkg.author, ...(pkg.contributors ?? [])].filter(Boolean).map((a) => {
+  const list = /** @type {(string | PersonObject)[]} */ ([pkg.author, ...(pkg.contributors ?? [])].filter(Boolean)).map((a) => {
     if (typeof a !== 'string') return { name: a.name, homepage: a.url, contact: a.email };
     const m = /^([^<(]+?)\s*(?:<([^>]+)>)?\s*(?:\(([^)]+)\))?$/.exec(a);
     return { name: m?.[1] ?? a, homepage: m?.[3], contact: m?.[2] };
@@ -32,6 +67,7 @@ function authors(pkg) {
   return (list.length ? list : [{ name: `${pkg.name} maintainers` }]).map((a) => Object.fromEntries(Object.entries(a).filter(([, v]) => v)));
 }
 
+/** @param {IndexOptions} options */
 export function writeIndex({ outDir, pkg, manifestFile, baseUrl, platforms, root, metafile, natives, baseNode }) {
   const manifest = parse(readFileSync(manifestFile, 'utf8'));
   if (manifest.version !== pkg.version) throw new Error(`plugin-manifest.yml says version ${manifest.version}, package.json ${pkg.version}`);
@@ -70,9 +106,18 @@ export function writeIndex({ outDir, pkg, manifestFile, baseUrl, platforms, root
   writeNotices(outDir, root, metafile, natives, baseNode);
 }
 
-/** The licence of every package whose code is in the bundle or among the native assets. */
+/**
+ * The licence of every package whose code is in the bundle or among the native assets.
+ * @param {string} outDir
+ * @param {string} root
+ * @param {import('esbuild').Metafile} metafile
+ * @param {Record<string, string>} natives
+ * @param {string} baseNode
+ */
 function writeNotices(outDir, root, metafile, natives, baseNode) {
+  /** @type {Set<string>} */
   const dirs = new Set();
+  /** @param {string} file */
   const packageOf = (file) => {
     const m = /^(.*node_modules\/(?:@[^/]+\/)?[^/]+)\//.exec(file.replace(/\\/g, '/'));
     if (m) dirs.add(m[1]);
@@ -80,10 +125,11 @@ function writeNotices(outDir, root, metafile, natives, baseNode) {
   Object.keys(metafile.inputs).forEach(packageOf);
   Object.values(natives).map((f) => path.relative(root, f)).forEach(packageOf);
   const parts = [...dirs].sort().map((dir) => {
+    /** @type {{ name: string, version: string, license?: string, licenses?: ({ type?: string } | string)[] }} */
     const info = JSON.parse(readFileSync(path.join(root, dir, 'package.json'), 'utf8'));
     const licence = readdirSync(path.join(root, dir)).find((f) => /^(licen[sc]e|copying)(\.|$)/i.test(f));
     // Older packages (ssh2) say `licenses: [{type}]`.
-    const spdx = info.license ?? info.licenses?.map((l) => l.type ?? l).join(' OR ') ?? 'see its licence file';
+    const spdx = info.license ?? info.licenses?.map((l) => (typeof l === 'string' ? l : (l.type ?? 'unknown'))).join(' OR ') ?? 'see its licence file';
     const text = licence ? readFileSync(path.join(root, dir, licence), 'utf8').trim() : '(no licence file in the package)';
     return `${info.name}@${info.version} (${spdx})\n\n${text}\n`;
   });

@@ -1,3 +1,4 @@
+// @ts-check
 // Runs inside the packaged executable (scripts/pkg bundles it): loads a native addon that
 // travels as a single-executable-application asset. A process can only dlopen a file, so
 // the asset is written once to a private folder of this build (the user's cache folder,
@@ -8,10 +9,12 @@ const os = require('node:os');
 const path = require('node:path');
 
 // Filled in by scripts/pkg-build.mjs (esbuild `define`).
-/* global __CFST_VERSION__, __CFST_BUILD_ID__ */
+// Declared for the type checker in scripts/types/esbuild-defines.d.ts.
 const FOLDER = `cf-ssh-tools-${__CFST_VERSION__}-${__CFST_BUILD_ID__}`;
 
+/** @returns {string[]} */
 function cacheRoots() {
+  /** @type {(string | undefined)[]} */
   const roots = [];
   const home = os.homedir();
   if (process.platform === 'win32') roots.push(process.env.LOCALAPPDATA);
@@ -20,12 +23,16 @@ function cacheRoots() {
   const uid = typeof process.getuid === 'function' ? `-${process.getuid()}` : '';
   // The temp folder is shared: the folder name carries the user id, and its owner is checked.
   return [
-    ...roots.filter((r) => r && path.isAbsolute(r)).map((r) => path.join(r, FOLDER)),
+    ...roots.filter((r) => r && path.isAbsolute(r)).map((r) => path.join(/** @type {string} */ (r), FOLDER)),
     path.join(os.tmpdir(), `${FOLDER}${uid}`),
   ];
 }
 
-/** A folder only we can write to, or an error. */
+/**
+ * A folder only we can write to, or an error.
+ * @param {string} dir
+ * @returns {string}
+ */
 function privateFolder(dir) {
   fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
   const st = fs.lstatSync(dir);
@@ -37,7 +44,13 @@ function privateFolder(dir) {
   return dir;
 }
 
-/** The asset as a file in dir, written (atomically) unless an identical one is there. */
+/**
+ * The asset as a file in dir, written (atomically) unless an identical one is there.
+ * @param {string} dir
+ * @param {string} name
+ * @param {Buffer} bytes
+ * @returns {string}
+ */
 function materialize(dir, name, bytes) {
   const file = path.join(dir, name);
   try {
@@ -57,14 +70,21 @@ function materialize(dir, name, bytes) {
   return file;
 }
 
+/** @type {Map<string, unknown>} */
 const loaded = new Map();
 
-/** The exports of the native addon packaged as asset `name`. */
+/**
+ * The exports of the native addon packaged as asset `name`.
+ * @param {string} name
+ * @returns {unknown}
+ */
 function loadNative(name) {
   if (loaded.has(name)) return loaded.get(name);
   const sea = require('node:sea');
   if (!sea.isSea()) throw new Error(`${name}: not running as the packaged executable`);
-  const bytes = Buffer.from(sea.getRawAsset(name));
+  // An ArrayBuffer, as Node documents it (@types/node also allows string).
+  const bytes = Buffer.from(/** @type {ArrayBuffer} */ (sea.getRawAsset(name)));
+  /** @type {string[]} */
   const failures = [];
   // The next folder when one fails, also at dlopen: a temp folder may be mounted noexec.
   for (const dir of cacheRoots()) {
@@ -74,7 +94,7 @@ function loadNative(name) {
       loaded.set(name, mod.exports);
       return mod.exports;
     } catch (err) {
-      failures.push(err.message);
+      failures.push(/** @type {Error} */ (err).message);
     }
   }
   throw new Error(`cannot load ${name}: ${failures.join('; ')}`);

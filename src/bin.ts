@@ -4,7 +4,7 @@
 import { runCli } from './cli.js';
 import { createContext } from './context.js';
 import { describeError } from './errors.js';
-import { pluginLaunch, runPlugin } from './plugin/launch.js';
+import { pluginLaunch, runPlugin } from './plugin-launch.js';
 
 async function main(): Promise<number> {
   const argv = process.argv.slice(2);

@@ -1,21 +1,16 @@
-// Builds the commander program from plugin-manifest.yml and the command modules, runs it,
-// and turns whatever happened into output and an exit code. Never exits the process itself.
+// Builds the commander program from the command specs, runs it, and turns whatever happened
+// into output and an exit code. Never exits the process itself.
 import { Command, CommanderError, Option } from 'commander';
-import { type Context, VERSION } from './context.js';
+import type { ArgumentSpec, CommandInput, CommandRun, CommandSpec, OptionSpec } from './commands/command-spec.js';
+import { COMMAND_NAMES, COMMAND_SPECS, type CommandName, SPECS } from './commands/specs.js';
+import type { Context } from './context.js';
 import { describeError, UsageError } from './errors.js';
 import { commandHelp, programHelp } from './io/help.js';
-import { type CommandSpec, manifest, type OptionSpec } from './manifest.js';
-
-export interface CommandInput {
-  args: string[];
-  options: Record<string, unknown>;
-}
-
-/** A command: options and arguments in, output through ctx.term, exit code out (0 when void). */
-export type CommandRun = (ctx: Context, input: CommandInput) => Promise<number | void>;
+import { pluginNameOf } from './plugin/names.js';
+import { VERSION } from './version.js';
 
 /** Loaded on demand, so a command pays only for the modules it uses. */
-const COMMANDS: Record<string, () => Promise<CommandRun>> = {
+const COMMANDS: { [N in CommandName]: () => Promise<CommandRun<(typeof SPECS)[N]>> } = {
   ssh: () => import('./commands/ssh.js').then((m) => m.run),
   'enable-ssh': () => import('./commands/enable-ssh.js').then((m) => m.run),
   'disable-ssh': () => import('./commands/disable-ssh.js').then((m) => m.run),
@@ -30,23 +25,61 @@ const COMMANDS: Record<string, () => Promise<CommandRun>> = {
   target: () => import('./commands/target.js').then((m) => m.run),
 };
 
+const isCommandName = (name: string): name is CommandName => Object.hasOwn(SPECS, name);
+
 /** "--app-instance-index, -i" with value INDEX → commander's "-i, --app-instance-index <INDEX>". */
 function commanderOption(spec: OptionSpec): Option {
   const names = spec.flag.split(',').map((s) => s.trim());
   const short = names.find((n) => /^-[^-]$/.test(n));
   const long = names.find((n) => n.startsWith('--'));
-  const flags = [short, long].filter(Boolean).join(', ') + (spec.value ? ` <${spec.value}>` : '');
+  const takesValue = spec.kind === 'value' || spec.kind === 'values';
+  const flags = [short, long].filter(Boolean).join(', ') + (takesValue ? ` <${spec.value ?? 'VALUE'}>` : '');
   const option = new Option(flags, spec.description);
-  if (spec.repeatable && spec.value) option.argParser((value: string, previous: string[] | undefined) => [...(previous ?? []), value]);
-  // A repeatable flag without a value counts its uses (-tt is -t twice).
-  else if (spec.repeatable) option.preset(1).argParser((_value: unknown, previous: number | undefined) => (previous ?? 0) + 1);
+  if (spec.kind === 'values') option.argParser((value: string, previous: string[] | undefined) => [...(previous ?? []), value]);
+  // -tt is -t twice.
+  else if (spec.kind === 'count') option.preset(1).argParser((_value: unknown, previous: number | undefined) => (previous ?? 0) + 1);
   return option;
 }
 
-function commanderArgument(name: string): string {
-  const optional = name.startsWith('[');
-  const bare = name.replace(/[[\]]/g, '');
-  return optional ? `[${bare}]` : `<${bare}>`;
+/** What commander parsed, as the spec's typed values: every key present, with its kind's empty value when not given. */
+function commandInput(spec: CommandSpec, options: readonly Option[], command: Command): CommandInput<CommandSpec> {
+  const parsed = command.opts();
+  const optionValues = Object.fromEntries(
+    (spec.options ?? []).map((option, i) => {
+      const made = options[i];
+      const raw: unknown = made ? parsed[made.attributeName()] : undefined;
+      switch (option.kind) {
+        case 'flag':
+          return [option.key, made?.negate ? raw === false : raw === true];
+        case 'value':
+          return [option.key, typeof raw === 'string' ? raw : undefined];
+        case 'values':
+          return [option.key, Array.isArray(raw) ? raw : []];
+        case 'count':
+          return [option.key, typeof raw === 'number' ? raw : 0];
+      }
+    }),
+  );
+  const positional = command.processedArgs as unknown[];
+  const args = Object.fromEntries(
+    (spec.arguments ?? []).map((argument, i) => {
+      const raw = positional[i];
+      if (argument.kind === 'rest') return [argument.key, Array.isArray(raw) ? raw.map(String) : []];
+      return [argument.key, typeof raw === 'string' ? raw : undefined];
+    }),
+  );
+  return { args, options: optionValues };
+}
+
+function commanderArgument(argument: ArgumentSpec): string {
+  switch (argument.kind) {
+    case 'required':
+      return `<${argument.name}>`;
+    case 'optional':
+      return `[${argument.name}]`;
+    case 'rest':
+      return `[${argument.name}...]`;
+  }
 }
 
 /** commander's error, in the cf CLI's words (go-flags quotes a flag `like this'). */
@@ -58,7 +91,7 @@ function usageMessage(err: CommanderError): string {
     case 'commander.missingArgument':
       return `the required argument \`${quoted}\` was not provided`;
     case 'commander.optionMissingArgument':
-      return `expected argument for flag \`${quoted.split(' ')[0].split(',').pop()?.trim()}'`;
+      return `expected argument for flag \`${quoted.split(' ')[0]?.split(',').pop()?.trim()}'`;
     default:
       return err.message.replace(/^error: /, '');
   }
@@ -66,7 +99,6 @@ function usageMessage(err: CommanderError): string {
 
 export async function runCli(argv: string[], ctx: Context): Promise<number> {
   const { term } = ctx;
-  const specs = manifest().commands;
   let exitCode = 0;
 
   const program = new Command(ctx.bin)
@@ -77,35 +109,37 @@ export async function runCli(argv: string[], ctx: Context): Promise<number> {
       outputError: () => undefined, // errors are written below, in cf's words
     })
     .version(VERSION, '-v, --version', 'Print the version')
-    .configureHelp({ formatHelp: () => programHelp(manifest(), ctx.bin) });
+    .configureHelp({ formatHelp: () => programHelp(COMMAND_SPECS, ctx.bin) });
 
-  for (const spec of specs) {
+  for (const name of COMMAND_NAMES) {
+    const spec: CommandSpec = SPECS[name];
     const command = program.command(spec.name).description(spec.description).allowExcessArguments(true);
-    for (const arg of spec.arguments ?? []) command.argument(commanderArgument(arg));
-    for (const option of spec.options ?? []) command.addOption(commanderOption(option));
-    command.configureHelp({ formatHelp: () => commandHelp(asSeen(ctx, spec), ctx.bin) });
+    for (const argument of spec.arguments ?? []) command.argument(commanderArgument(argument));
+    const options = (spec.options ?? []).map(commanderOption);
+    for (const option of options) command.addOption(option);
+    command.configureHelp({ formatHelp: () => `${helpFor(ctx, spec)}\n` });
     command.action(async (...params: unknown[]) => {
       const self = params[params.length - 1] as Command;
       const declared = spec.arguments ?? [];
-      if (!declared.some((a) => a.endsWith('...]')) && self.args.length > declared.length) {
+      if (!declared.some((a) => a.kind === 'rest') && self.args.length > declared.length) {
         throw new UsageError(`unexpected argument "${self.args.slice(declared.length).join(' ')}"`);
       }
-      const run = await COMMANDS[spec.name]();
-      const args = (self.processedArgs as unknown[]).flat().filter((a): a is string => typeof a === 'string');
-      exitCode = (await run(ctx, { args, options: self.opts() })) ?? 0;
+      // The one place where a spec's typed input meets the generic parse: each run is typed by its spec.
+      const run = (await COMMANDS[name]()) as CommandRun<CommandSpec>;
+      exitCode = (await run(ctx, commandInput(spec, options, self))) ?? 0;
     });
   }
 
-  if (argv.length === 0) {
-    term.out(programHelp(manifest(), ctx.bin).trimEnd());
+  const [first] = argv;
+  if (first === undefined) {
+    term.out(programHelp(COMMAND_SPECS, ctx.bin).trimEnd());
     return 0;
   }
-  const known = new Set([...specs.map((s) => s.name), 'help']);
-  if (!argv[0].startsWith('-') && !known.has(argv[0])) {
-    term.err(`'${argv[0]}' is not a registered command. See '${ctx.bin} help'.`);
+  if (!first.startsWith('-') && first !== 'help' && !isCommandName(first)) {
+    term.err(`'${first}' is not a registered command. See '${ctx.bin} help'.`);
     return 1;
   }
-  const current = specs.find((s) => s.name === argv[0]);
+  const current = COMMAND_SPECS.find((s) => s.name === first);
 
   try {
     await program.parseAsync(argv, { from: 'user' });
@@ -131,10 +165,8 @@ export async function runCli(argv: string[], ctx: Context): Promise<number> {
 }
 
 function helpFor(ctx: Context, spec: CommandSpec | undefined): string {
-  return (spec ? commandHelp(asSeen(ctx, spec), ctx.bin) : programHelp(manifest(), ctx.bin)).trimEnd();
-}
-
-/** Inside cf, a command goes by its plugin_name (cf xssh), which its help must show. */
-function asSeen(ctx: Context, spec: CommandSpec): CommandSpec {
-  return ctx.bin === 'cf' && spec.plugin_name ? { ...spec, name: spec.plugin_name } : spec;
+  if (!spec) return programHelp(COMMAND_SPECS, ctx.bin).trimEnd();
+  // Inside cf, a command goes by its name there (cf xssh), which its help must show.
+  const name = ctx.bin === 'cf' ? (pluginNameOf(spec) ?? spec.name) : spec.name;
+  return commandHelp(spec, ctx.bin, name).trimEnd();
 }

@@ -77,7 +77,8 @@ export class CfApiError extends UserError {
   /** CC's own words, as cf shows them. */
   private static describe(status: number, errors: CcErrorItem[], path: string): string {
     const details = errors.map((e) => e.detail || e.title);
-    if (details.length === 1) return details[0];
+    const [only] = details;
+    if (only !== undefined && details.length === 1) return only;
     if (details.length > 1) return ['Multiple errors occurred:', ...details.map((d) => `- ${d}`)].join('\n');
     if (status === 403) return 'You are not authorized to perform the requested action';
     return `The Cloud Controller answered ${path} with HTTP ${status}.`;

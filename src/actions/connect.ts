@@ -8,11 +8,11 @@ import type { Context } from '../context.js';
 import { CfApiError, UserError } from '../errors.js';
 import { isCredhubReference, type ServiceBinding, vcapBindings } from '../services/credentials.js';
 import { type Forwarding, openForwards } from '../ssh/forward.js';
-import type { CfSession } from './session.js';
+import type { CfClients } from './cf-clients.js';
 import { connectToInstance, ensureSshEnabled, findInstance, type InstanceTarget, sshEndpoint } from './ssh.js';
-import { targetedSpace } from './session.js';
+import { targetedSpace } from './cf-clients.js';
 
-export interface Credentials {
+export interface ServiceCredentials {
   binding: ServiceBinding;
   /** Undoes what getting them made (deletes the service key); safe to call more than once. */
   release(): Promise<void>;
@@ -21,8 +21,8 @@ export interface Credentials {
 const noRelease = async () => undefined;
 
 /** The app's binding: VCAP_SERVICES first, its details endpoint for CredHub-backed ones or when env is closed to us. */
-export async function bindingCredentials(session: CfSession, app: App, serviceName: string): Promise<Credentials> {
-  const { cc } = session;
+export async function bindingCredentials(cf: CfClients, app: App, serviceName: string): Promise<ServiceCredentials> {
+  const { cc } = cf;
   let fromEnv: ServiceBinding | undefined;
   let bound: string[] = [];
   try {
@@ -54,11 +54,11 @@ export function serviceKeyPrefix(username: string): string {
  * A service key for this run only. Keys of this user that a killed run left behind are
  * deleted first (`onNotice` says so); the new key is deleted by `release`.
  */
-export async function serviceKeyCredentials(session: CfSession, serviceName: string, onNotice: (message: string) => void): Promise<Credentials> {
-  const { cc } = session;
-  const [instance] = await cc.serviceInstancesNamed(serviceName, targetedSpace(session).guid);
+export async function serviceKeyCredentials(cf: CfClients, serviceName: string, onNotice: (message: string) => void): Promise<ServiceCredentials> {
+  const { cc } = cf;
+  const [instance] = await cc.serviceInstancesNamed(serviceName, targetedSpace(cf).guid);
   if (!instance) throw new UserError(`Service instance '${serviceName}' not found.`);
-  const prefix = serviceKeyPrefix(session.auth.username);
+  const prefix = serviceKeyPrefix(cf.auth.username);
   for (const stale of (await cc.credentialBindings({ service_instance_guids: instance.guid, type: 'key' })).filter((k) => k.name.startsWith(prefix))) {
     await cc.deleteCredentialBinding(stale);
     onNotice(`Deleted service key ${stale.name}, left behind by an earlier run that was stopped.`);
@@ -99,21 +99,23 @@ function checkReachable(connection: Client, host: string, port: number, via: str
 
 export async function openTunnel(
   ctx: Context,
-  session: CfSession,
+  cf: CfClients,
   appName: string,
   index: number | undefined,
   remote: { host: string; port: number },
   local: { bind: string; port: number },
   onError: (message: string) => void,
 ): Promise<Tunnel> {
-  const endpoint = await sshEndpoint(session);
-  const target = await findInstance(session, appName, 'web', index ?? 0);
-  await ensureSshEnabled(session, target.app, ctx.bin);
-  const connection = await connectToInstance(ctx, session, endpoint, target, false);
+  const endpoint = await sshEndpoint(cf);
+  const target = await findInstance(cf, appName, 'web', index ?? 0);
+  await ensureSshEnabled(cf, target.app, ctx.bin);
+  const connection = await connectToInstance(ctx, cf, endpoint, target, false);
   try {
     await checkReachable(connection, remote.host, remote.port, `${appName}/${target.index}`);
     const forwarding = await openForwards(connection, [{ bindAddress: local.bind, localPort: local.port, remoteHost: remote.host, remotePort: remote.port }], onError);
-    const { port } = forwarding.listening[0];
+    const [listening] = forwarding.listening;
+    if (!listening) throw new UserError(`The tunnel's local listener on ${local.bind}:${local.port} did not open.`);
+    const { port } = listening;
     return {
       target,
       connection,

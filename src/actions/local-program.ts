@@ -7,16 +7,8 @@ import os from 'node:os';
 import path from 'node:path';
 import type { Context } from '../context.js';
 import { UserError } from '../errors.js';
-import type { ClientFile } from '../services/clients.js';
+import type { LocalProgram } from '../services/clients.js';
 import { signalExitCode } from '../ssh/session.js';
-
-export interface LocalProgram {
-  /** Candidates, the first one found on PATH runs. */
-  programs: string[];
-  args: string[];
-  env: Record<string, string>;
-  files: ClientFile[];
-}
 
 export class MissingProgramError extends UserError {}
 

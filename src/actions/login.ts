@@ -1,9 +1,10 @@
 // `login`: find the foundation's UAA from the API root, get tokens with the grant asked
 // for, and keep them in our own session (OS keychain, or a 0600 file without one).
 import { CloudController } from '../cf/cloud-controller.js';
-import { emptySession, type SessionState } from '../config/session.js';
+import { emptyLogin, type StoredLogin } from '../config/login.js';
 import type { Context } from '../context.js';
 import { UserError } from '../errors.js';
+import type { WarningSink } from './cf-clients.js';
 import { UaaClient, type TokenGrant } from '../uaa/client.js';
 
 /** cf's rule: no scheme means https; a trailing slash is dropped. */
@@ -23,14 +24,14 @@ export function normalizeApi(url: string): string {
   return withScheme;
 }
 
-/** Looks up an API endpoint's UAA and SSH settings: the session before anyone logs in. */
-export async function describeApi(ctx: Context, api: string, sslDisabled: boolean): Promise<SessionState> {
-  const cc = new CloudController(ctx.http(sslDisabled), api, undefined, (w) => ctx.term.err(w));
+/** Looks up an API endpoint's UAA and SSH settings: the login before anyone logs in. */
+export async function describeApi(ctx: Context, api: string, sslDisabled: boolean, onWarning: WarningSink): Promise<StoredLogin> {
+  const cc = new CloudController(ctx.http(sslDisabled), api, undefined, onWarning);
   const root = await cc.root();
   const login = root.links.login?.href;
   if (!login) throw new UserError(`${api} does not name a login server (links.login in GET /).`);
   return {
-    ...emptySession(api),
+    ...emptyLogin(api),
     apiVersion: root.links.cloud_controller_v3?.meta?.version ?? '',
     authorizationEndpoint: login,
     uaaEndpoint: root.links.uaa?.href || login,
@@ -39,12 +40,12 @@ export async function describeApi(ctx: Context, api: string, sslDisabled: boolea
   };
 }
 
-export type Credentials =
+export type LoginCredentials =
   | { kind: 'password'; username: string; password: string; origin?: string }
   | { kind: 'passcode'; passcode: string }
   | { kind: 'client'; clientId: string; clientSecret: string };
 
-export async function authenticate(ctx: Context, state: SessionState, credentials: Credentials): Promise<void> {
+export async function authenticate(ctx: Context, state: StoredLogin, credentials: LoginCredentials): Promise<void> {
   const uaa = new UaaClient(ctx.http(state.sslDisabled), state.authorizationEndpoint, state.uaaEndpoint);
   let grant: TokenGrant;
   switch (credentials.kind) {

@@ -1,21 +1,21 @@
-// Logging out of the session in use: our own login's, or else the cf CLI's config.json.
-import type { SessionState, SessionStore } from '../config/session.js';
+// Logging out of the login in use: our own, or else the cf CLI's config.json.
+import type { LoginStore, StoredLogin } from '../config/login.js';
 import type { Context } from '../context.js';
 import { decodeToken } from '../uaa/jwt.js';
-import { connect } from './session.js';
+import { clientsFor, type WarningSink } from './cf-clients.js';
 
 /** Revokes revocable tokens at UAA (as cf does, failures ignored), then forgets them. */
-export async function logOut(ctx: Context, store: SessionStore, state: SessionState): Promise<void> {
+export async function logOut(ctx: Context, store: LoginStore, state: StoredLogin, onWarning: WarningSink): Promise<void> {
   const claims = decodeToken(state.accessToken);
   if (claims?.revocable && state.authorizationEndpoint) {
-    const { uaa } = connect(ctx, store, state);
+    const { uaa } = clientsFor(ctx, store, state, onWarning);
     // The access token authorizes the revocations, so it goes last.
     for (const id of [state.refreshToken, claims.jti]) {
       if (id) await uaa.revoke(state.accessToken, id).catch(() => undefined);
     }
   }
-  if (store === ctx.ownStore) {
-    await ctx.ownStore.clear();
+  if (store === ctx.ownLogin) {
+    await ctx.ownLogin.clear();
     return;
   }
   Object.assign(state, { accessToken: '', refreshToken: '', uaaClient: 'cf', uaaClientSecret: '', grantType: '', org: undefined, space: undefined });

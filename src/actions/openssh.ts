@@ -9,7 +9,7 @@ import type { ForwardSpec } from '../ssh/forward-spec.js';
 import { knownHostsLine, readHostKey } from '../ssh/host-key.js';
 import type { ClientFile } from '../services/clients.js';
 import { MissingProgramError, runLocalProgram } from './local-program.js';
-import type { CfSession } from './session.js';
+import type { CfClients } from './cf-clients.js';
 import { type InstanceTarget, keepaliveMs, type SshEndpoint, sshUsername } from './ssh.js';
 import { oneTimeCode } from './ssh-code.js';
 
@@ -47,7 +47,7 @@ export function openSshArgs(endpoint: SshEndpoint, target: InstanceTarget, known
 
 export async function handOffToOpenSsh(
   ctx: Context,
-  session: CfSession,
+  cf: CfClients,
   endpoint: SshEndpoint,
   target: InstanceTarget,
   options: OpenSshOptions,
@@ -61,7 +61,7 @@ export async function handOffToOpenSsh(
     verifyHostKey(endpoint.fingerprint, key);
     files.push({ name: 'known_hosts', content: `${knownHostsLine(endpoint.host, endpoint.port, key)}\n` });
   }
-  const code = await oneTimeCode(session, endpoint.root);
+  const code = await oneTimeCode(cf, endpoint.root);
   try {
     return await runLocalProgram(ctx, {
       programs: ['ssh'],

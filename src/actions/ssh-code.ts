@@ -1,17 +1,17 @@
 // The one-time password the SSH proxy accepts (single use: fetch one per connection).
 import type { RootInfo } from '../cf/cloud-controller.js';
 import { InvalidTokenError } from '../uaa/client.js';
-import type { CfSession } from './session.js';
+import type { CfClients } from './cf-clients.js';
 
 /** `root` when the caller has already read the API root (it names the proxy's OAuth client). */
-export async function oneTimeCode(session: CfSession, root?: RootInfo): Promise<string> {
-  const links = (root ?? (await session.cc.root())).links;
-  const client = links.app_ssh?.meta?.oauth_client || session.state.sshOAuthClient || 'ssh-proxy';
+export async function oneTimeCode(cf: CfClients, root?: RootInfo): Promise<string> {
+  const links = (root ?? (await cf.cc.root())).links;
+  const client = links.app_ssh?.meta?.oauth_client || cf.login.sshOAuthClient || 'ssh-proxy';
   try {
-    return await session.uaa.sshCode(await session.auth.token(), client);
+    return await cf.uaa.sshCode(await cf.auth.token(), client);
   } catch (err) {
     // UAA is not refreshed for in advance by cf either: a refused token gets one refresh and one retry.
     if (!(err instanceof InvalidTokenError)) throw err;
-    return session.uaa.sshCode(await session.auth.refresh(), client);
+    return cf.uaa.sshCode(await cf.auth.refresh(), client);
   }
 }

@@ -2,8 +2,9 @@
 // (features/ssh of the space) and global (the foundation's setting, seen only through
 // the reason CC gives in /v3/apps/:guid/ssh_enabled).
 import type { App, Space, SshFeature } from '../cf/cloud-controller.js';
-import { CfApiError, NotFoundError } from '../errors.js';
-import { type CfSession, targetedOrg, targetedSpace } from './session.js';
+import { CfApiError } from '../errors.js';
+import { type CfClients, targetedSpace } from './cf-clients.js';
+import { findApp, findTargetedOrgSpace } from './lookup.js';
 
 export type SshLevel = 'global' | 'space' | 'app';
 
@@ -17,18 +18,6 @@ export interface SshStatus {
   levels: Record<SshLevel, boolean | null>;
   /** The first level that is off, in the order CC checks them. */
   blockedBy?: SshLevel;
-}
-
-export async function findApp(session: CfSession, name: string): Promise<App> {
-  const [app] = await session.cc.appsNamed(name, targetedSpace(session).guid);
-  if (!app) throw new NotFoundError(`App '${name}' not found.`);
-  return app;
-}
-
-export async function findSpace(session: CfSession, name: string): Promise<Space> {
-  const [space] = await session.cc.spaces(targetedOrg(session).guid, name);
-  if (!space) throw new NotFoundError(`Space '${name}' not found.`);
-  return space;
 }
 
 function levelFromReason(reason: string): SshLevel | undefined {
@@ -47,9 +36,9 @@ async function readable<T>(read: () => Promise<T>): Promise<T | null> {
   }
 }
 
-export async function sshStatus(session: CfSession, app: App): Promise<SshStatus> {
-  const { cc } = session;
-  const space = targetedSpace(session);
+export async function sshStatus(cf: CfClients, app: App): Promise<SshStatus> {
+  const { cc } = cf;
+  const space = targetedSpace(cf);
   const [effective, appFeature, spaceFeature] = await Promise.all([
     cc.sshEnabled(app.guid),
     readable(() => cc.appSshFeature(app.guid)),
@@ -73,17 +62,17 @@ export interface AppSwitchResult {
   unchanged: boolean;
 }
 
-/** Sets a switch unless it already has that state (no PATCH, no audit event); true when it had. */
-async function flip(read: () => Promise<SshFeature>, write: (enabled: boolean) => Promise<SshFeature>, enabled: boolean): Promise<boolean> {
-  if ((await read()).enabled === enabled) return true;
+/** Sets a switch unless it already has that state (no PATCH, no audit event); true when it changed it. */
+async function setSwitch(read: () => Promise<SshFeature>, write: (enabled: boolean) => Promise<SshFeature>, enabled: boolean): Promise<boolean> {
+  if ((await read()).enabled === enabled) return false;
   await write(enabled);
-  return false;
+  return true;
 }
 
-export async function setAppSsh(session: CfSession, appName: string, enabled: boolean): Promise<AppSwitchResult> {
-  const { cc } = session;
-  const app = await findApp(session, appName);
-  const unchanged = await flip(() => cc.appSshFeature(app.guid), (on) => cc.setAppSshFeature(app.guid, on), enabled);
+export async function setAppSsh(cf: CfClients, appName: string, enabled: boolean): Promise<AppSwitchResult> {
+  const { cc } = cf;
+  const app = await findApp(cf, appName);
+  const unchanged = !(await setSwitch(() => cc.appSshFeature(app.guid), (on) => cc.setAppSshFeature(app.guid, on), enabled));
   return { app, unchanged };
 }
 
@@ -92,20 +81,20 @@ export interface SpaceSwitchResult {
   unchanged: boolean;
 }
 
-export async function setSpaceSsh(session: CfSession, spaceName: string, enabled: boolean): Promise<SpaceSwitchResult> {
-  const { cc } = session;
-  const space = await findSpace(session, spaceName);
-  const unchanged = await flip(() => cc.spaceSshFeature(space.guid), (on) => cc.setSpaceSshFeature(space.guid, on), enabled);
-  if (!unchanged && session.state.space?.guid === space.guid) {
-    session.state.space.allowSSH = enabled;
-    await session.store.save(session.state);
+export async function setSpaceSsh(cf: CfClients, spaceName: string, enabled: boolean): Promise<SpaceSwitchResult> {
+  const { cc } = cf;
+  const space = await findTargetedOrgSpace(cf, spaceName);
+  const unchanged = !(await setSwitch(() => cc.spaceSshFeature(space.guid), (on) => cc.setSpaceSshFeature(space.guid, on), enabled));
+  if (!unchanged && cf.login.space?.guid === space.guid) {
+    cf.login.space.allowSSH = enabled;
+    await cf.store.save(cf.login);
   }
   return { space, unchanged };
 }
 
-export async function spaceSshAllowed(session: CfSession, spaceName: string): Promise<{ space: Space; enabled: boolean }> {
-  const space = await findSpace(session, spaceName);
-  return { space, enabled: (await session.cc.spaceSshFeature(space.guid)).enabled };
+export async function spaceSshAllowed(cf: CfClients, spaceName: string): Promise<{ space: Space; enabled: boolean }> {
+  const space = await findTargetedOrgSpace(cf, spaceName);
+  return { space, enabled: (await cf.cc.spaceSshFeature(space.guid)).enabled };
 }
 
 /** What to tell a user whose SSH is off somewhere: which level, and who can turn it on. */

@@ -7,9 +7,10 @@ import type { Context } from '../context.js';
 import { UserError } from '../errors.js';
 import { connectSsh } from '../ssh/client.js';
 import { dialTimeoutMs } from '../ssh/dial.js';
-import type { CfSession } from './session.js';
+import type { CfClients } from './cf-clients.js';
 import { oneTimeCode } from './ssh-code.js';
-import { blockedTip, findApp, sshStatus } from './ssh-switches.js';
+import { findApp } from './lookup.js';
+import { blockedTip, sshStatus } from './ssh-switches.js';
 
 export interface SshEndpoint {
   host: string;
@@ -27,14 +28,14 @@ export interface InstanceTarget {
 
 const DEFAULT_KEEPALIVE_SECONDS = 30;
 
-export async function sshEndpoint(session: CfSession): Promise<SshEndpoint> {
-  const root = await session.cc.root();
+export async function sshEndpoint(cf: CfClients): Promise<SshEndpoint> {
+  const root = await cf.cc.root();
   const href = root.links.app_ssh?.href ?? '';
   if (!href) throw new UserError('SSH endpoint not set');
   const fingerprint = root.links.app_ssh?.meta?.host_key_fingerprint ?? '';
   if (!fingerprint) throw new UserError('SSH hostkey fingerprint not set');
   const match = /^\[?([^[\]]+?)\]?(?::(\d+))?$/.exec(href);
-  if (!match) throw new UserError(`The SSH endpoint '${href}' in the API root is not HOST:PORT.`);
+  if (!match?.[1]) throw new UserError(`The SSH endpoint '${href}' in the API root is not HOST:PORT.`);
   return { host: match[1], port: Number(match[2] ?? 2222), fingerprint, root };
 }
 
@@ -42,14 +43,14 @@ export async function sshEndpoint(session: CfSession): Promise<SshEndpoint> {
 export type InstanceChooser = (app: App, process: Process, stats: InstanceStats[]) => Promise<number>;
 
 export async function findInstance(
-  session: CfSession,
+  cf: CfClients,
   appName: string,
   processType: string,
   index: number | undefined,
   choose?: InstanceChooser,
 ): Promise<InstanceTarget> {
-  const { cc } = session;
-  const app = await findApp(session, appName);
+  const { cc } = cf;
+  const app = await findApp(cf, appName);
   if (app.state !== 'STARTED') throw new UserError(`Application '${appName}' is not in the STARTED state`);
   const processes = await cc.processes(app.guid);
   const process = processes.find((p) => p.type === processType);
@@ -71,9 +72,9 @@ export async function findInstance(
 }
 
 /** cf says only "not authorized" when SSH is off; this names the level before connecting. */
-export async function ensureSshEnabled(session: CfSession, app: App, bin: string): Promise<void> {
-  if ((await session.cc.sshEnabled(app.guid)).enabled) return;
-  throw new UserError(blockedTip(await sshStatus(session, app), bin));
+export async function ensureSshEnabled(cf: CfClients, app: App, bin: string): Promise<void> {
+  if ((await cf.cc.sshEnabled(app.guid)).enabled) return;
+  throw new UserError(blockedTip(await sshStatus(cf, app), bin));
 }
 
 export function sshUsername(target: InstanceTarget): string {
@@ -87,12 +88,12 @@ export function keepaliveMs(env: NodeJS.ProcessEnv): number {
 
 export async function connectToInstance(
   ctx: Context,
-  session: CfSession,
+  cf: CfClients,
   endpoint: SshEndpoint,
   target: InstanceTarget,
   skipHostValidation: boolean,
 ): Promise<Client> {
-  const code = await oneTimeCode(session, endpoint.root);
+  const code = await oneTimeCode(cf, endpoint.root);
   return connectSsh({
     host: endpoint.host,
     port: endpoint.port,

@@ -1,19 +1,8 @@
 // Choosing the org and space to work in, as `cf target` and `cf login` do.
-import type { CloudController, Organization, Space } from '../cf/cloud-controller.js';
-import type { SessionState } from '../config/session.js';
-import { NoOrgTargetedError, NotFoundError } from '../errors.js';
-
-export async function findOrg(cc: CloudController, name: string): Promise<Organization> {
-  const [org] = await cc.organizationsNamed(name);
-  if (!org) throw new NotFoundError(`Organization '${name}' not found.`);
-  return org;
-}
-
-export async function findSpaceIn(cc: CloudController, orgGuid: string, name: string): Promise<Space> {
-  const [space] = await cc.spaces(orgGuid, name);
-  if (!space) throw new NotFoundError(`Space '${name}' not found.`);
-  return space;
-}
+import type { CloudController, Space } from '../cf/cloud-controller.js';
+import type { StoredLogin } from '../config/login.js';
+import { NoOrgTargetedError } from '../errors.js';
+import { findOrg, findSpace } from './lookup.js';
 
 /** Reads the space's SSH switch for config.json's SpaceFields.AllowSSH; false when unreadable. */
 async function allowsSsh(cc: CloudController, space: Space): Promise<boolean> {
@@ -24,7 +13,7 @@ async function allowsSsh(cc: CloudController, space: Space): Promise<boolean> {
   }
 }
 
-export async function targetSpace(cc: CloudController, state: SessionState, space: Space): Promise<void> {
+export async function targetSpace(cc: CloudController, state: StoredLogin, space: Space): Promise<void> {
   state.space = { guid: space.guid, name: space.name, allowSSH: await allowsSsh(cc, space) };
 }
 
@@ -34,20 +23,21 @@ export async function targetSpace(cc: CloudController, state: SessionState, spac
  */
 export async function setTarget(
   cc: CloudController,
-  state: SessionState,
+  state: StoredLogin,
   choice: { org?: string; space?: string },
   bin: string,
 ): Promise<void> {
   if (choice.org) {
     const org = await findOrg(cc, choice.org);
-    const spaces = choice.space ? [await findSpaceIn(cc, org.guid, choice.space)] : await cc.spaces(org.guid);
+    const spaces = choice.space ? [await findSpace(cc, org.guid, choice.space)] : await cc.spaces(org.guid);
     state.org = { guid: org.guid, name: org.name };
     state.space = undefined;
-    if (spaces.length === 1) await targetSpace(cc, state, spaces[0]);
+    const [only] = spaces;
+    if (only && spaces.length === 1) await targetSpace(cc, state, only);
     return;
   }
   if (choice.space) {
     if (!state.org?.guid) throw new NoOrgTargetedError(bin);
-    await targetSpace(cc, state, await findSpaceIn(cc, state.org.guid, choice.space));
+    await targetSpace(cc, state, await findSpace(cc, state.org.guid, choice.space));
   }
 }

@@ -2,8 +2,8 @@
 // X-Cf-Warnings, error bodies turned into typed errors, one retry on a refused token.
 import { setTimeout as sleep } from 'node:timers/promises';
 import { type CcErrorItem, CfApiError, UserError } from '../errors.js';
-import type { Http, HttpRequest, HttpResponse } from '../net/http.js';
-import type { TokenSource } from '../uaa/auth.js';
+import type { HttpClient, HttpRequest, HttpResponse } from '../net/http.js';
+import type { TokenSource } from '../net/token-source.js';
 
 export interface RootInfo {
   links: {
@@ -40,7 +40,8 @@ export interface Process {
 export interface InstanceStats {
   type: string;
   index: number;
-  state: 'RUNNING' | 'STARTING' | 'CRASHED' | 'DOWN' | string;
+  /** RUNNING, STARTING, CRASHED, DOWN, or whatever a newer Diego reports. */
+  state: string;
   uptime?: number;
   mem_quota?: number;
   disk_quota?: number;
@@ -87,7 +88,7 @@ type Query = Record<string, string | undefined>;
 
 export class CloudController {
   constructor(
-    private readonly http: Http,
+    private readonly http: HttpClient,
     private readonly api: string,
     private readonly auth: TokenSource | undefined,
     private readonly onWarning: (warning: string) => void,

@@ -1,8 +1,7 @@
-import { bindingCredentials, type Credentials, openTunnel, serviceKeyCredentials } from '../actions/connect.js';
+import { loggedInClients } from '../actions/cf-clients.js';
+import { bindingCredentials, openTunnel, type ServiceCredentials, serviceKeyCredentials } from '../actions/connect.js';
 import { findProgram, runLocalProgram } from '../actions/local-program.js';
-import { openSession } from '../actions/session.js';
-import { findApp } from '../actions/ssh-switches.js';
-import type { CommandRun } from '../cli.js';
+import { findApp } from '../actions/lookup.js';
 import type { Context } from '../context.js';
 import { UsageError, UserError } from '../errors.js';
 import { connectionUrl, type LocalEnd, nativeClient } from '../services/clients.js';
@@ -10,23 +9,9 @@ import { type Connection, detectType, parseConnection, SERVICE_TYPES, type Servi
 import { programEnvironment } from '../services/program-env.js';
 import { ConnectionLostError } from '../ssh/client.js';
 import { signalExitCode } from '../ssh/session.js';
-import { instanceIndex } from './ssh.js';
-
-interface ConnectOptions {
-  appInstanceIndex?: string;
-  client?: boolean;
-  localPort?: string;
-  bind?: string;
-  type?: string;
-  credentials?: string;
-  showPassword?: boolean;
-}
-
-function localPort(value: string | undefined): number {
-  if (value === undefined) return 0;
-  if (!/^\d+$/.test(value) || Number(value) > 65535) throw new UsageError(`--local-port takes a port from 0 to 65535, not '${value}'`);
-  return Number(value);
-}
+import type { CommandRun } from './command-spec.js';
+import { instanceIndex, localPort } from './option-values.js';
+import type { SPECS } from './specs.js';
 
 function printDetails(ctx: Context, name: string, type: ServiceType | undefined, conn: Connection, local: LocalEnd, showPassword: boolean): void {
   const row = (label: string, value: string | undefined) => value !== undefined && ctx.term.out(`  ${`${label}:`.padEnd(10)} ${value}`);
@@ -40,26 +25,31 @@ function printDetails(ctx: Context, name: string, type: ServiceType | undefined,
   if (type) row('url', connectionUrl(type, conn, local, showPassword));
 }
 
-export const run: CommandRun = async (ctx, { args: [appName, serviceName, ...rest], options: raw }) => {
+function serviceTypeOption(value: string | undefined): ServiceType | undefined {
+  if (value === undefined) return undefined;
+  const type = SERVICE_TYPES.find((known) => known === value);
+  if (!type) throw new UsageError(`--type takes ${SERVICE_TYPES.join(', ')}, not '${value}'`);
+  return type;
+}
+
+export const run: CommandRun<typeof SPECS['connect-to-service']> = async (ctx, { args: { appName, serviceInstance: serviceName, command: rest }, options }) => {
   // After --, a program to run (`-- pg_dump ...`) when the first word is one (on PATH, or a
   // path); otherwise more arguments for the native client (`-- -c 'select 1'`, `-- PING`).
-  const isProgram = rest.length > 0 && !rest[0].startsWith('-') && (rest[0].includes('/') || (await findProgram([rest[0]], ctx.env)) !== undefined);
+  const [first] = rest;
+  const isProgram = first !== undefined && !first.startsWith('-') && (first.includes('/') || (await findProgram([first], ctx.env)) !== undefined);
   const clientArgs = isProgram ? [] : rest;
   const command = isProgram ? rest : [];
-  const options = raw as ConnectOptions;
   const index = instanceIndex(options.appInstanceIndex);
   const port = localPort(options.localPort);
   const bind = options.bind ?? '127.0.0.1';
   const source = options.credentials ?? 'binding';
   if (source !== 'binding' && source !== 'key') throw new UsageError(`--credentials takes binding or key, not '${source}'`);
-  if (options.type !== undefined && !SERVICE_TYPES.includes(options.type as ServiceType)) {
-    throw new UsageError(`--type takes ${SERVICE_TYPES.join(', ')}, not '${options.type}'`);
-  }
-  const noClient = options.client === false;
+  const givenType = serviceTypeOption(options.type);
+  const { noClient } = options;
   if (noClient && rest.length > 0) throw new UsageError('The following arguments cannot be used together: --no-client, COMMAND');
 
-  const session = await openSession(ctx);
-  const app = await findApp(session, appName);
+  const cf = await loggedInClients(ctx, 'space', ctx.term.notice);
+  const app = await findApp(cf, appName);
   // From here on a stop signal must not skip the clean-up (a service key, the tunnel): it is
   // noted, and the work stops at the next step.
   let stoppedBy: NodeJS.Signals | undefined;
@@ -72,21 +62,21 @@ export const run: CommandRun = async (ctx, { args: [appName, serviceName, ...res
     if (stoppedBy) throw new UserError(`Stopped by ${stoppedBy}.`, signalExitCode(stoppedBy));
   };
   try {
-    const credentials: Credentials =
+    const credentials: ServiceCredentials =
       source === 'key'
-        ? await serviceKeyCredentials(session, serviceName, (notice) => ctx.term.err(notice))
-        : await bindingCredentials(session, app, serviceName);
+        ? await serviceKeyCredentials(cf, serviceName, (notice) => ctx.term.err(notice))
+        : await bindingCredentials(cf, app, serviceName);
     try {
       stopIfAsked();
       const { binding } = credentials;
       const detection = detectType(binding);
-      const type = (options.type as ServiceType | undefined) ?? detection.type;
+      const type = givenType ?? detection.type;
       const conn = parseConnection(binding.credentials, type);
       if (!conn) {
         const keys = Object.keys(binding.credentials).join(', ') || 'none';
         throw new UserError(`Service instance '${serviceName}' has no host and port in its credentials (fields: ${keys}): there is nothing to tunnel to.`);
       }
-      const tunnel = await openTunnel(ctx, session, appName, index, conn, { bind, port }, (message) => ctx.term.err(message));
+      const tunnel = await openTunnel(ctx, cf, appName, index, conn, { bind, port }, (message) => ctx.term.err(message));
       try {
         stopIfAsked();
         if (command.length > 0) return await runLocalProgram(ctx, programEnvironment(command, type, binding, conn, tunnel.local));
@@ -96,7 +86,7 @@ export const run: CommandRun = async (ctx, { args: [appName, serviceName, ...res
         if (launch && !(await findProgram(launch.programs, ctx.env))) why = `${launch.programs.join(' or ')} is not installed (Debian/Ubuntu package: ${launch.debianPackage})`;
         if (launch && !why) return await runLocalProgram(ctx, { ...launch, args: [...launch.args, ...clientArgs] });
         if (why) ctx.term.err(`No client started: ${why}.`);
-        printDetails(ctx, serviceName, type, conn, tunnel.local, Boolean(options.showPassword));
+        printDetails(ctx, serviceName, type, conn, tunnel.local, options.showPassword);
         ctx.term.err('Press Ctrl-C to close the tunnel.');
         const lost = await new Promise<boolean>((resolve) => {
           wake = () => resolve(false);

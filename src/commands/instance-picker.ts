@@ -25,8 +25,8 @@ export async function chooseInstance(ctx: Context, app: App, process: Process, s
     s.usage?.mem === undefined ? '-' : `${megabytes(s.usage.mem)} of ${megabytes(s.mem_quota)}`,
   ]);
   const header = ['#', 'state', 'uptime', 'cpu', 'memory'];
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
-  const line = (cells: string[]) => `  ${cells.map((c, i) => c.padEnd(widths[i])).join('   ').trimEnd()}`;
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]?.length ?? 0)));
+  const line = (cells: string[]) => `  ${cells.map((c, i) => c.padEnd(widths[i] ?? 0)).join('   ').trimEnd()}`;
   term.err(`${app.name} runs ${stats.length} ${process.type} instances:`);
   term.err(line(header));
   for (const row of rows) term.err(line(row));

@@ -1,62 +1,52 @@
-import { authenticate, type Credentials, describeApi, normalizeApi } from '../actions/login.js';
-import { connect, findSession } from '../actions/session.js';
-import { findOrg, findSpaceIn, targetSpace } from '../actions/target.js';
+import { clientsFor, findLogin } from '../actions/cf-clients.js';
+import { authenticate, describeApi, type LoginCredentials, normalizeApi } from '../actions/login.js';
+import { findOrg, findSpace } from '../actions/lookup.js';
+import { targetSpace } from '../actions/target.js';
 import type { Resource } from '../cf/cloud-controller.js';
-import type { CommandRun } from '../cli.js';
-import type { SessionState } from '../config/session.js';
+import type { StoredLogin } from '../config/login.js';
 import type { Context } from '../context.js';
 import { UsageError, UserError } from '../errors.js';
 import { passcodeUrl } from '../uaa/client.js';
+import type { CommandInput, CommandRun } from './command-spec.js';
+import type { SPECS } from './specs.js';
 import { printTarget } from './target-summary.js';
 
-interface LoginOptions {
-  a?: string;
-  u?: string;
-  p?: string;
-  o?: string;
-  s?: string;
-  sso?: boolean;
-  ssoPasscode?: string;
-  clientCredentials?: boolean;
-  origin?: string;
-  skipSslValidation?: boolean;
-}
+type LoginOptions = CommandInput<typeof SPECS.login>['options'];
 
 const PASSWORD_ATTEMPTS = 3;
 
-export const run: CommandRun = async (ctx, input) => {
-  const options = input.options as LoginOptions;
+export const run: CommandRun<typeof SPECS.login> = async (ctx, { options }) => {
   const exclusive = [options.sso && '--sso', options.ssoPasscode && '--sso-passcode', options.clientCredentials && '--client-credentials'];
   if (exclusive.filter(Boolean).length > 1) {
     throw new UsageError(`The following arguments cannot be used together: ${exclusive.filter(Boolean).join(', ')}`);
   }
 
-  const previous = (await findSession(ctx))?.state;
-  const api = normalizeApi(options.a ?? previous?.api ?? (await ctx.term.prompt('API endpoint: ')));
+  const previous = (await findLogin(ctx))?.login;
+  const api = normalizeApi(options.api ?? previous?.api ?? (await ctx.term.prompt('API endpoint: ')));
   ctx.term.out(`API endpoint: ${api}`);
   ctx.term.out();
   if (api.startsWith('http:')) ctx.term.err('Warning: Insecure http API endpoint detected: secure https API endpoints are recommended');
-  const sslDisabled = Boolean(options.skipSslValidation) || (previous?.api === api && previous.sslDisabled);
-  const state = await describeApi(ctx, api, sslDisabled);
+  const sslDisabled = options.skipSslValidation || (previous?.api === api && previous.sslDisabled);
+  const state = await describeApi(ctx, api, sslDisabled, ctx.term.notice);
 
   await logIn(ctx, state, options);
-  await ctx.ownStore.save(state);
-  if (ctx.ownStore.fellBackToFile) {
+  await ctx.ownLogin.save(state);
+  if (ctx.ownLogin.fellBackToFile) {
     ctx.term.err(
-      `Notice: no OS keychain is usable here (${ctx.ownStore.vault.keychainFailure}); tokens are kept in ${ctx.ownStore.vault.file} (mode 0600).`,
+      `Notice: no OS keychain is usable here (${ctx.ownLogin.vault.keychainFailure}); tokens are kept in ${ctx.ownLogin.vault.file} (mode 0600).`,
     );
   }
 
   await chooseTarget(ctx, state, options);
-  await ctx.ownStore.save(state);
+  await ctx.ownLogin.save(state);
   printTarget(ctx, state);
 };
 
-async function logIn(ctx: Context, state: SessionState, options: LoginOptions): Promise<void> {
+async function logIn(ctx: Context, state: StoredLogin, options: LoginOptions): Promise<void> {
   const { term } = ctx;
   if (options.clientCredentials) {
-    const clientId = options.u ?? (await term.prompt('Client ID: '));
-    const clientSecret = options.p ?? (await term.prompt('Client secret: ', { secret: true }));
+    const clientId = options.username ?? (await term.prompt('Client ID: '));
+    const clientSecret = options.password ?? (await term.prompt('Client secret: ', { secret: true }));
     term.out();
     term.out('Authenticating...');
     await authenticate(ctx, state, { kind: 'client', clientId, clientSecret });
@@ -67,13 +57,13 @@ async function logIn(ctx: Context, state: SessionState, options: LoginOptions): 
     term.out('Authenticating...');
     await authenticate(ctx, state, { kind: 'passcode', passcode });
   } else {
-    const username = options.u ?? (await term.prompt('Email: '));
-    const attempts = options.p === undefined ? PASSWORD_ATTEMPTS : 1;
+    const username = options.username ?? (await term.prompt('Email: '));
+    const attempts = options.password === undefined ? PASSWORD_ATTEMPTS : 1;
     for (let attempt = 1; ; attempt += 1) {
-      const password = options.p ?? (await term.prompt('Password: ', { secret: true }));
+      const password = options.password ?? (await term.prompt('Password: ', { secret: true }));
       term.out();
       term.out('Authenticating...');
-      const credentials: Credentials = { kind: 'password', username, password, origin: options.origin };
+      const credentials: LoginCredentials = { kind: 'password', username, password, origin: options.origin };
       try {
         await authenticate(ctx, state, credentials);
         break;
@@ -88,14 +78,14 @@ async function logIn(ctx: Context, state: SessionState, options: LoginOptions): 
   if (options.sso || options.ssoPasscode) term.out();
 }
 
-async function chooseTarget(ctx: Context, state: SessionState, options: LoginOptions): Promise<void> {
-  const { cc } = connect(ctx, ctx.ownStore, state);
-  const org = options.o ? await findOrg(cc, options.o) : await pick(ctx, 'org', await cc.organizations());
+async function chooseTarget(ctx: Context, state: StoredLogin, options: LoginOptions): Promise<void> {
+  const { cc } = clientsFor(ctx, ctx.ownLogin, state, ctx.term.notice);
+  const org = options.org ? await findOrg(cc, options.org) : await pick(ctx, 'org', await cc.organizations());
   if (!org) return;
   state.org = { guid: org.guid, name: org.name };
   ctx.term.out(`Targeted org ${org.name}.`);
   ctx.term.out();
-  const space = options.s ? await findSpaceIn(cc, org.guid, options.s) : await pick(ctx, 'space', await cc.spaces(org.guid));
+  const space = options.space ? await findSpace(cc, org.guid, options.space) : await pick(ctx, 'space', await cc.spaces(org.guid));
   if (!space) return;
   await targetSpace(cc, state, space);
   ctx.term.out(`Targeted space ${space.name}.`);

@@ -1,11 +1,12 @@
+import { findLogin } from '../actions/cf-clients.js';
 import { logOut } from '../actions/logout.js';
-import { findSession } from '../actions/session.js';
-import type { CommandRun } from '../cli.js';
 import { tokenUsername } from '../uaa/jwt.js';
+import type { CommandRun } from './command-spec.js';
+import type { SPECS } from './specs.js';
 
-export const run: CommandRun = async (ctx) => {
-  const found = await findSession(ctx);
-  ctx.term.out(`Logging out ${tokenUsername(found?.state.accessToken ?? '')}...`);
-  if (found) await logOut(ctx, found.store, found.state);
+export const run: CommandRun<typeof SPECS.logout> = async (ctx) => {
+  const found = await findLogin(ctx);
+  ctx.term.out(`Logging out ${tokenUsername(found?.login.accessToken ?? '')}...`);
+  if (found) await logOut(ctx, found.store, found.login, ctx.term.notice);
   ctx.term.ok();
 };

@@ -1,24 +1,25 @@
-import { openSession } from '../actions/session.js';
+import { loggedInClients } from '../actions/cf-clients.js';
 import { ensureSshEnabled, findInstance, sshEndpoint, sshUsername } from '../actions/ssh.js';
 import { oneTimeCode } from '../actions/ssh-code.js';
-import type { CommandRun } from '../cli.js';
 import { UsageError } from '../errors.js';
-import { instanceIndex } from './ssh.js';
+import type { CommandRun } from './command-spec.js';
+import { instanceIndex } from './option-values.js';
+import type { SPECS } from './specs.js';
 
-export const run: CommandRun = async (ctx, { args: [appName], options }) => {
+export const run: CommandRun<typeof SPECS['ssh-code']> = async (ctx, { args: { appName }, options }) => {
   if (!options.openssh) {
     if (appName) throw new UsageError(`unexpected argument "${appName}": with an app, give --openssh for ready ssh, scp and sftp command lines`);
-    ctx.term.out(await oneTimeCode(await openSession(ctx, 'login')));
+    ctx.term.out(await oneTimeCode(await loggedInClients(ctx, 'login', ctx.term.notice)));
     return;
   }
   if (!appName) throw new UsageError('the required argument `APP_NAME` was not provided with --openssh');
-  const index = instanceIndex(options.appInstanceIndex as string | undefined) ?? 0;
-  const session = await openSession(ctx);
-  const endpoint = await sshEndpoint(session);
-  const target = await findInstance(session, appName, (options.process as string | undefined) ?? 'web', index);
-  await ensureSshEnabled(session, target.app, ctx.bin);
+  const index = instanceIndex(options.appInstanceIndex) ?? 0;
+  const cf = await loggedInClients(ctx, 'space', ctx.term.notice);
+  const endpoint = await sshEndpoint(cf);
+  const target = await findInstance(cf, appName, options.process ?? 'web', index);
+  await ensureSshEnabled(cf, target.app, ctx.bin);
   const user = sshUsername(target);
-  const code = await oneTimeCode(session, endpoint.root);
+  const code = await oneTimeCode(cf, endpoint.root);
   const host = endpoint.host.includes(':') ? `[${endpoint.host}]` : endpoint.host;
   ctx.term.out(`ssh -p ${endpoint.port} ${user}@${host}`);
   ctx.term.out(`scp -P ${endpoint.port} -o User=${user} LOCAL_FILE ${host}:REMOTE_PATH`);

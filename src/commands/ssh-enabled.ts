@@ -1,10 +1,12 @@
-import { openSession } from '../actions/session.js';
-import { blockedTip, findApp, sshStatus } from '../actions/ssh-switches.js';
-import type { CommandRun } from '../cli.js';
+import { loggedInClients } from '../actions/cf-clients.js';
+import { findApp } from '../actions/lookup.js';
+import { blockedTip, sshStatus } from '../actions/ssh-switches.js';
+import type { CommandRun } from './command-spec.js';
+import type { SPECS } from './specs.js';
 
-export const run: CommandRun = async (ctx, { args: [appName], options }) => {
-  const session = await openSession(ctx);
-  const status = await sshStatus(session, await findApp(session, appName));
+export const run: CommandRun<typeof SPECS['ssh-enabled']> = async (ctx, { args: { appName }, options }) => {
+  const cf = await loggedInClients(ctx, 'space', ctx.term.notice);
+  const status = await sshStatus(cf, await findApp(cf, appName));
   if (options.json) {
     ctx.term.out(JSON.stringify(status, null, 2));
     return;

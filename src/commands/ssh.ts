@@ -1,27 +1,15 @@
 import { handOffToOpenSsh } from '../actions/openssh.js';
-import { openSession } from '../actions/session.js';
+import { loggedInClients } from '../actions/cf-clients.js';
 import { appEnvCommand, connectToInstance, ensureSshEnabled, findInstance, type InstanceChooser, sshEndpoint } from '../actions/ssh.js';
-import type { CommandRun } from '../cli.js';
 import { UsageError, UserError } from '../errors.js';
 import { ConnectionLostError } from '../ssh/client.js';
 import { openForwards } from '../ssh/forward.js';
 import { type ForwardSpec, parseForwardSpec } from '../ssh/forward-spec.js';
 import { runSession, type SessionEnd, signalExitCode } from '../ssh/session.js';
+import type { CommandInput, CommandRun } from './command-spec.js';
 import { chooseInstance } from './instance-picker.js';
-
-interface SshOptions {
-  appInstanceIndex?: string;
-  command?: string[];
-  disablePseudoTty?: boolean;
-  forcePseudoTty?: boolean;
-  requestPseudoTty?: number;
-  L?: string[];
-  process?: string;
-  skipHostValidation?: boolean;
-  skipRemoteExecution?: boolean;
-  appEnv?: boolean;
-  sshClient?: string;
-}
+import { instanceIndex } from './option-values.js';
+import type { SPECS } from './specs.js';
 
 export type PtyMode = 'force' | 'disable' | 'request' | 'auto';
 
@@ -33,8 +21,10 @@ export function wantsPty(mode: PtyMode, hasCommand: boolean, stdinIsTTY: boolean
   return !hasCommand && stdinIsTTY;
 }
 
+type SshOptions = CommandInput<typeof SPECS.ssh>['options'];
+
 function ptyMode(options: SshOptions): PtyMode {
-  const requests = options.requestPseudoTty ?? 0;
+  const requests = options.requestPseudoTty;
   const given = [
     options.disablePseudoTty && '--disable-pseudo-tty, -T',
     (options.forcePseudoTty || requests > 1) && '--force-pseudo-tty',
@@ -48,44 +38,37 @@ function ptyMode(options: SshOptions): PtyMode {
   return requests === 1 ? 'request' : 'auto';
 }
 
-export function instanceIndex(value: string | undefined): number | undefined {
-  if (value === undefined) return undefined;
-  if (!/^\d+$/.test(value)) throw new UsageError(`invalid argument for flag '--app-instance-index, -i': '${value}' is not an instance index (0, 1, 2, ...)`);
-  return Number(value);
-}
-
-export const run: CommandRun = async (ctx, { args: [appName, ...sshArgs], options: raw }) => {
-  const options = raw as SshOptions;
+export const run: CommandRun<typeof SPECS.ssh> = async (ctx, { args: { appName, sshArgs }, options }) => {
   const mode = ptyMode(options);
   const index = instanceIndex(options.appInstanceIndex);
-  const forwards: ForwardSpec[] = (options.L ?? []).map(parseForwardSpec);
+  const forwards: ForwardSpec[] = options.forwards.map(parseForwardSpec);
   const client = options.sshClient ?? 'builtin';
   if (client !== 'builtin' && client !== 'openssh') throw new UsageError(`--ssh-client takes builtin or openssh, not '${client}'`);
   if (sshArgs.length > 0 && client !== 'openssh') throw new UsageError(`unexpected argument "${sshArgs.join(' ')}": arguments after -- go to --ssh-client openssh`);
 
-  const joined = options.command?.length ? options.command.join(' ') : undefined;
+  const joined = options.command.length > 0 ? options.command.join(' ') : undefined;
   const command = options.appEnv ? appEnvCommand(joined) : joined;
   const pty = !options.skipRemoteExecution && wantsPty(mode, joined !== undefined, ctx.term.stdinIsTTY);
 
-  const session = await openSession(ctx);
-  const endpoint = await sshEndpoint(session);
+  const cf = await loggedInClients(ctx, 'space', ctx.term.notice);
+  const endpoint = await sshEndpoint(cf);
   const interactive = ctx.term.stdinIsTTY && ctx.term.stdoutIsTTY;
   const chooser: InstanceChooser | undefined = interactive ? (app, process, stats) => chooseInstance(ctx, app, process, stats) : undefined;
-  const target = await findInstance(session, appName, options.process ?? 'web', index, chooser);
-  await ensureSshEnabled(session, target.app, ctx.bin);
+  const target = await findInstance(cf, appName, options.process ?? 'web', index, chooser);
+  await ensureSshEnabled(cf, target.app, ctx.bin);
 
   if (client === 'openssh') {
-    return handOffToOpenSsh(ctx, session, endpoint, target, {
+    return handOffToOpenSsh(ctx, cf, endpoint, target, {
       command: options.skipRemoteExecution ? undefined : command,
       pty,
-      noCommand: Boolean(options.skipRemoteExecution),
+      noCommand: options.skipRemoteExecution,
       forwards,
-      skipHostValidation: Boolean(options.skipHostValidation),
+      skipHostValidation: options.skipHostValidation,
       extraArgs: sshArgs,
     });
   }
 
-  const connection = await connectToInstance(ctx, session, endpoint, target, Boolean(options.skipHostValidation));
+  const connection = await connectToInstance(ctx, cf, endpoint, target, options.skipHostValidation);
   let stoppedBy: NodeJS.Signals | undefined;
   const stopSignals = ctx.onSignals((signal) => {
     stoppedBy = signal;

@@ -1,5 +1,5 @@
 // The target table cf prints after login and target.
-import type { SessionState } from '../config/session.js';
+import type { StoredLogin } from '../config/login.js';
 import type { Context } from '../context.js';
 import { tokenUsername } from '../uaa/jwt.js';
 
@@ -11,7 +11,7 @@ export interface TargetView {
   space: string | null;
 }
 
-export function targetView(state: SessionState): TargetView {
+export function targetView(state: StoredLogin): TargetView {
   return {
     api: state.api,
     apiVersion: state.apiVersion,
@@ -21,7 +21,7 @@ export function targetView(state: SessionState): TargetView {
   };
 }
 
-export function printTarget(ctx: Context, state: SessionState): void {
+export function printTarget(ctx: Context, state: StoredLogin): void {
   const view = targetView(state);
   const row = (label: string, value: string) => ctx.term.out(`${`${label}:`.padEnd(16)}${value}`);
   row('API endpoint', view.api);

@@ -1,15 +1,16 @@
-import { openSession } from '../actions/session.js';
+import { loggedInClients } from '../actions/cf-clients.js';
 import { setTarget } from '../actions/target.js';
-import type { CommandRun } from '../cli.js';
+import type { CommandRun } from './command-spec.js';
+import type { SPECS } from './specs.js';
 import { printTarget, targetView } from './target-summary.js';
 
-export const run: CommandRun = async (ctx, { options }) => {
-  const session = await openSession(ctx, 'login');
-  const choice = { org: options.o as string | undefined, space: options.s as string | undefined };
+export const run: CommandRun<typeof SPECS.target> = async (ctx, { options }) => {
+  const cf = await loggedInClients(ctx, 'login', ctx.term.notice);
+  const choice = { org: options.org, space: options.space };
   if (choice.org || choice.space) {
-    await setTarget(session.cc, session.state, choice, ctx.bin);
-    await session.store.save(session.state);
+    await setTarget(cf.cc, cf.login, choice, ctx.bin);
+    await cf.store.save(cf.login);
   }
-  if (options.json) ctx.term.out(JSON.stringify(targetView(session.state), null, 2));
-  else printTarget(ctx, session.state);
+  if (options.json) ctx.term.out(JSON.stringify(targetView(cf.login), null, 2));
+  else printTarget(ctx, cf.login);
 };

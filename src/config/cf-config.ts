@@ -5,7 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { UserError } from '../errors.js';
 import { writeFileAtomic } from './atomic.js';
-import type { SessionState, SessionStore } from './session.js';
+import type { StoredLogin, LoginStore } from './login.js';
 
 const CONFIG_VERSION = 4;
 
@@ -36,7 +36,7 @@ export function cfConfigPath(env: NodeJS.ProcessEnv): string {
   return path.join(cfHome(env), '.cf', 'config.json');
 }
 
-export class CfConfigStore implements SessionStore {
+export class CfConfigStore implements LoginStore {
   readonly description: string;
 
   constructor(readonly file: string) {
@@ -59,7 +59,7 @@ export class CfConfigStore implements SessionStore {
     }
   }
 
-  async load(): Promise<SessionState | undefined> {
+  async load(): Promise<StoredLogin | undefined> {
     const raw = await this.readRaw();
     if (!raw || raw.ConfigVersion !== CONFIG_VERSION || !raw.Target) return undefined;
     const org = raw.OrganizationFields;
@@ -82,7 +82,7 @@ export class CfConfigStore implements SessionStore {
     };
   }
 
-  async save(state: SessionState): Promise<void> {
+  async save(state: StoredLogin): Promise<void> {
     const raw = (await this.readRaw()) ?? { ConfigVersion: CONFIG_VERSION };
     const next: CfConfigFile = {
       ...raw,

@@ -1,11 +1,13 @@
 // Help text in the cf CLI's layout: NAME / USAGE / OPTIONS / SEE ALSO, three-space indents.
-import type { CommandSpec, Manifest } from '../manifest.js';
+import type { CommandSpec } from '../commands/command-spec.js';
+import { VERSION } from '../version.js';
 
 const INDENT = '   ';
 
-export function commandHelp(spec: CommandSpec, prefix: string): string {
-  const lines = ['NAME:', `${INDENT}${spec.name} - ${spec.description}`, '', 'USAGE:'];
-  const usage = spec.usage.replaceAll('{cmd}', `${prefix} ${spec.name}`);
+/** `name` is what the user types after `prefix`: the command's own name, or its name inside cf. */
+export function commandHelp(spec: CommandSpec, prefix: string, name = spec.name): string {
+  const lines = ['NAME:', `${INDENT}${name} - ${spec.description}`, '', 'USAGE:'];
+  const usage = spec.usage.replaceAll('{cmd}', `${prefix} ${name}`);
   lines.push(...usage.split('\n').map((line) => `${INDENT}${line}`));
   const options = spec.options ?? [];
   if (options.length > 0) {
@@ -18,20 +20,20 @@ export function commandHelp(spec: CommandSpec, prefix: string): string {
     lines.push('', 'ENVIRONMENT:');
     for (const [name, description] of environment) lines.push(`${INDENT}${`${name}=`.padEnd(29)}${description}`);
   }
-  if (spec.see_also?.length) lines.push('', 'SEE ALSO:', `${INDENT}${spec.see_also.join(', ')}`);
+  if (spec.seeAlso?.length) lines.push('', 'SEE ALSO:', `${INDENT}${spec.seeAlso.join(', ')}`);
   return `${lines.join('\n')}\n`;
 }
 
-export function programHelp(manifest: Manifest, bin: string): string {
-  const width = Math.max(...manifest.commands.map((c) => c.name.length)) + 4;
+export function programHelp(commands: readonly CommandSpec[], bin: string): string {
+  const width = Math.max(...commands.map((c) => c.name.length)) + 4;
   const lines = [
-    `${bin} ${manifest.version}: SSH into Cloud Foundry app instances and their services.`,
+    `${bin} ${VERSION}: SSH into Cloud Foundry app instances and their services.`,
     '',
     'USAGE:',
     `${INDENT}${bin} COMMAND [ARGUMENTS] [OPTIONS]`,
     '',
     'COMMANDS:',
-    ...manifest.commands.map((c) => `${INDENT}${c.name.padEnd(width)}${c.description}`),
+    ...commands.map((c) => `${INDENT}${c.name.padEnd(width)}${c.description}`),
     '',
     `Use '${bin} help COMMAND' or '${bin} COMMAND --help' for more on a command.`,
   ];

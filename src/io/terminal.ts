@@ -37,6 +37,9 @@ export class Terminal {
     this.streams.stderr.write(`${text}\n`);
   }
 
+  /** err as a value: what commands hand to actions for warnings and notices. */
+  readonly notice = (text: string): void => this.err(text);
+
   /** A spinner on stderr while `work` runs; nothing at all when stderr is not a terminal. */
   async spin<T>(text: string, work: () => Promise<T>): Promise<T> {
     if (!this.streams.stderr.isTTY) return work();

@@ -3,8 +3,8 @@
 import http from 'node:http';
 import https from 'node:https';
 import type { AxiosInstance } from 'axios';
-import { getProxyForUrl } from 'proxy-from-env';
 import { NetworkError } from '../errors.js';
+import { httpProxyFor } from './proxy-env.js';
 import { formatRequest, formatResponse, type TraceSink } from './trace.js';
 
 export interface HttpOptions {
@@ -13,6 +13,8 @@ export interface HttpOptions {
   trace?: TraceSink;
   /** Milliseconds before a request without an answer is given up. */
   timeoutMs?: number;
+  /** Where http_proxy, https_proxy and no_proxy are read (the command's environment). */
+  env?: Readonly<Record<string, string | undefined>>;
 }
 
 export interface HttpRequest {
@@ -33,7 +35,7 @@ const RETRIED_STATUSES = new Set([500, 502, 503, 504]);
 const RETRIED_ERRORS = new Set(['ECONNRESET', 'EPIPE']);
 const GET_RETRIES = 2;
 
-export class Http {
+export class HttpClient {
   private axios?: Promise<AxiosInstance>;
   private readonly directAgents: { http: http.Agent; https: https.Agent };
   private readonly proxyAgents = new Map<string, http.Agent>();
@@ -112,7 +114,8 @@ export class Http {
   }
 
   private async agentsFor(url: URL): Promise<{ httpAgent: http.Agent; httpsAgent: https.Agent }> {
-    const proxy = httpProxyFor(url);
+    // all_proxy is left out on purpose: as in cf, it is a SOCKS5 proxy for SSH only.
+    const proxy = httpProxyFor(url, this.options.env ?? {});
     if (!proxy) return { httpAgent: this.directAgents.http, httpsAgent: this.directAgents.https };
     let agent = this.proxyAgents.get(proxy);
     if (!agent) {
@@ -124,16 +127,6 @@ export class Http {
     return { httpAgent: agent, httpsAgent: agent as https.Agent };
   }
 
-}
-
-/**
- * http_proxy / https_proxy as the URL's scheme asks, unless no_proxy excludes the host.
- * all_proxy is left out on purpose: as in cf, it is a SOCKS5 proxy for SSH only.
- */
-function httpProxyFor(url: URL): string {
-  const scheme = url.protocol.replace(/:$/, '');
-  const proxy = process.env[`${scheme}_proxy`] || process.env[`${scheme.toUpperCase()}_PROXY`] || '';
-  return proxy && getProxyForUrl(url.toString()) ? proxy : '';
 }
 
 function parseBody(text: string, contentType = ''): unknown {

@@ -50,9 +50,9 @@ function redactBody(body: unknown, contentType: string): string {
 }
 
 function headerLines(headers: Record<string, string>): string[] {
-  return Object.keys(headers)
-    .sort()
-    .map((name) => `${name}: ${SECRET_HEADER.test(name) ? HIDDEN : redactText(headers[name])}`);
+  return Object.entries(headers)
+    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+    .map(([name, value]) => `${name}: ${SECRET_HEADER.test(name) ? HIDDEN : redactText(value)}`);
 }
 
 function stamp(now: Date): string {

@@ -378,7 +378,7 @@ class Reader {
   constructor(private readonly bytes: Buffer) {}
 
   bigUint(): bigint {
-    const first = this.take(1)[0];
+    const first = this.take(1).readUInt8(0);
     if (first < 0x80) return BigInt(first);
     const count = 256 - first;
     if (count > 8) throw new GobError(`an unsigned integer cannot be ${count} bytes long`);
@@ -464,7 +464,8 @@ class MessageQueue {
   next(maxBytes: number): Buffer | undefined {
     const head = this.peek(9);
     if (head.length === 0) return undefined;
-    const prefix = head[0] < 0x80 ? 1 : 1 + 256 - head[0];
+    const lead = head.readUInt8(0);
+    const prefix = lead < 0x80 ? 1 : 1 + 256 - lead;
     if (prefix > 9) throw new GobError(`a message length cannot be ${prefix - 1} bytes long`);
     if (head.length < prefix) return undefined;
     const size = new Reader(head).bigUint();
@@ -491,6 +492,7 @@ class MessageQueue {
     this.length -= n;
     while (n > 0) {
       const chunk = this.chunks[0];
+      if (!chunk) throw new GobError(`${n} bytes short of a message`);
       if (chunk.length <= n) {
         parts.push(chunk);
         this.chunks.shift();
@@ -501,7 +503,8 @@ class MessageQueue {
         n = 0;
       }
     }
-    return parts.length === 1 ? parts[0] : Buffer.concat(parts);
+    const [single] = parts;
+    return single && parts.length === 1 ? single : Buffer.concat(parts);
   }
 }
 

@@ -1,7 +1,9 @@
-// What cf learns about the plugin at install (SetPluginMetadata), made from plugin-manifest.yml:
-// the commands that have a plugin_name, by that name, with cf's help text for them.
-import type { Manifest, OptionSpec } from '../manifest.js';
+// What cf learns about the plugin at install (SetPluginMetadata), made from the command specs:
+// the commands that have a name inside cf, by that name, with cf's help text for them.
+import type { CommandSpec, OptionSpec } from '../commands/command-spec.js';
+import { NAME, VERSION } from '../version.js';
 import type { PluginMetadata, Version } from './cf-rpc.js';
+import { pluginNameOf } from './names.js';
 
 /** The plugin library's protocol version; cf refuses a Major above 1. */
 const LIBRARY_VERSION: Version = { Major: 1, Minor: 0, Build: 0 };
@@ -14,7 +16,7 @@ const MIN_CLI_VERSION: Version = { Major: 7, Minor: 3, Build: 0 };
 
 function parseVersion(version: string): Version {
   const match = /^(\d+)\.(\d+)\.(\d+)/.exec(version);
-  if (!match) throw new Error(`plugin-manifest.yml: version ${version} is not MAJOR.MINOR.BUILD`);
+  if (!match) throw new Error(`package.json: version ${version} is not MAJOR.MINOR.BUILD`);
   return { Major: Number(match[1]), Minor: Number(match[2]), Build: Number(match[3]) };
 }
 
@@ -26,26 +28,27 @@ function optionKey(option: OptionSpec): string {
   return option.flag.replace(/^-+/, '');
 }
 
-export function pluginMetadata(manifest: Manifest): PluginMetadata {
+export function pluginMetadata(commands: readonly CommandSpec[]): PluginMetadata {
   return {
-    Name: manifest.name,
-    Version: parseVersion(manifest.version),
+    Name: NAME,
+    Version: parseVersion(VERSION),
     LibraryVersion: LIBRARY_VERSION,
     MinCliVersion: MIN_CLI_VERSION,
-    Commands: manifest.commands.flatMap((spec) =>
-      spec.plugin_name
+    Commands: commands.flatMap((spec) => {
+      const name = pluginNameOf(spec);
+      return name
         ? [
             {
-              Name: spec.plugin_name,
+              Name: name,
               Alias: '',
               HelpText: spec.description,
               UsageDetails: {
-                Usage: spec.usage.replaceAll('{cmd}', `cf ${spec.plugin_name}`),
+                Usage: spec.usage.replaceAll('{cmd}', `cf ${name}`),
                 Options: new Map((spec.options ?? []).map((option) => [optionKey(option), option.description])),
               },
             },
           ]
-        : [],
-    ),
+        : [];
+    }),
   };
 }

@@ -9,15 +9,19 @@ export interface ClientFile {
   executable?: boolean;
 }
 
-export interface Launch {
+/** A local program to start beside a tunnel: a database client, the system ssh, the user's own command. */
+export interface LocalProgram {
   /** Programs to try, first found on PATH wins. */
   programs: string[];
-  /** The Debian/Ubuntu package that provides them, for the "not installed" message. */
-  debianPackage: string;
   args: string[];
   env: Record<string, string>;
   /** Written into a 0700 folder with mode 0600 before the start, removed after; `{dir}` in args is that folder. */
   files: ClientFile[];
+}
+
+export interface Launch extends LocalProgram {
+  /** The Debian/Ubuntu package that provides them, for the "not installed" message. */
+  debianPackage: string;
 }
 
 /** Where the tunnel listens. */

@@ -140,8 +140,9 @@ export function detectType(binding: ServiceBinding): Detection {
       if (SIGNALS[type].test(value)) votes.set(type, [...(votes.get(type) ?? []), `${kind} ${value}`]);
     }
   }
-  if (votes.size === 1) {
-    const [[type, evidence]] = [...votes];
+  const [only] = votes;
+  if (only && votes.size === 1) {
+    const [type, evidence] = only;
     return { type, evidence };
   }
   return { evidence: [...votes.values()].flat() };

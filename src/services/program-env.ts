@@ -1,7 +1,6 @@
 // `connect-to-service APP SERVICE -- COMMAND ARGS`: any local program (pg_dump, mysqldump, a
 // migration tool) gets the tunnel in its environment, the way the app itself sees the service.
-import type { LocalProgram } from '../actions/local-program.js';
-import { connectionUrl, type LocalEnd, nativeClient } from './clients.js';
+import { connectionUrl, type LocalEnd, type LocalProgram, nativeClient } from './clients.js';
 import type { Connection, ServiceBinding, ServiceType } from './credentials.js';
 
 /** The binding's credentials pointed at the tunnel: host, port and URIs rewritten. */
@@ -18,6 +17,7 @@ function throughTunnel(creds: Record<string, unknown>, conn: Connection, local: 
 
 export function programEnvironment(command: string[], type: ServiceType | undefined, binding: ServiceBinding, conn: Connection, local: LocalEnd): LocalProgram {
   const [program, ...args] = command;
+  if (program === undefined) throw new Error('programEnvironment needs a program to run');
   const env: Record<string, string> = {
     VCAP_SERVICES: JSON.stringify({ [binding.label ?? 'user-provided']: [{ ...binding, credentials: throughTunnel(binding.credentials, conn, local) }] }),
   };

@@ -2,8 +2,8 @@
 // or through an HTTP CONNECT proxy (https_proxy; corporate networks that block port 2222).
 import http from 'node:http';
 import net from 'node:net';
-import { getProxyForUrl } from 'proxy-from-env';
 import { NetworkError } from '../errors.js';
+import { httpProxyFor } from '../net/proxy-env.js';
 
 export interface DialOptions {
   env: NodeJS.ProcessEnv;
@@ -22,7 +22,7 @@ export function dialTimeoutMs(env: NodeJS.ProcessEnv): number {
 export function route(host: string, port: number, env: NodeJS.ProcessEnv): { kind: 'direct' | 'socks5' | 'http-connect'; proxy?: URL } {
   const socks = env.all_proxy || env.ALL_PROXY;
   if (socks) return { kind: 'socks5', proxy: new URL(socks.includes('://') ? socks : `socks5://${socks}`) };
-  const http = getProxyForUrl(`https://${host}:${port}`);
+  const http = httpProxyFor(new URL(`https://${host.includes(':') ? `[${host}]` : host}:${port}`), env);
   if (http) return { kind: 'http-connect', proxy: new URL(http) };
   return { kind: 'direct' };
 }

@@ -46,9 +46,9 @@ function port(value: string, spec: string, which: string): number {
 
 export function parseForwardSpec(spec: string): ForwardSpec {
   const parts = splitSpec(spec);
-  if (!parts || parts.some((p) => p === '') || (parts.length !== 3 && parts.length !== 4)) {
+  const [bindAddress, local, remoteHost, remote] = parts?.length === 3 ? ['localhost', ...parts] : (parts ?? []);
+  if (!bindAddress || !local || !remoteHost || !remote || (parts?.length !== 3 && parts?.length !== 4)) {
     throw new UsageError(`Bad local forwarding specification '${spec}'`);
   }
-  const [bindAddress, local, remoteHost, remote] = parts.length === 4 ? parts : ['localhost', ...parts];
   return { bindAddress, localPort: port(local, spec, 'local'), remoteHost, remotePort: port(remote, spec, 'remote') };
 }

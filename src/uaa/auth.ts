@@ -1,24 +1,18 @@
 // Keeps a session's access token fresh: refreshed before it is within a minute of
 // expiring, and once more when a server says it is no longer valid. Every new token is
 // saved back to the store it came from.
-import type { SessionState, SessionStore } from '../config/session.js';
+import type { StoredLogin, LoginStore } from '../config/login.js';
 import { RefreshTokenError } from '../errors.js';
+import type { TokenSource } from '../net/token-source.js';
 import type { UaaClient } from './client.js';
 import { expiresSoon, tokenUsername } from './jwt.js';
-
-export interface TokenSource {
-  /** A usable access token, "bearer ...". */
-  token(): Promise<string>;
-  /** A new access token, for when the last one was refused. */
-  refresh(): Promise<string>;
-}
 
 export class Auth implements TokenSource {
   private refreshing?: Promise<string>;
 
   constructor(
-    readonly state: SessionState,
-    private readonly store: SessionStore,
+    readonly state: StoredLogin,
+    private readonly store: LoginStore,
     private readonly uaa: UaaClient,
     private readonly now: () => number,
   ) {}

@@ -1,6 +1,6 @@
 // UAA: the login grants, token refresh and the one-time SSH code.
 import { RefreshTokenError, UserError } from '../errors.js';
-import type { Http, HttpResponse } from '../net/http.js';
+import type { HttpClient, HttpResponse } from '../net/http.js';
 
 export interface TokenGrant {
   /** With its type prefix: "bearer eyJ...". */
@@ -26,7 +26,7 @@ export function passcodeUrl(authorizationEndpoint: string): string {
 
 export class UaaClient {
   constructor(
-    private readonly http: Http,
+    private readonly http: HttpClient,
     private readonly authorizationEndpoint: string,
     private readonly uaaEndpoint: string,
   ) {}

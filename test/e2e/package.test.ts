@@ -272,13 +272,14 @@ describe('the packaged executable', { skip: why, timeout: 600_000 }, () => {
   });
 
   it('cf-host refuses, as cf does, a plugin with a command named like a core command', async () => {
-    // The built (not packaged) CLI with a manifest that names a plugin command `ssh`.
+    // The built (not packaged) CLI, renamed as scripts/pkg --rename would, so that a plugin command is called `ssh`.
     const copy = path.join(work, 'clash');
     mkdirSync(copy);
     cpSync(path.join(ROOT, 'build/src'), path.join(copy, 'src'), { recursive: true });
+    cpSync(path.join(ROOT, 'build/package.json'), path.join(copy, 'package.json'));
     symlinkSync(path.join(ROOT, 'node_modules'), path.join(copy, 'node_modules'));
-    const yml = readFileSync(path.join(ROOT, 'plugin-manifest.yml'), 'utf8').replace('plugin_name: xssh\n', 'plugin_name: ssh\n');
-    writeFileSync(path.join(copy, 'plugin-manifest.yml'), yml);
+    const names = path.join(copy, 'src/plugin/names.js');
+    writeFileSync(names, readFileSync(names, 'utf8').replace('const RENAMES = {};', 'const RENAMES = { ssh: "ssh" };'));
     const plugin = path.join(copy, 'plugin');
     writeFileSync(plugin, `#!/bin/sh\nexec "${process.execPath}" "${path.join(copy, 'src/bin.js')}" "$@"\n`, { mode: 0o755 });
     const r = await run(host, [plugin], tempHome());

@@ -4,21 +4,21 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { CloudController } from '../../src/cf/cloud-controller.js';
-import { emptySession, type SessionState, type SessionStore } from '../../src/config/session.js';
+import { emptyLogin, type StoredLogin, type LoginStore } from '../../src/config/login.js';
 import { CfApiError, NetworkError, RefreshTokenError } from '../../src/errors.js';
-import { Http } from '../../src/net/http.js';
+import { HttpClient } from '../../src/net/http.js';
 import { Auth } from '../../src/uaa/auth.js';
 import { UaaClient } from '../../src/uaa/client.js';
 import { type Foundation, startFoundation } from '../foundation/server.js';
 
-class MemoryStore implements SessionStore {
+class MemoryStore implements LoginStore {
   readonly description = 'memory';
   saves = 0;
-  constructor(private state?: SessionState) {}
+  constructor(private state?: StoredLogin) {}
   async load() {
     return this.state;
   }
-  async save(state: SessionState) {
+  async save(state: StoredLogin) {
     this.state = { ...state };
     this.saves += 1;
   }
@@ -26,7 +26,7 @@ class MemoryStore implements SessionStore {
 
 describe('Cloud Controller and UAA clients', () => {
   let foundation: Foundation;
-  const httpClient = new Http({ sslDisabled: false, userAgent: 'test' });
+  const httpClient = new HttpClient({ sslDisabled: false, userAgent: 'test' });
 
   before(async () => {
     foundation = await startFoundation();
@@ -36,7 +36,7 @@ describe('Cloud Controller and UAA clients', () => {
   async function session(user = 'developer', now: () => number = Date.now) {
     const uaa = new UaaClient(httpClient, `${foundation.url}/uaa`, `${foundation.url}/uaa`);
     const grant = await uaa.passwordGrant(user, `${user}-pass`);
-    const state = { ...emptySession(foundation.url), authorizationEndpoint: `${foundation.url}/uaa`, uaaEndpoint: `${foundation.url}/uaa`, ...grant };
+    const state = { ...emptyLogin(foundation.url), authorizationEndpoint: `${foundation.url}/uaa`, uaaEndpoint: `${foundation.url}/uaa`, ...grant };
     const store = new MemoryStore(state);
     const auth = new Auth(state, store, uaa, now);
     const warnings: string[] = [];
@@ -155,7 +155,7 @@ describe('Cloud Controller and UAA clients', () => {
     await new Promise<void>((resolve) => flaky.listen(0, '127.0.0.1', resolve));
     const url = `http://127.0.0.1:${(flaky.address() as AddressInfo).port}`;
     try {
-      const client = new Http({ sslDisabled: false, userAgent: 'test' });
+      const client = new HttpClient({ sslDisabled: false, userAgent: 'test' });
       assert.equal((await client.send({ method: 'GET', url })).status, 200);
       assert.equal(requests, 2);
       requests = 0;
@@ -172,7 +172,7 @@ describe('Cloud Controller and UAA clients', () => {
     await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
     const url = `http://127.0.0.1:${(silent.address() as AddressInfo).port}`;
     try {
-      const quick = new Http({ sslDisabled: false, userAgent: 'test', timeoutMs: 200 });
+      const quick = new HttpClient({ sslDisabled: false, userAgent: 'test', timeoutMs: 200 });
       await assert.rejects(new CloudController(quick, url, undefined, () => undefined).root(), (err: unknown) => {
         assert.ok(err instanceof NetworkError);
         assert.equal(err.message, `Cannot reach ${url}: the request timed out. Check your network, or set https_proxy if you are behind a proxy.`);

@@ -6,7 +6,7 @@ import { existsSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { after, afterEach, before, describe, it } from 'node:test';
-import { manifest } from '../../src/manifest.js';
+import { SPECS } from '../../src/commands/specs.js';
 import {
   CfCli,
   organizationType,
@@ -16,7 +16,7 @@ import {
   stringsType,
 } from '../../src/plugin/cf-rpc.js';
 import { GobDecoder, GobEncoder, type GobType, GobTypeIds, gobBool, gobString } from '../../src/plugin/gob.js';
-import { pluginLaunch } from '../../src/plugin/launch.js';
+import { pluginLaunch } from '../../src/plugin-launch.js';
 import { RpcError, rpcErrorBody, rpcRequest, rpcResponse } from '../../src/plugin/rpc.js';
 import { cli, loggedIn, tempHome } from '../helpers/cli.js';
 import { type RunningFoundation, startFoundationProcess } from '../helpers/foundation.js';
@@ -246,13 +246,13 @@ describe('cf-ssh-tools launched by cf', () => {
       assert.doesNotMatch(command.UsageDetails.Usage, /\{cmd\}|cf-ssh-tools/);
     }
     const ssh = metadata.Commands.find((c) => c.Name === 'xssh')!;
-    const spec = manifest().commands.find((c) => c.name === 'ssh')!;
+    const spec = SPECS.ssh;
     assert.equal(ssh.HelpText, spec.description);
     assert.equal(ssh.UsageDetails.Usage.split('\n')[0], 'cf xssh APP_NAME [--process PROCESS] [-i INDEX] [-c COMMAND]...');
     // cf prints a one-letter key as -K and a longer one as --K.
     assert.equal(ssh.UsageDetails.Options.get('app-instance-index, -i'), 'App process instance index (Default: 0)');
     assert.equal(ssh.UsageDetails.Options.get('L'), 'Local port forward specification');
-    assert.equal(ssh.UsageDetails.Options.size, spec.options!.length);
+    assert.equal(ssh.UsageDetails.Options.size, spec.options.length);
     assert.equal(metadata.Commands.find((c) => c.Name === 'xenable-ssh')!.UsageDetails.Options.size, 0);
   });
 

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { existsSync, statSync } from 'node:fs';
 import { describe, it } from 'node:test';
-import { type Keytar, TokenVault } from '../../src/uaa/token-vault.js';
+import { type Keytar, TokenVault } from '../../src/config/token-vault.js';
 import { tempHome } from '../helpers/cli.js';
 
 class MemoryKeytar implements Keytar {

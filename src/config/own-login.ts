@@ -3,23 +3,23 @@
 import { readFile, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { UserError } from '../errors.js';
-import { type SecretStorage, TokenVault } from '../uaa/token-vault.js';
+import { type SecretStorage, TokenVault } from './token-vault.js';
 import { writeFileAtomic } from './atomic.js';
 import { cfHome } from './cf-config.js';
-import type { SessionState, SessionStore } from './session.js';
+import type { StoredLogin, LoginStore } from './login.js';
 
-type PublicState = Omit<SessionState, 'accessToken' | 'refreshToken' | 'uaaClientSecret' | 'trace'>;
+type PublicState = Omit<StoredLogin, 'accessToken' | 'refreshToken' | 'uaaClientSecret' | 'trace'>;
 
 interface SessionFile extends PublicState {
   version: 1;
   secretStorage: SecretStorage;
 }
 
-export function ownSessionDir(env: NodeJS.ProcessEnv): string {
+export function ownStateDir(env: NodeJS.ProcessEnv): string {
   return env.CF_SSH_TOOLS_HOME || path.join(cfHome(env), '.cf-ssh-tools');
 }
 
-export class OwnSessionStore implements SessionStore {
+export class OwnLoginStore implements LoginStore {
   readonly file: string;
   readonly vault: TokenVault;
   readonly description: string;
@@ -47,7 +47,7 @@ export class OwnSessionStore implements SessionStore {
     }
   }
 
-  async load(): Promise<SessionState | undefined> {
+  async load(): Promise<StoredLogin | undefined> {
     const saved = await this.readFile();
     if (!saved) return undefined;
     const { version: _version, secretStorage, ...state } = saved;
@@ -60,7 +60,7 @@ export class OwnSessionStore implements SessionStore {
     };
   }
 
-  async save(state: SessionState): Promise<void> {
+  async save(state: StoredLogin): Promise<void> {
     const { accessToken, refreshToken, uaaClientSecret, trace: _trace, ...rest } = state;
     const secretStorage = await this.vault.write({ accessToken, refreshToken, clientSecret: uaaClientSecret });
     this.fellBackToFile = secretStorage === 'file' && this.vault.keychainFailure !== undefined;

@@ -5,7 +5,7 @@ export interface Named {
   name: string;
 }
 
-export interface SessionState {
+export interface StoredLogin {
   /** The API URL (cf's Target). */
   api: string;
   apiVersion: string;
@@ -30,21 +30,21 @@ export interface SessionState {
 }
 
 /** A place a session is kept: cf over RPC, our own login, or cf's config.json. */
-export interface SessionStore {
+export interface LoginStore {
   /** For messages: where the session came from. */
   readonly description: string;
-  load(): Promise<SessionState | undefined>;
-  save(state: SessionState): Promise<void>;
+  load(): Promise<StoredLogin | undefined>;
+  save(state: StoredLogin): Promise<void>;
   /** A new access token from whoever owns the session (cf, when it runs us), instead of our own refresh. */
   refreshAccessToken?(): Promise<string>;
 }
 
-export function isLoggedIn(state: SessionState | undefined): boolean {
+export function isLoggedIn(state: StoredLogin | undefined): boolean {
   return Boolean(state && (state.accessToken || state.refreshToken));
 }
 
 /** A session with no login yet, for an API endpoint just looked up. */
-export function emptySession(api: string): SessionState {
+export function emptyLogin(api: string): StoredLogin {
   return {
     api,
     apiVersion: '',

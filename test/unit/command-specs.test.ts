@@ -3,29 +3,28 @@ import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import { commandTable, MANIFEST_FILE, manifestYaml, README_FILE, readmeWithTable } from '../../scripts/generate.js';
+import { COMMAND_SPECS, SPECS } from '../../src/commands/specs.js';
 import { commandHelp } from '../../src/io/help.js';
-import { manifest } from '../../src/manifest.js';
-import { ROOT } from '../helpers/foundation.js';
 
 const commandsDir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../src/commands');
 
-describe('plugin-manifest.yml', () => {
+describe('the command specs', () => {
   it('describes every command, each with a module and cf-legal names inside cf', () => {
-    const names = manifest().commands.map((c) => c.name);
+    const names = COMMAND_SPECS.map((c) => c.name);
     assert.deepEqual(names.sort(), [
       'allow-space-ssh', 'connect-to-service', 'disable-ssh', 'disallow-space-ssh', 'enable-ssh', 'login', 'logout',
       'space-ssh-allowed', 'ssh', 'ssh-code', 'ssh-enabled', 'target',
     ]);
     for (const name of names) assert.ok(existsSync(path.join(commandsDir, `${name}.js`)), name);
-    const pluginNames = manifest().commands.flatMap((c) => (c.plugin_name ? [c.plugin_name] : []));
+    const pluginNames = COMMAND_SPECS.flatMap((c) => (c.pluginName ? [c.pluginName] : []));
     for (const core of ['ssh', 'enable-ssh', 'disable-ssh', 'ssh-code', 'ssh-enabled', 'allow-space-ssh', 'login', 'target']) {
       assert.ok(!pluginNames.includes(core), `${core} is a cf core command`);
     }
   });
 
   it('renders help in the cf layout: every line of `cf help ssh` (v8), in order, plus our own options', () => {
-    const spec = manifest().commands.find((c) => c.name === 'ssh')!;
-    const ours = commandHelp(spec, 'cf').split('\n');
+    const ours = commandHelp(SPECS.ssh, 'cf').split('\n');
     const cf = `NAME:
    ssh - SSH to an application container instance
 
@@ -58,18 +57,28 @@ SEE ALSO:
       at = found + 1;
     }
     assert.ok(ours.some((l) => l.startsWith('   --app-env ')), 'our own options are listed too');
-    const enable = manifest().commands.find((c) => c.name === 'enable-ssh')!;
     assert.equal(
-      commandHelp(enable, 'cf'),
+      commandHelp(SPECS['enable-ssh'], 'cf'),
       'NAME:\n   enable-ssh - Enable ssh for the application\n\nUSAGE:\n   cf enable-ssh APP_NAME\n\nSEE ALSO:\n   allow-space-ssh, space-ssh-allowed, ssh, ssh-enabled\n',
     );
   });
 });
 
-describe('the README', () => {
-  it('lists the commands as plugin-manifest.yml describes them, standalone and inside cf', () => {
-    const readme = readFileSync(path.join(ROOT, 'README.md'), 'utf8');
+describe('what is made from the specs', () => {
+  it('plugin-manifest.yml is current (npm run generate writes it)', () => {
+    assert.equal(readFileSync(MANIFEST_FILE, 'utf8'), manifestYaml(), 'plugin-manifest.yml is out of date: run npm run generate');
+  });
+
+  it("the README's command table is current (npm run generate writes it)", () => {
+    const readme = readFileSync(README_FILE, 'utf8');
+    assert.equal(readme, readmeWithTable(readme), "README.md's command table is out of date: run npm run generate");
+    assert.ok(readme.includes(commandTable()));
     const rows = [...readme.matchAll(/^\| `cf-ssh-tools ([\w-]+)` \| (?:`cf ([\w-]+)`|\(cf's own `cf [\w-]+`\)) \| (.+) \|$/gm)].map((m) => [m[1], m[2], m[3]]);
-    assert.deepEqual(rows, manifest().commands.map((c) => [c.name, c.plugin_name, c.description]));
+    assert.deepEqual(rows, COMMAND_SPECS.map((c) => [c.name, c.pluginName, c.description]));
+  });
+
+  it('the version has one home: package.json, which the manifest and --version follow', () => {
+    const pkg = JSON.parse(readFileSync(path.join(path.dirname(MANIFEST_FILE), 'package.json'), 'utf8')) as { version: string };
+    assert.match(manifestYaml(), new RegExp(`^version: ${pkg.version.replaceAll('.', '\\.')}$`, 'm'));
   });
 });

@@ -1,18 +1,20 @@
 // How cf starts a plugin, and what we do for each: `<port> SendMetadata` at install,
 // `<port> CLI-MESSAGE-UNINSTALL` at uninstall, `<port> <command> args...` to run a command.
-import { describeApi } from '../actions/login.js';
-import { runCli } from '../cli.js';
-import { type Context, createContext, type ContextOptions } from '../context.js';
-import { describeError } from '../errors.js';
-import { type CommandSpec, manifest } from '../manifest.js';
-import { CfCli } from './cf-rpc.js';
-import { CfSessionStore } from './cf-session.js';
-import { pluginMetadata } from './metadata.js';
+import { describeApi } from './actions/login.js';
+import { runCli } from './cli.js';
+import { type Context, createContext, type ContextOptions } from './context.js';
+import { describeError } from './errors.js';
+import type { CommandSpec } from './commands/command-spec.js';
+import { COMMAND_SPECS } from './commands/specs.js';
+import { CfCli } from './plugin/cf-rpc.js';
+import { CfPluginLoginStore } from './plugin/cf-login.js';
+import { pluginMetadata } from './plugin/metadata.js';
+import { pluginNameOf } from './plugin/names.js';
 
 export type PluginLaunch = { port: number } & (
   | { mode: 'metadata' }
   | { mode: 'uninstall' }
-  /** `command` is our own name for the command cf knows by its plugin_name. */
+  /** `command` is our own name for the command cf knows by its name inside cf. */
   | { mode: 'command'; command: string; args: string[] }
 );
 
@@ -20,13 +22,13 @@ export type PluginLaunch = { port: number } & (
  * cf's way of starting us, or undefined for a standalone run. Strict, so that a standalone
  * `cf-ssh-tools 8080` is not taken for cf: a port, then one of the words cf sends.
  */
-export function pluginLaunch(argv: string[], commands: CommandSpec[] = manifest().commands): PluginLaunch | undefined {
+export function pluginLaunch(argv: string[], commands: readonly CommandSpec[] = COMMAND_SPECS): PluginLaunch | undefined {
   const [portText, word, ...args] = argv;
-  if (argv.length < 2 || !/^[1-9]\d{0,4}$/.test(portText) || Number(portText) > 65535) return undefined;
+  if (portText === undefined || word === undefined || !/^[1-9]\d{0,4}$/.test(portText) || Number(portText) > 65535) return undefined;
   const port = Number(portText);
   if (word === 'SendMetadata') return { port, mode: 'metadata' };
   if (word === 'CLI-MESSAGE-UNINSTALL') return { port, mode: 'uninstall' };
-  const spec = commands.find((c) => c.plugin_name === word);
+  const spec = commands.find((c) => pluginNameOf(c) === word);
   return spec ? { port, mode: 'command', command: spec.name, args } : undefined;
 }
 
@@ -34,19 +36,19 @@ export async function runPlugin(launch: PluginLaunch, io: Pick<ContextOptions, '
   const cf = new CfCli(launch.port);
   switch (launch.mode) {
     case 'metadata':
-      await cf.setPluginMetadata(pluginMetadata(manifest()));
+      await cf.setPluginMetadata(pluginMetadata(COMMAND_SPECS));
       return 0;
     case 'uninstall': {
       // cf goes on uninstalling whatever we answer: a session we could not remove is only reported.
       const ctx = createContext(io);
-      await ctx.ownStore.clear().catch((err: unknown) => ctx.term.err(`Could not remove the cf-ssh-tools session: ${describeError(err).message}`));
+      await ctx.ownLogin.clear().catch((err: unknown) => ctx.term.err(`Could not remove the cf-ssh-tools session: ${describeError(err).message}`));
       return 0;
     }
     case 'command': {
       const ctx: Context = createContext({
         ...io,
         bin: 'cf',
-        pluginStore: new CfSessionStore(cf, (api, sslDisabled) => describeApi(ctx, api, sslDisabled)),
+        pluginStore: new CfPluginLoginStore(cf, (api, sslDisabled) => describeApi(ctx, api, sslDisabled, ctx.term.notice)),
       });
       return runCli([launch.command, ...launch.args], ctx);
     }

@@ -1,15 +1,15 @@
 // The session when cf runs us as a plugin: cf's own, asked for over its plugin RPC. cf owns
 // its config.json, so nothing is ever written back; the UAA endpoints, which cf does not hand
 // out, come from the API root as for any login.
-import { emptySession, type SessionState, type SessionStore } from '../config/session.js';
+import { emptyLogin, type StoredLogin, type LoginStore } from '../config/login.js';
 import { RefreshTokenError } from '../errors.js';
 import type { CfCli } from './cf-rpc.js';
 import { RpcError } from './rpc.js';
 
 /** Reads an API endpoint's root for its UAA and SSH settings (login's describeApi). */
-export type ApiDescriber = (api: string, sslDisabled: boolean) => Promise<SessionState>;
+export type ApiDescriber = (api: string, sslDisabled: boolean) => Promise<StoredLogin>;
 
-export class CfSessionStore implements SessionStore {
+export class CfPluginLoginStore implements LoginStore {
   readonly description = 'the cf CLI that runs this plugin';
 
   constructor(
@@ -21,9 +21,9 @@ export class CfSessionStore implements SessionStore {
    * Always a session, even an empty one: inside cf, cf's session is the one that counts, and
    * "not logged in" should send users to `cf login`, not to some other store.
    */
-  async load(): Promise<SessionState> {
+  async load(): Promise<StoredLogin> {
     const api = await this.cf.apiEndpoint();
-    if (!api) return emptySession('');
+    if (!api) return emptyLogin('');
     const state = await this.describeApi(api, await this.cf.isSSLDisabled());
     if (!(await this.cf.isLoggedIn())) return state;
     state.accessToken = await this.accessToken();

@@ -1,0 +1,180 @@
+// Every command, described once: commander's definitions, each command's typed input, the
+// help text, the metadata cf receives, plugin-manifest.yml and the README's command table are
+// all made from these (scripts/generate.ts writes the last two; a unit test checks they are current).
+import type { CommandSpec } from './command-spec.js';
+
+export const SPECS = {
+  ssh: {
+    name: 'ssh',
+    pluginName: 'xssh',
+    description: 'SSH to an application container instance',
+    usage: `{cmd} APP_NAME [--process PROCESS] [-i INDEX] [-c COMMAND]...
+[-L [BIND_ADDRESS:]LOCAL_PORT:REMOTE_HOST:REMOTE_PORT]... [--skip-remote-execution]
+[--disable-pseudo-tty | --force-pseudo-tty | --request-pseudo-tty] [--skip-host-validation]
+[--app-env] [--ssh-client builtin|openssh [-- SSH_ARGS...]]`,
+    arguments: [
+      { name: 'APP_NAME', key: 'appName', kind: 'required' },
+      { name: 'SSH_ARGS', key: 'sshArgs', kind: 'rest' },
+    ],
+    options: [
+      { flag: '--app-instance-index, -i', key: 'appInstanceIndex', kind: 'value', value: 'INDEX', description: 'App process instance index (Default: 0)' },
+      { flag: '--command, -c', key: 'command', kind: 'values', value: 'COMMAND', description: 'Command to run' },
+      { flag: '--disable-pseudo-tty, -T', key: 'disablePseudoTty', kind: 'flag', description: 'Disable pseudo-tty allocation' },
+      { flag: '--force-pseudo-tty', key: 'forcePseudoTty', kind: 'flag', description: 'Force pseudo-tty allocation' },
+      { flag: '-L', key: 'forwards', kind: 'values', value: 'SPEC', description: 'Local port forward specification' },
+      { flag: '--process', key: 'process', kind: 'value', value: 'PROCESS', description: 'App process name (Default: web)' },
+      { flag: '--request-pseudo-tty, -t', key: 'requestPseudoTty', kind: 'count', description: 'Request pseudo-tty allocation' },
+      { flag: '--skip-host-validation, -k', key: 'skipHostValidation', kind: 'flag', description: 'Skip host key validation. Not recommended!' },
+      { flag: '--skip-remote-execution, -N', key: 'skipRemoteExecution', kind: 'flag', description: 'Do not execute a remote command' },
+      { flag: '--app-env', key: 'appEnv', kind: 'flag', description: "Start in the app's environment, as the app's own process starts (app folder, profile.d and .profile sourced)" },
+      { flag: '--ssh-client', key: 'sshClient', kind: 'value', value: 'CLIENT', description: 'builtin, or openssh to hand the connection to the system ssh; SSH_ARGS after -- go to it (Default: builtin)' },
+    ],
+    environment: { all_proxy: 'Specify a proxy server to enable proxying for all requests' },
+    seeAlso: ['allow-space-ssh', 'enable-ssh', 'space-ssh-allowed', 'ssh-code', 'ssh-enabled'],
+  },
+  'enable-ssh': {
+    name: 'enable-ssh',
+    pluginName: 'xenable-ssh',
+    description: 'Enable ssh for the application',
+    usage: '{cmd} APP_NAME',
+    arguments: [
+      { name: 'APP_NAME', key: 'appName', kind: 'required' },
+    ],
+    seeAlso: ['allow-space-ssh', 'space-ssh-allowed', 'ssh', 'ssh-enabled'],
+  },
+  'disable-ssh': {
+    name: 'disable-ssh',
+    pluginName: 'xdisable-ssh',
+    description: 'Disable ssh for the application',
+    usage: '{cmd} APP_NAME',
+    arguments: [
+      { name: 'APP_NAME', key: 'appName', kind: 'required' },
+    ],
+    seeAlso: ['disallow-space-ssh', 'space-ssh-allowed', 'ssh', 'ssh-enabled'],
+  },
+  'ssh-enabled': {
+    name: 'ssh-enabled',
+    pluginName: 'xssh-enabled',
+    description: 'Reports whether SSH is enabled on an application container instance',
+    usage: '{cmd} APP_NAME [--json]',
+    arguments: [
+      { name: 'APP_NAME', key: 'appName', kind: 'required' },
+    ],
+    options: [
+      { flag: '--json', key: 'json', kind: 'flag', description: 'Print the result as JSON, with the state of each level (app, space, global)' },
+    ],
+    seeAlso: ['enable-ssh', 'space-ssh-allowed', 'ssh'],
+  },
+  'allow-space-ssh': {
+    name: 'allow-space-ssh',
+    pluginName: 'xallow-space-ssh',
+    description: 'Allow SSH access for the space',
+    usage: '{cmd} SPACE_NAME',
+    arguments: [
+      { name: 'SPACE_NAME', key: 'spaceName', kind: 'required' },
+    ],
+    seeAlso: ['enable-ssh', 'space-ssh-allowed', 'ssh', 'ssh-enabled'],
+  },
+  'disallow-space-ssh': {
+    name: 'disallow-space-ssh',
+    pluginName: 'xdisallow-space-ssh',
+    description: 'Disallow SSH access for the space',
+    usage: '{cmd} SPACE_NAME',
+    arguments: [
+      { name: 'SPACE_NAME', key: 'spaceName', kind: 'required' },
+    ],
+    seeAlso: ['disable-ssh', 'space-ssh-allowed', 'ssh', 'ssh-enabled'],
+  },
+  'space-ssh-allowed': {
+    name: 'space-ssh-allowed',
+    pluginName: 'xspace-ssh-allowed',
+    description: 'Reports whether SSH is allowed in a space',
+    usage: '{cmd} SPACE_NAME [--json]',
+    arguments: [
+      { name: 'SPACE_NAME', key: 'spaceName', kind: 'required' },
+    ],
+    options: [
+      { flag: '--json', key: 'json', kind: 'flag', description: 'Print the result as JSON' },
+    ],
+    seeAlso: ['allow-space-ssh', 'disallow-space-ssh'],
+  },
+  'ssh-code': {
+    name: 'ssh-code',
+    pluginName: 'xssh-code',
+    description: 'Get a one time password for ssh clients',
+    usage: `{cmd}
+{cmd} --openssh APP_NAME [-i INDEX] [--process PROCESS]`,
+    arguments: [
+      { name: 'APP_NAME', key: 'appName', kind: 'optional' },
+    ],
+    options: [
+      { flag: '--openssh', key: 'openssh', kind: 'flag', description: 'Print ready ssh, scp and sftp command lines for an app instance, with a fresh code' },
+      { flag: '--app-instance-index, -i', key: 'appInstanceIndex', kind: 'value', value: 'INDEX', description: 'App process instance index, with --openssh (Default: 0)' },
+      { flag: '--process', key: 'process', kind: 'value', value: 'PROCESS', description: 'App process name, with --openssh (Default: web)' },
+    ],
+    seeAlso: ['curl', 'ssh'],
+  },
+  'connect-to-service': {
+    name: 'connect-to-service',
+    pluginName: 'connect-to-service',
+    description: 'Open a tunnel through an app instance to a bound service and start its native client (psql, mysql, redis-cli, mongosh)',
+    usage: `{cmd} APP_NAME SERVICE_INSTANCE [-i INDEX] [--no-client [--show-password]] [--local-port PORT] [--bind ADDRESS]
+[--type TYPE] [--credentials binding|key] [-- COMMAND ARGS... | -- CLIENT_OPTIONS...]`,
+    arguments: [
+      { name: 'APP_NAME', key: 'appName', kind: 'required' },
+      { name: 'SERVICE_INSTANCE', key: 'serviceInstance', kind: 'required' },
+      { name: 'COMMAND', key: 'command', kind: 'rest' },
+    ],
+    options: [
+      { flag: '--app-instance-index, -i', key: 'appInstanceIndex', kind: 'value', value: 'INDEX', description: 'App process instance index (Default: 0)' },
+      { flag: '--no-client', key: 'noClient', kind: 'flag', description: 'Only open the tunnel and print the connection details (the password masked)' },
+      { flag: '--show-password', key: 'showPassword', kind: 'flag', description: 'With --no-client, print the password too' },
+      { flag: '--local-port', key: 'localPort', kind: 'value', value: 'PORT', description: 'Local port of the tunnel (Default: a free port)' },
+      { flag: '--bind', key: 'bind', kind: 'value', value: 'ADDRESS', description: 'Local address of the tunnel (Default: 127.0.0.1)' },
+      { flag: '--type', key: 'type', kind: 'value', value: 'TYPE', description: 'Service type when it cannot be detected: postgres, mysql, redis or mongodb' },
+      { flag: '--credentials', key: 'credentials', kind: 'value', value: 'SOURCE', description: "Where credentials come from: binding (the app's binding) or key (a service key for this run only) (Default: binding)" },
+    ],
+    seeAlso: ['ssh'],
+  },
+  login: {
+    name: 'login',
+    description: 'Log user in',
+    usage: '{cmd} [-a API_URL] [-u USERNAME] [-p PASSWORD] [-o ORG] [-s SPACE] [--sso | --sso-passcode PASSCODE] [--client-credentials] [--origin ORIGIN] [--skip-ssl-validation]',
+    options: [
+      { flag: '-a', key: 'api', kind: 'value', value: 'API_URL', description: 'API endpoint (e.g. https://api.example.com)' },
+      { flag: '-o', key: 'org', kind: 'value', value: 'ORG', description: 'Org' },
+      { flag: '-p', key: 'password', kind: 'value', value: 'PASSWORD', description: 'Password (prompted for when not given; with --client-credentials, the client secret)' },
+      { flag: '-s', key: 'space', kind: 'value', value: 'SPACE', description: 'Space' },
+      { flag: '--skip-ssl-validation', key: 'skipSslValidation', kind: 'flag', description: 'Skip verification of the API endpoint. Not recommended!' },
+      { flag: '--sso', key: 'sso', kind: 'flag', description: 'Prompt for a one-time passcode to login' },
+      { flag: '--sso-passcode', key: 'ssoPasscode', kind: 'value', value: 'PASSCODE', description: 'One-time passcode' },
+      { flag: '--client-credentials', key: 'clientCredentials', kind: 'flag', description: 'Use the client-credentials grant; -u is the client ID and -p the client secret' },
+      { flag: '--origin', key: 'origin', kind: 'value', value: 'ORIGIN', description: 'Indicates the identity provider to be used for login' },
+      { flag: '-u', key: 'username', kind: 'value', value: 'USERNAME', description: 'Username' },
+    ],
+    seeAlso: ['logout', 'target'],
+  },
+  logout: {
+    name: 'logout',
+    description: 'Log user out',
+    usage: '{cmd}',
+    seeAlso: ['login'],
+  },
+  target: {
+    name: 'target',
+    description: 'Set or view the targeted org or space',
+    usage: '{cmd} [-o ORG] [-s SPACE] [--json]',
+    options: [
+      { flag: '-o', key: 'org', kind: 'value', value: 'ORG', description: 'Organization' },
+      { flag: '-s', key: 'space', kind: 'value', value: 'SPACE', description: 'Space' },
+      { flag: '--json', key: 'json', kind: 'flag', description: 'Print the target as JSON' },
+    ],
+    seeAlso: ['login'],
+  },
+} as const satisfies Record<string, CommandSpec>;
+
+export type CommandName = keyof typeof SPECS;
+
+export const COMMAND_NAMES = Object.keys(SPECS) as CommandName[];
+
+export const COMMAND_SPECS: readonly CommandSpec[] = Object.values(SPECS);
