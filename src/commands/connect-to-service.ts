@@ -64,7 +64,7 @@ export const run: CommandRun<typeof SPECS['connect-to-service']> = async (ctx, {
   try {
     const credentials: ServiceCredentials =
       source === 'key'
-        ? await serviceKeyCredentials(cf, serviceName, (notice) => ctx.term.err(notice))
+        ? await ctx.term.spin(`Creating a service key for ${serviceName}...`, () => serviceKeyCredentials(cf, serviceName, ctx.term.notice))
         : await bindingCredentials(cf, app, serviceName);
     try {
       stopIfAsked();
@@ -76,7 +76,9 @@ export const run: CommandRun<typeof SPECS['connect-to-service']> = async (ctx, {
         const keys = Object.keys(binding.credentials).join(', ') || 'none';
         throw new UserError(`Service instance '${serviceName}' has no host and port in its credentials (fields: ${keys}): there is nothing to tunnel to.`);
       }
-      const tunnel = await openTunnel(ctx, cf, appName, index, conn, { bind, port }, (message) => ctx.term.err(message));
+      const tunnel = await ctx.term.spin(`Opening a tunnel to ${serviceName} through ${appName}...`, () =>
+        openTunnel(ctx, cf, appName, index, conn, { bind, port }, ctx.term.notice),
+      );
       try {
         stopIfAsked();
         if (command.length > 0) return await runLocalProgram(ctx, programEnvironment(command, type, binding, conn, tunnel.local));
@@ -99,7 +101,8 @@ export const run: CommandRun<typeof SPECS['connect-to-service']> = async (ctx, {
         tunnel.close();
       }
     } finally {
-      await credentials.release();
+      if (source === 'key') await ctx.term.spin('Deleting the service key...', () => credentials.release());
+      else await credentials.release();
     }
   } finally {
     stopSignals();

@@ -68,7 +68,7 @@ export const run: CommandRun<typeof SPECS.ssh> = async (ctx, { args: { appName, 
     });
   }
 
-  const connection = await connectToInstance(ctx, cf, endpoint, target, options.skipHostValidation);
+  const connection = await ctx.term.spin(`Connecting to ${appName}/${target.index}...`, () => connectToInstance(ctx, cf, endpoint, target, options.skipHostValidation));
   let stoppedBy: NodeJS.Signals | undefined;
   const stopSignals = ctx.onSignals((signal) => {
     stoppedBy = signal;

@@ -2,7 +2,7 @@
 // where no keychain is usable (a headless box without a Secret Service), a 0600 file.
 import { readFile, rm } from 'node:fs/promises';
 import path from 'node:path';
-import { writeFileAtomic } from '../config/atomic.js';
+import { writeFileAtomic } from './atomic.js';
 
 export interface Secrets {
   accessToken: string;

@@ -40,11 +40,16 @@ export class Terminal {
   /** err as a value: what commands hand to actions for warnings and notices. */
   readonly notice = (text: string): void => this.err(text);
 
-  /** A spinner on stderr while `work` runs; nothing at all when stderr is not a terminal. */
+  /**
+   * A spinner on stderr while `work` runs, for waits a person notices (a broker making a service
+   * key, the first SSH connection). Only when both stdout and stderr are terminals: piped or
+   * redirected output, and --json, never carry one.
+   */
   async spin<T>(text: string, work: () => Promise<T>): Promise<T> {
-    if (!this.streams.stderr.isTTY) return work();
+    if (!this.streams.stderr.isTTY || !this.stdoutIsTTY) return work();
     const { default: ora } = await import('ora');
-    const spinner = ora({ text, stream: this.streams.stderr }).start();
+    // discardStdin off: what the user types ahead belongs to the shell that follows, and raw mode is ours to manage.
+    const spinner = ora({ text, stream: this.streams.stderr, discardStdin: false }).start();
     try {
       return await work();
     } finally {
