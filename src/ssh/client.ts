@@ -43,9 +43,15 @@ export async function connectSsh(options: SshConnectOptions, onHostKey?: (key: B
   const client = new Client();
   let hostKeyError: Error | undefined;
   return new Promise((resolve, reject) => {
+    // ssh2 reports a connection that closes before it is ready only with 'close': without
+    // listening for it the promise would never settle, and Node would exit 0 with nothing done.
+    const closedEarly = () => fail(new ConnectionLostError('it closed during the SSH handshake'));
     const fail = (err: Error & { level?: string }) => {
       client.removeAllListeners('ready');
+      client.removeListener('close', closedEarly);
       sock.destroy();
+      if (err instanceof ConnectionLostError) return reject(err);
+      if (err.message === 'Connection lost before handshake') return reject(new ConnectionLostError('it closed before the SSH handshake'));
       if (hostKeyError) return reject(hostKeyError);
       if (err.level === 'client-authentication') return reject(new UserError(NOT_AUTHORIZED));
       if (err.level === 'client-timeout') return reject(new UserError(`Error opening SSH connection: no answer from ${options.host}:${options.port} (CF_DIAL_TIMEOUT).`));
@@ -53,9 +59,14 @@ export async function connectSsh(options: SshConnectOptions, onHostKey?: (key: B
     };
     client.once('ready', () => {
       client.removeListener('error', fail);
+      client.removeListener('close', closedEarly);
+      // From here a failure (a keepalive timeout, a reset) ends the connection with 'close',
+      // which every user of the connection waits for; an 'error' nobody hears would crash us.
+      client.on('error', () => undefined);
       resolve(client);
     });
     client.once('error', fail);
+    client.once('close', closedEarly);
     client.connect({
       sock,
       username: options.username,
