@@ -31,7 +31,10 @@ export async function openForwards(client: Client, specs: ForwardSpec[], onError
         client.forwardOut('0.0.0.0', 0, spec.remoteHost, spec.remotePort, (err, channel) => {
           if (err) {
             onError(`connect to ${spec.remoteHost}:${spec.remotePort} failed: ${err.message}`);
-            socket.destroy();
+            // Close with a FIN after reading what was sent: destroying a socket with unread data
+            // sends a reset, and the local client sees ECONNRESET instead of a closed connection.
+            socket.resume();
+            socket.end();
             return;
           }
           channel.on('error', () => socket.destroy());

@@ -68,6 +68,7 @@ describe('connect-to-service with real databases', () => {
     const token = (await foundation.tokens('developer', 'developer-pass')).access_token;
     const get = async (p: string) => (await (await fetch(`${foundation.url}${p}`, { headers: { Authorization: `bearer ${token}` } })).json()) as { resources: { guid: string }[] };
     const [app] = (await get('/v3/apps?names=db-app')).resources;
+    assert.ok(app, 'the foundation has db-app');
     const envResponse = (await (await fetch(`${foundation.url}/v3/apps/${app.guid}/env`, { headers: { Authorization: `bearer ${token}` } })).json()) as {
       system_env_json: { VCAP_SERVICES: Record<string, { credentials: { password?: string; uri?: string } }[]> };
     };
@@ -115,8 +116,9 @@ describe('connect-to-service with real databases', () => {
       assert.equal(t.port, chosen, '--local-port is where the tunnel listens');
       for (const password of passwords) assert.ok(!t.output().includes(password), 'no password in --no-client output');
       assert.match(t.output(), /password:\s+\*{8} \(--show-password shows it\)/);
-      const creds = /username:\s+(\S+)[\s\S]*database:\s+(\S+)|database:\s+(\S+)[\s\S]*username:\s+(\S+)/.exec(t.output())!;
-      const [user, db] = creds[1] ? [creds[1], creds[2]] : [creds[4], creds[3]];
+      const creds = /username:\s+(\S+)[\s\S]*database:\s+(\S+)|database:\s+(\S+)[\s\S]*username:\s+(\S+)/.exec(t.output());
+      const [user, db] = creds?.[1] ? [creds[1], creds[2]] : [creds?.[4], creds?.[3]];
+      assert.ok(user && db, `the details name a user and a database: ${t.output()}`);
       const password = passwords.find((p) => {
         try {
           execFileSync('psql', ['-h', '127.0.0.1', '-p', String(t.port), '-U', user, '-d', db, '-tAc', 'select 1'], { env: { ...process.env, PGPASSWORD: p }, stdio: 'pipe' });
@@ -165,7 +167,7 @@ describe('connect-to-service with real databases', () => {
       const t = await tunnel(developer, ['db-app', 'demo-pg', '--credentials', 'key', '--no-client']);
       const made = await keys();
       assert.equal(made.length, 1);
-      assert.match(made[0].name, /^cf-ssh-tools-developer-[0-9a-f]{8}$/);
+      assert.match(made[0]?.name ?? '', /^cf-ssh-tools-developer-[0-9a-f]{8}$/);
       await stop(t.child, signal);
       assert.deepEqual(await keys(), [], `the key is gone after ${signal}`);
     }
@@ -174,6 +176,7 @@ describe('connect-to-service with real databases', () => {
   it('a key left behind by a killed run is deleted by the next run, which says so', async () => {
     const t = await tunnel(developer, ['db-app', 'demo-pg', '--credentials', 'key', '--no-client']);
     const [left] = await keys();
+    assert.ok(left, 'the killed run left its key');
     await stop(t.child, 'SIGKILL');
     assert.equal((await keys()).length, 1);
     const r = await cli(developer, ['connect-to-service', 'db-app', 'demo-pg', '--credentials', 'key', '--', '-tAc', 'select 3']);
@@ -211,7 +214,7 @@ describe('connect-to-service with real databases', () => {
     chmodSync(path.join(bin, 'mongosh'), 0o755);
     const r = await cli(developer, ['connect-to-service', 'db-app', 'demo-pg', '--type', 'mongodb'], { env: { PATH: `${bin}:${process.env.PATH}` } });
     assert.equal(r.code, 0, r.stderr);
-    const [args, mode, ...script] = readFileSync(record, 'utf8').trim().split('\n');
+    const [args = '', mode, ...script] = readFileSync(record, 'utf8').trim().split('\n');
     assert.match(args, /^args: --nodb --shell \/.+\/connect\.js$/);
     assert.equal(mode, '600');
     assert.match(script.join('\n'), /^db = connect\("mongodb:\/\/127\.0\.0\.1:\d+\/[^"]*"\);\ndb\.auth\(".+", ".+"\);$/);

@@ -468,6 +468,7 @@ describe('PGlite standing in for PostgreSQL (--pglite)', { timeout: 120_000 }, (
       await local.close();
     }
     const [pglite] = (await foundation.control<{ databases: DatabaseStatus[] }>('GET', '/foundation/databases')).databases;
+    assert.ok(pglite);
     t.diagnostic(`PGlite started in ${pglite.startupMs} ms`);
   });
 });

@@ -11,16 +11,16 @@ describe('npm run foundation', () => {
     const url = await new Promise<string>((resolve, reject) => {
       readline.createInterface({ input: child.stdout! }).on('line', (line) => {
         const match = /^api=(http:\/\/127\.0\.0\.1:\d+)$/.exec(line);
-        if (match) resolve(match[1]);
+        if (match?.[1]) resolve(match[1]);
       });
       child.once('exit', (code) => reject(new Error(`npm run foundation exited with ${code}`)));
     });
     try {
       const root = (await (await fetch(`${url}/`)).json()) as { links: Record<string, { href: string; meta?: Record<string, string> }> };
-      assert.equal(root.links.cloud_controller_v3.href, `${url}/v3`);
-      assert.equal(root.links.login.href, `${url}/uaa`);
-      assert.equal(root.links.uaa.href, `${url}/uaa`);
-      assert.equal(root.links.app_ssh.meta?.oauth_client, 'ssh-proxy');
+      assert.equal(root.links.cloud_controller_v3?.href, `${url}/v3`);
+      assert.equal(root.links.login?.href, `${url}/uaa`);
+      assert.equal(root.links.uaa?.href, `${url}/uaa`);
+      assert.equal(root.links.app_ssh?.meta?.oauth_client, 'ssh-proxy');
       const v3 = (await (await fetch(`${url}/v3`)).json()) as { links: Record<string, { href: string }> };
       for (const resource of ['apps', 'organizations', 'spaces', 'processes', 'service_instances', 'service_credential_bindings']) {
         assert.equal(v3.links[resource]?.href, `${url}/v3/${resource}`, resource);

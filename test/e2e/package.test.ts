@@ -80,7 +80,7 @@ describe('the packaged executable', { skip: why, timeout: 600_000 }, () => {
   const initialized = (home: string) =>
     readdirSync(home)
       .filter((f) => f.startsWith('ld.'))
-      .flatMap((f) => [...readFileSync(path.join(home, f), 'utf8').matchAll(/calling init: (\S+)/g)].map((m) => m[1]));
+      .flatMap((f) => [...readFileSync(path.join(home, f), 'utf8').matchAll(/calling init: (\S+)/g)].map((m) => m[1] ?? ''));
 
   const viaCf = (args: string[], home: string, extra: Record<string, string> = {}) => run(host, ['-config', session, '-log', path.join(home, 'rpc.log'), binary, ...args], home, extra);
 
@@ -100,8 +100,9 @@ describe('the packaged executable', { skip: why, timeout: 600_000 }, () => {
     foundation = await startFoundationProcess();
     const { access_token } = await foundation.tokens('developer', 'developer-pass');
     const get = async (p: string) => (await (await fetch(`${foundation.url}${p}`, { headers: { Authorization: `bearer ${access_token}` } })).json()) as { resources: { guid: string }[] };
-    const orgGuid = (await get('/v3/organizations?names=demo-org')).resources[0].guid;
-    const spaceGuid = (await get(`/v3/spaces?names=demo-space&organization_guids=${orgGuid}`)).resources[0].guid;
+    const orgGuid = (await get('/v3/organizations?names=demo-org')).resources[0]?.guid;
+    const spaceGuid = (await get(`/v3/spaces?names=demo-space&organization_guids=${orgGuid}`)).resources[0]?.guid;
+    assert.ok(orgGuid && spaceGuid, 'the foundation has demo-org and demo-space');
     session = path.join(work, 'session.json');
     writeFileSync(
       session,
@@ -124,6 +125,7 @@ describe('the packaged executable', { skip: why, timeout: 600_000 }, () => {
 
     const indexText = readFileSync(path.join(dist, 'repo-index.yml'), 'utf8');
     const [entry] = (parse(indexText) as { plugins: Record<string, unknown>[] }).plugins;
+    assert.ok(entry, 'the index has a plugin');
     assert.deepEqual(Object.keys(entry).sort(), ['authors', 'binaries', 'company', 'created', 'description', 'homepage', 'name', 'updated', 'version']);
     assert.equal(entry.name, manifest.name);
     assert.equal(entry.version, pkg.version);
@@ -136,7 +138,9 @@ describe('the packaged executable', { skip: why, timeout: 600_000 }, () => {
 
     const list = JSON.parse(readFileSync(path.join(dist, 'list'), 'utf8')) as { plugins: { name: string; description: string; version: string; binaries: unknown }[] };
     assert.equal(list.plugins.length, 1);
-    const { name, description, version, binaries: listed } = list.plugins[0];
+    const [plugin] = list.plugins;
+    assert.ok(plugin);
+    const { name, description, version, binaries: listed } = plugin;
     assert.deepEqual({ name, description, version, binaries: listed }, { name: manifest.name, description: pkg.description, version: pkg.version, binaries });
     assert.match(readFileSync(path.join(dist, 'THIRD-PARTY-NOTICES'), 'utf8'), /^ssh2@\S+ \(MIT\)$/m);
   });
@@ -246,7 +250,7 @@ describe('the packaged executable', { skip: why, timeout: 600_000 }, () => {
         stdout += `${line}\n`;
         if (/^\s+url:/.test(line)) resolve(); // the details end with the url
       });
-      exited.then((code) => reject(new Error(`cf-host exited with ${code}: ${stdout}${stderr}`)));
+      void exited.then((code) => reject(new Error(`cf-host exited with ${code}: ${stdout}${stderr}`)));
     });
     assert.match(stdout, /^Tunnel to demo-pg \(postgres\) is open:$/m);
     assert.match(stdout, /^\s+database:\s+\S+$/m);

@@ -24,7 +24,7 @@ describe('ssh on a terminal', () => {
   /** The local terminal's line discipline, read after cf-ssh-tools has exited. */
   async function localModes(p: TmuxPane): Promise<string> {
     p.type('stty -a | tr " " "\\n" | grep -E "^-?(icanon|echo|isig)$" | tr "\\n" " "; echo "<modes"');
-    return (await p.waitFor(/\n([-a-z ]+)<modes/))[1];
+    return (await p.waitFor(/\n([-a-z ]+)<modes/))[1] ?? '';
   }
 
   before(async () => {

@@ -169,8 +169,8 @@ describe('SSH proxy into OpenSSH backends', { skip: !OPENSSH && 'OpenSSH sshd is
       { env: { FROM_CLIENT: 'sent with env' } },
     );
     assert.equal(code, 0);
-    const [summary, vcapApplication, instanceGuid, ...rest] = stdout.trimEnd().split('\n');
-    const [pathVar, lang, home, pwd, ...more] = summary.split('|');
+    const [summary = '', vcapApplication = '', instanceGuid = '', ...rest] = stdout.trimEnd().split('\n');
+    const [pathVar, lang, home = '', pwd, ...more] = summary.split('|');
     assert.equal(pathVar, '/bin:/usr/bin');
     assert.equal(lang, 'en_US.UTF8');
     assert.match(home, /\/home\/vcap$/);
@@ -269,7 +269,7 @@ describe('SSH proxy into OpenSSH backends', { skip: !OPENSSH && 'OpenSSH sshd is
     const client = await login('demo-app', 0);
     client.on('tcp connection', (_info, accept) => {
       const channel = accept();
-      channel.on('data', (data: Buffer) => channel.end(`back: ${data}`));
+      channel.on('data', (data: Buffer) => channel.end(`back: ${data.toString()}`));
     });
     const port = await new Promise<number>((resolve, reject) => client.forwardIn('127.0.0.1', 0, (err, bound) => (err ? reject(err) : resolve(bound))));
     const socket = net.connect(port, '127.0.0.1');
@@ -391,7 +391,7 @@ describe('SSH proxy into OpenSSH backends', { skip: !OPENSSH && 'OpenSSH sshd is
       }
       assert.deepEqual(Object.values(expected).map((f) => f.length), [43, 64, 59, 47]);
       await visitor.control('PUT', '/foundation/settings', { fingerprint_format: 'wrong' });
-      const wrong = (await published()).meta.host_key_fingerprint;
+      const wrong = (await published()).meta.host_key_fingerprint ?? '';
       assert.match(wrong, /^[A-Za-z0-9+/]{43}$/);
       assert.notEqual(wrong, expected['sha256-base64']);
     } finally {
@@ -485,7 +485,7 @@ describe('SSH proxy into the built-in backend', { timeout: 30_000 }, () => {
   it('runs commands with the same environment, exit status and signals, and forwards TCP', async () => {
     const client = await visitor.login('demo-app', 1);
     try {
-      const [index, pwd, home, lang] = (await run(client, 'echo "$CF_INSTANCE_INDEX|$PWD|$HOME|$LANG"')).stdout.trimEnd().split('|');
+      const [index, pwd, home = '', lang] = (await run(client, 'echo "$CF_INSTANCE_INDEX|$PWD|$HOME|$LANG"')).stdout.trimEnd().split('|');
       assert.deepEqual([index, pwd, lang], ['1', home, 'en_US.UTF8']);
       assert.match(home, /\/home\/vcap$/);
       assert.equal((await run(client, 'exit 3')).code, 3);
@@ -541,7 +541,7 @@ describe('npm run foundation with SSH', { skip: !OPENSSH && 'OpenSSH sshd is not
         new Promise<string>((resolve, reject) => {
           readline.createInterface({ input: stream }).on('line', (l) => {
             const match = pattern.exec(l);
-            if (match) resolve(match[1]);
+            if (match?.[1]) resolve(match[1]);
           });
           child.once('exit', (code) => reject(new Error(`foundation exited with ${code}`)));
         });
@@ -567,7 +567,8 @@ describe('npm run foundation with SSH', { skip: !OPENSSH && 'OpenSSH sshd is not
       });
       client.on('error', () => undefined);
       assert.equal((await run(client, 'echo up')).stdout, 'up\n');
-      const [{ pid }] = (await (await fetch(`${url}/foundation/ssh/backends`)).json()) as { pid: number }[];
+      const [backend] = (await (await fetch(`${url}/foundation/ssh/backends`)).json()) as { pid: number }[];
+      const pid = backend?.pid ?? 0;
       assert.ok(pid > 0);
 
       const exited = new Promise((resolve) => child.once('exit', resolve));

@@ -235,8 +235,8 @@ export class BackendPool {
     // one we found before sshd binds it, so try again then.
     for (let attempt = 1; ; attempt++) {
       const port = await freePort();
-      const sshd = [SSHD, '-D', '-e', '-f', config(port)];
-      const [command, ...args] = SETPRIV ? [SETPRIV, '--pdeathsig', 'TERM', '--', ...sshd] : sshd;
+      const sshd: [string, ...string[]] = [SSHD, '-D', '-e', '-f', config(port)];
+      const [command, ...args]: [string, ...string[]] = SETPRIV ? [SETPRIV, '--pdeathsig', 'TERM', '--', ...sshd] : sshd;
       const daemon = spawn(command, args, { detached: true, stdio: ['ignore', 'ignore', 'pipe'] });
       try {
         await listening(daemon);
@@ -282,7 +282,7 @@ function listening(daemon: ChildProcess): Promise<void> {
     daemon.once('exit', (code) => fail(`exited with ${code}`));
     lines.on('line', (line) => {
       said.push(line);
-      if (!/^Server listening on /.test(line)) return;
+      if (!line.startsWith('Server listening on ')) return;
       clearTimeout(timer);
       daemon.removeAllListeners('exit');
       // Keep reading what it logs, or it blocks once the pipe is full.

@@ -130,16 +130,16 @@ export function ccRoutes(router: Router, world: World, tokens: TokenService, set
 
   const authed = authenticated(world, tokens, settings);
 
-  const visibleApp = (user: User, guid: string) => {
+  const visibleApp = (user: User, guid: string | undefined) => {
     const app = world.apps.find((a) => a.guid === guid);
     return app && world.canSeeSpace(user, world.spaceOf(app)) ? app : undefined;
   };
-  const visibleSpace = (user: User, guid: string) => {
+  const visibleSpace = (user: User, guid: string | undefined) => {
     const space = world.spaces.find((s) => s.guid === guid);
     return space && world.canSeeSpace(user, space) ? space : undefined;
   };
-  const processOf = (user: User, guid: string) => {
-    const found = world.processByGuid(guid);
+  const processOf = (user: User, guid: string | undefined) => {
+    const found = guid === undefined ? undefined : world.processByGuid(guid);
     return found && world.canSeeSpace(user, world.spaceOf(found.app)) ? found : undefined;
   };
 

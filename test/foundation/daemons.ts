@@ -44,16 +44,19 @@ interface ProcessOptions {
   deathSignal?: NodeJS.Signals;
 }
 
-function command(argv: string[], { account, deathSignal }: ProcessOptions): string[] {
+/** The program and its arguments, run through setpriv when the options need it. */
+function command(argv: string[], { account, deathSignal }: ProcessOptions): [string, ...string[]] {
+  const [program, ...rest] = argv;
+  if (program === undefined) throw new Error('no program to run');
   const setpriv = [
     ...(account ? ['--reuid', account, '--regid', account, '--init-groups'] : []),
     ...(deathSignal ? ['--pdeathsig', deathSignal.replace(/^SIG/, '')] : []),
   ];
   if (setpriv.length === 0 || !SETPRIV) {
-    if (account) throw new Error(`running ${argv[0]} as ${account} needs setpriv (util-linux)`);
-    return argv;
+    if (account) throw new Error(`running ${program} as ${account} needs setpriv (util-linux)`);
+    return [program, ...rest];
   }
-  return [SETPRIV, ...setpriv, '--', ...argv];
+  return [SETPRIV, ...setpriv, '--', program, ...rest];
 }
 
 /** The last lines of what a process printed, for error messages. */

@@ -482,7 +482,7 @@ export class Databases {
 
   async stop(): Promise<void> {
     this.stopped = true;
-    await Promise.all([...this.launches.values()].map((launch) => launch.stopEmbedded?.()));
+    await Promise.all([...this.launches.values()].flatMap((launch) => (launch.stopEmbedded ? [launch.stopEmbedded()] : [])));
     await Promise.all([...this.daemons].map((daemon) => daemon.stop()));
     this.daemons.clear();
     process.off('exit', this.killDaemons);

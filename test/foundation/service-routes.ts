@@ -191,7 +191,7 @@ export function serviceRoutes(router: Router, world: World, tokens: TokenService
   }));
 
   router.on('GET', /^\/v3\/jobs\/([^/]+)$/, authed((req) => {
-    const job = world.jobs.get(req.params[0]);
+    const job = world.jobs.get(req.params[0] ?? '');
     return job ? json(200, renderJob(job)) : notFound('Job');
   }));
 }

@@ -166,7 +166,7 @@ export class SshProxy {
   private async authorize(username: string, code: string): Promise<{ user: User; backend: ssh2.Client }> {
     const { world } = this.options;
     const match = USERNAME.exec(username);
-    if (!match) throw new Refusal(`user name '${username}' is not cf:<process-guid>/<index>`);
+    if (!match?.[1]) throw new Refusal(`user name '${username}' is not cf:<process-guid>/<index>`);
     const user = await this.userForCode(code);
     const found = world.processByGuid(match[1]);
     if (!found) throw new Refusal(`process ${match[1]} not found`);

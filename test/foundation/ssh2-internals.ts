@@ -15,7 +15,7 @@ interface PacketWriter {
 interface Protocol {
   _packetRW: { write: PacketWriter };
   _handlers: Record<string, (...args: unknown[]) => void>;
-  channelOpenFail(remoteChannel: number, reason: number, description?: string): void;
+  channelOpenFail: (remoteChannel: number, reason: number, description?: string) => void;
 }
 
 interface ChannelInternals {
@@ -26,7 +26,7 @@ interface ChannelInternals {
 }
 
 const { sendPacket } = createRequire(import.meta.url)('ssh2/lib/protocol/utils.js') as {
-  sendPacket(protocol: Protocol, packet: Buffer): void;
+  sendPacket: (protocol: Protocol, packet: Buffer) => void;
 };
 
 const SSH_MSG_CHANNEL_REQUEST = 98;
@@ -95,6 +95,7 @@ export function rejectChannelOpen(connection: Connection, reject: RejectConnecti
 export function observeGlobalRequests(connection: Connection, listener: (name: string) => void): void {
   const handlers = (connection as unknown as { _protocol: Protocol })._protocol._handlers;
   const original = handlers.GLOBAL_REQUEST;
+  if (!original) throw new Error('ssh2 has no GLOBAL_REQUEST handler: its internals changed');
   handlers.GLOBAL_REQUEST = (protocol, name, ...rest) => {
     listener(String(name));
     original(protocol, name, ...rest);

@@ -14,7 +14,7 @@ const oauthError = (status: number, error: string, description: string): Reply =
 function basicAuth(req: Request): { id: string; secret: string } | undefined {
   const header = req.headers.authorization ?? '';
   const match = /^basic\s+(.+)$/i.exec(header);
-  if (!match) return undefined;
+  if (!match?.[1]) return undefined;
   const decoded = Buffer.from(match[1], 'base64').toString('utf8');
   const colon = decoded.indexOf(':');
   return colon < 0 ? undefined : { id: decoded.slice(0, colon), secret: decoded.slice(colon + 1) };
@@ -103,7 +103,7 @@ export function uaaRoutes(router: Router, world: World, tokens: TokenService, ua
 
   router.on('DELETE', /^\/uaa\/oauth\/token\/revoke\/([^/]+)$/, (req) => {
     if (!tokens.userForAccessToken(req.headers.authorization, true)) return oauthError(401, 'invalid_token', 'Invalid access token');
-    return tokens.revoke(decodeURIComponent(req.params[0])) ? { status: 200 } : oauthError(404, 'not_found', 'Token not found');
+    return tokens.revoke(decodeURIComponent(req.params[0] ?? '')) ? { status: 200 } : oauthError(404, 'not_found', 'Token not found');
   });
 
   // SSO: a person who signed in (here: basic auth with their password) gets a passcode.

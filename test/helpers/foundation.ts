@@ -17,13 +17,23 @@ export interface RunningFoundation {
   stop(): Promise<void>;
 }
 
+/** A fresh token for a seeded user, straight from the UAA of the foundation at `url`. */
+export async function passwordGrant(url: string, user: string, password: string): Promise<{ access_token: string; refresh_token: string }> {
+  const res = await fetch(`${url}/uaa/oauth/token`, {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/x-www-form-urlencoded', Authorization: `Basic ${Buffer.from('cf:').toString('base64')}` },
+    body: new URLSearchParams({ grant_type: 'password', username: user, password }).toString(),
+  });
+  return (await res.json()) as { access_token: string; refresh_token: string };
+}
+
 export async function startFoundationProcess(args: string[] = []): Promise<RunningFoundation> {
   const child = spawn(process.execPath, [FOUNDATION_MAIN, '--port', '0', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
   const url = await new Promise<string>((resolve, reject) => {
     const lines = readline.createInterface({ input: child.stdout! });
     lines.on('line', (line) => {
       const match = /^api=(.+)$/.exec(line);
-      if (match) resolve(match[1]);
+      if (match?.[1]) resolve(match[1]);
     });
     child.once('exit', (code) => reject(new Error(`foundation exited with ${code}`)));
   });
@@ -40,14 +50,7 @@ export async function startFoundationProcess(args: string[] = []): Promise<Runni
     url,
     process: child,
     control,
-    async tokens(user, password) {
-      const res = await fetch(`${url}/uaa/oauth/token`, {
-        method: 'POST',
-        headers: { 'Content-Type': 'application/x-www-form-urlencoded', Authorization: `Basic ${Buffer.from('cf:').toString('base64')}` },
-        body: new URLSearchParams({ grant_type: 'password', username: user, password }).toString(),
-      });
-      return (await res.json()) as { access_token: string; refresh_token: string };
-    },
+    tokens: (user, password) => passwordGrant(url, user, password),
     stop: () =>
       new Promise<void>((resolve) => {
         if (child.exitCode !== null) return resolve();

@@ -34,12 +34,12 @@ export function readVectors(): VectorExchange[] {
     if (result) {
       if (messages.length > 0) exchanges.push({ messages, pluginProcess });
       messages = [];
-      if (result[1].startsWith('plugin exit')) pluginProcess += 1;
+      if (result[1]?.startsWith('plugin exit')) pluginProcess += 1;
       continue;
     }
-    const fields = line.split('|').map((f) => f.trim());
-    if (line.startsWith('#') || fields.length !== 3) continue;
-    messages.push({ direction: fields[0] as Direction, typeId: Number(fields[1]), bytes: Buffer.from(fields[2], 'hex') });
+    const [direction, typeId, hex, ...more] = line.split('|').map((f) => f.trim());
+    if (line.startsWith('#') || hex === undefined || more.length > 0) continue;
+    messages.push({ direction: direction as Direction, typeId: Number(typeId), bytes: Buffer.from(hex, 'hex') });
   }
   return exchanges;
 }

@@ -28,7 +28,7 @@ export async function connectProxy(): Promise<TestProxy> {
   server.on('connect', (req, client: net.Socket, head) => {
     sockets.add(client);
     tunnels.push(req.url ?? '');
-    const [host, port] = (req.url ?? '').split(':');
+    const [host = '', port] = (req.url ?? '').split(':');
     splice(client, host, Number(port), () => client.write('HTTP/1.1 200 Connection Established\r\n\r\n'), head);
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -59,8 +59,9 @@ export async function socks5Proxy(): Promise<TestProxy> {
           host = [...request.subarray(4, 8)].join('.');
           offset = 8;
         } else if (type === 3) {
-          host = request.subarray(5, 5 + request[4]).toString();
-          offset = 5 + request[4];
+          const length = request.readUInt8(4);
+          host = request.subarray(5, 5 + length).toString();
+          offset = 5 + length;
         } else {
           return client.destroy();
         }

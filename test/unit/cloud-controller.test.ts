@@ -46,8 +46,11 @@ describe('Cloud Controller and UAA clients', () => {
 
   async function demoApp(cc: CloudController) {
     const [org] = await cc.organizationsNamed('demo-org');
+    assert.ok(org);
     const [space] = await cc.spaces(org.guid, 'demo-space');
+    assert.ok(space);
     const [app] = await cc.appsNamed('demo-app', space.guid);
+    assert.ok(app);
     return app;
   }
 
@@ -56,7 +59,7 @@ describe('Cloud Controller and UAA clients', () => {
     const app = await demoApp(cc);
     const processes = await cc.processes(app.guid);
     assert.deepEqual(processes.map((p) => [p.type, p.instances]), [['web', 2], ['worker', 1]]);
-    assert.equal(processes[0].guid, app.guid, 'the web process has the app guid');
+    assert.equal(processes[0]?.guid, app.guid, 'the web process has the app guid');
     const stats = await cc.processStats(app.guid);
     assert.deepEqual(stats.map((s) => [s.index, s.state]), [[0, 'RUNNING'], [1, 'RUNNING']]);
     assert.deepEqual(await cc.sidecars(app.guid), []);

@@ -22,6 +22,13 @@ import { type Direction, EXPECTED, readVectors, streamOf, VECTOR_ORG } from '../
 
 const DIRECTIONS: Direction[] = ['plugin->cli', 'cli->plugin'];
 
+/** What exchange `i` of the vectors carries one way. */
+function expectedValues(i: number, direction: Direction) {
+  const exchange = EXPECTED[i];
+  assert.ok(exchange, `EXPECTED has nothing for exchange ${i}`);
+  return exchange[direction];
+}
+
 function decodeAll(bytes: Uint8Array, types: GobType<any>[]): unknown[] {
   const decoder = new GobDecoder();
   decoder.push(bytes);
@@ -45,7 +52,7 @@ describe('gob vectors (Go 1.19 net/rpc, cf plugin RPC)', () => {
     for (const [i, exchange] of exchanges.entries()) {
       for (const direction of DIRECTIONS) {
         const values = exchange.messages.filter((m) => m.direction === direction && m.typeId > 0);
-        assert.equal(values.length, EXPECTED[i][direction].length, `exchange ${i} ${direction}`);
+        assert.equal(values.length, expectedValues(i, direction).length, `exchange ${i} ${direction}`);
       }
     }
   });
@@ -53,7 +60,7 @@ describe('gob vectors (Go 1.19 net/rpc, cf plugin RPC)', () => {
   it('decodes every message to the recorded values', () => {
     for (const [i, exchange] of exchanges.entries()) {
       for (const direction of DIRECTIONS) {
-        const expected = EXPECTED[i][direction];
+        const expected = expectedValues(i, direction);
         const decoder = new GobDecoder();
         decoder.push(streamOf(exchange, direction));
         for (const [j, { type, value }] of expected.entries()) assert.deepEqual(decoder.next(type), value, `exchange ${i} ${direction} value ${j}`);
@@ -70,7 +77,7 @@ describe('gob vectors (Go 1.19 net/rpc, cf plugin RPC)', () => {
       if (!pluginIds.has(exchange.pluginProcess)) pluginIds.set(exchange.pluginProcess, new GobTypeIds());
       for (const direction of DIRECTIONS) {
         const encoder = new GobEncoder(direction === 'cli->plugin' ? cliIds : pluginIds.get(exchange.pluginProcess));
-        const bytes = Buffer.concat(EXPECTED[i][direction].map(({ type, value }) => encoder.encode(type, value)));
+        const bytes = Buffer.concat(expectedValues(i, direction).map(({ type, value }) => encoder.encode(type, value)));
         assert.equal(bytes.toString('hex'), streamOf(exchange, direction).toString('hex'), `exchange ${i} ${direction}`);
       }
     }
@@ -78,12 +85,15 @@ describe('gob vectors (Go 1.19 net/rpc, cf plugin RPC)', () => {
 
   it('decodes a stream that arrives a byte at a time', () => {
     const [metadata] = exchanges;
-    const expected = EXPECTED[0]['plugin->cli'];
+    assert.ok(metadata);
+    const expected = expectedValues(0, 'plugin->cli');
     const decoder = new GobDecoder();
     const decoded: unknown[] = [];
     for (const byte of streamOf(metadata, 'plugin->cli')) {
       decoder.push(Uint8Array.of(byte));
-      const value = decoder.next(expected[decoded.length].type);
+      const next = expected[decoded.length];
+      assert.ok(next, 'no more values than expected');
+      const value = decoder.next(next.type);
       if (value !== undefined) decoded.push(value);
     }
     assert.deepEqual(decoded, expected.map((e) => e.value));
@@ -156,6 +166,7 @@ describe('gob integers', () => {
   it('reads past a number it could not hold when the field is not ours', () => {
     const wide = gobStruct('Response', { ServiceMethod: gobString, Big: gobUint, Seq: gobUint });
     const [definition] = splitMessages(encodeOne(wide, { ServiceMethod: 'm', Big: 0, Seq: 0 }));
+    assert.ok(definition);
     // ServiceMethod "m", Big 2^64-1 (f8 and eight ff), Seq 7, end.
     const value = frame(Buffer.from('ff82' + '01016d' + '01f8ffffffffffffffff' + '0107' + '00', 'hex'));
     assert.deepEqual(decodeAll(Buffer.concat([definition, value]), [rpcResponse]), [{ ServiceMethod: 'm', Seq: 7, Error: '' }]);
@@ -165,7 +176,7 @@ describe('gob integers', () => {
 /** The messages of a stream, each with its length prefix (all short here: one byte). */
 function splitMessages(stream: Buffer): Buffer[] {
   const messages: Buffer[] = [];
-  for (let at = 0; at < stream.length; at += 1 + stream[at]) messages.push(stream.subarray(at, at + 1 + stream[at]));
+  for (let at = 0; at < stream.length; at += 1 + stream.readUInt8(at)) messages.push(stream.subarray(at, at + 1 + stream.readUInt8(at)));
   return messages;
 }
 
@@ -214,6 +225,7 @@ describe('gob values and types', () => {
 
     const narrow = gobStruct('Organization', { OrganizationFields: gobStruct('OrganizationFields', { Name: gobString }) });
     const org = readVectors()[1];
+    assert.ok(org);
     const decoded = decodeAll(streamOf(org, 'cli->plugin'), [rpcResponse, narrow]);
     assert.deepEqual(decoded[1], { OrganizationFields: { Name: VECTOR_ORG.OrganizationFields.Name } });
   });
@@ -234,6 +246,7 @@ describe('gob values and types', () => {
 
   it('refuses a type defined twice on one stream', () => {
     const [definition, value] = splitMessages(encodeOne(rpcRequest, { ServiceMethod: 'A.B', Seq: 0 }));
+    assert.ok(definition && value);
     const decoder = new GobDecoder();
     decoder.push(Buffer.concat([definition, definition, value]));
     assert.throws(() => decoder.next(rpcRequest), (err: unknown) => err instanceof GobError && /duplicate type/.test(err.message));
@@ -241,6 +254,7 @@ describe('gob values and types', () => {
 
   it("refuses to redefine Go's own type ids", () => {
     const [definition] = splitMessages(encodeOne(rpcRequest, { ServiceMethod: 'A.B', Seq: 0 }));
+    assert.ok(definition);
     // The same definition, its id -65 (ff81) replaced by -1 (01), then by -16 (1f: wireType's).
     for (const id of [0x01, 0x1f]) {
       const decoder = new GobDecoder();
@@ -270,7 +284,9 @@ describe('gob values and types', () => {
     decoder.push(Buffer.from('f81000000000000000', 'hex'));
     assert.throws(() => decoder.next(gobString), /over the limit/);
     // a slice claiming 2^32 elements
-    assert.throws(() => decodeAll(Buffer.concat([splitMessages(encodeOne(gobSlice(gobString), []))[0], Buffer.from('09ff8200fb0100000000', 'hex')]), [gobSlice(gobString)]), GobError);
+    const [sliceDefinition] = splitMessages(encodeOne(gobSlice(gobString), []));
+    assert.ok(sliceDefinition);
+    assert.throws(() => decodeAll(Buffer.concat([sliceDefinition, Buffer.from('09ff8200fb0100000000', 'hex')]), [gobSlice(gobString)]), GobError);
     const small = new GobDecoder(16);
     small.push(encodeOne(gobString, 'a string of more than sixteen bytes'));
     assert.throws(() => small.next(gobString), /over the limit of 16/);

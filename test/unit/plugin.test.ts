@@ -1,151 +1,21 @@
 // cf-ssh-tools as a cf plugin: a fake cf (net/rpc over gob on loopback, speaking through our own
-// codec in the server role, checked against Go's recorded bytes) runs the built binary in each
-// of cf's launch modes; the commands' session comes from it and works against the test foundation.
+// codec in the server role, checked against Go's recorded bytes) launches the CLI in-process in
+// each of cf's launch modes, as bin.ts would; the commands' session comes from it and works
+// against the test foundation. The built binary launched by a fake cf in a process of its own
+// is in test/e2e/plugin-rpc.test.ts; by the Go cf-host, in test/e2e/package.test.ts.
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { after, afterEach, before, describe, it } from 'node:test';
 import { SPECS } from '../../src/commands/specs.js';
-import {
-  CfCli,
-  organizationType,
-  type PluginMetadata,
-  pluginMetadataType,
-  spaceType,
-  stringsType,
-} from '../../src/plugin/cf-rpc.js';
-import { GobDecoder, GobEncoder, type GobType, GobTypeIds, gobBool, gobString } from '../../src/plugin/gob.js';
+import { CfCli } from '../../src/plugin/cf-rpc.js';
 import { pluginLaunch } from '../../src/plugin-launch.js';
-import { RpcError, rpcErrorBody, rpcRequest, rpcResponse } from '../../src/plugin/rpc.js';
-import { cli, loggedIn, tempHome } from '../helpers/cli.js';
-import { type RunningFoundation, startFoundationProcess } from '../helpers/foundation.js';
+import { RpcError } from '../../src/plugin/rpc.js';
+import { type Foundation, startFoundation } from '../foundation/server.js';
+import { answersFor, type CfAnswers, exchange, FakeCf } from '../helpers/fake-cf.js';
 import { readVectors, streamOf, VECTOR_METADATA, VECTOR_ORG, VECTOR_TOKEN_ERROR } from '../helpers/gob-vectors.js';
-
-interface CfAnswers {
-  api: string;
-  sslDisabled: boolean;
-  loggedIn: boolean;
-  /** "bearer ...", or the error cf answers AccessToken with. */
-  token: string | Error;
-  org: { guid: string; name: string };
-  space: { guid: string; name: string };
-}
-
-interface Method {
-  arg: GobType<any>;
-  reply: GobType<any>;
-  answer(arg: any): unknown;
-}
-
-const ZERO_QUOTA = VECTOR_ORG.OrganizationFields.QuotaDefinition;
-
-/** cf's plugin RPC server, as far as cf-ssh-tools uses it: one gob process, a stream per connection. */
-class FakeCf {
-  readonly calls: string[] = [];
-  metadata?: PluginMetadata;
-  /** Set to leave calls unanswered (the client's timeout) or to hang up on them. */
-  misbehave?: 'silent' | 'hang up';
-  private output: string[] = [];
-  private readonly typeIds = new GobTypeIds();
-  private readonly server = net.createServer((socket) => this.serve(socket));
-  private readonly sockets = new Set<net.Socket>();
-
-  constructor(public answers: CfAnswers) {}
-
-  async listen(): Promise<number> {
-    await new Promise<void>((resolve) => this.server.listen(0, '127.0.0.1', resolve));
-    return (this.server.address() as net.AddressInfo).port;
-  }
-
-  close(): Promise<void> {
-    for (const socket of this.sockets) socket.destroy();
-    return new Promise((resolve) => this.server.close(() => resolve()));
-  }
-
-  private readonly methods: Record<string, Method> = {
-    SetPluginMetadata: { arg: pluginMetadataType, reply: gobBool, answer: (metadata) => Boolean((this.metadata = metadata)) },
-    AccessToken: {
-      arg: gobString,
-      reply: gobString,
-      answer: () => {
-        if (this.answers.token instanceof Error) throw this.answers.token;
-        return this.answers.token;
-      },
-    },
-    ApiEndpoint: { arg: gobString, reply: gobString, answer: () => this.answers.api },
-    IsSSLDisabled: { arg: gobString, reply: gobBool, answer: () => this.answers.sslDisabled },
-    IsLoggedIn: { arg: gobString, reply: gobBool, answer: () => this.answers.loggedIn },
-    GetCurrentOrg: {
-      arg: gobString,
-      reply: organizationType,
-      answer: () => ({ OrganizationFields: { Guid: this.answers.org.guid, Name: this.answers.org.name, QuotaDefinition: ZERO_QUOTA } }),
-    },
-    GetCurrentSpace: { arg: gobString, reply: spaceType, answer: () => ({ SpaceFields: { Guid: this.answers.space.guid, Name: this.answers.space.name } }) },
-    DisableTerminalOutput: { arg: gobBool, reply: gobBool, answer: () => true },
-    CallCoreCommand: {
-      arg: stringsType,
-      reply: gobBool,
-      answer: (args: string[]) => Boolean((this.output = ['ran:', ...args])),
-    },
-    GetOutputAndReset: { arg: gobBool, reply: stringsType, answer: () => this.output },
-  };
-
-  private serve(socket: net.Socket): void {
-    this.sockets.add(socket);
-    socket.once('close', () => this.sockets.delete(socket));
-    socket.on('error', () => undefined);
-    const decoder = new GobDecoder();
-    const encoder = new GobEncoder(this.typeIds);
-    let header: { ServiceMethod: string; Seq: number } | undefined;
-    socket.on('data', (chunk) => {
-      decoder.push(chunk);
-      for (;;) {
-        header ??= decoder.next(rpcRequest);
-        if (!header) return;
-        const method = this.methods[header.ServiceMethod.replace(/^CliRpcCmd\./, '')];
-        const arg = method ? decoder.next(method.arg) : decoder.skipNext() || undefined;
-        if (arg === undefined) return;
-        const { ServiceMethod, Seq } = header;
-        header = undefined;
-        this.calls.push(ServiceMethod);
-        if (this.misbehave === 'hang up') return void socket.destroy();
-        if (this.misbehave === 'silent') return;
-        let reply: Buffer;
-        try {
-          if (!method) throw new Error(`rpc: can't find method ${ServiceMethod}`);
-          const value = method.answer(arg);
-          reply = Buffer.concat([encoder.encode(rpcResponse, { ServiceMethod, Seq, Error: '' }), encoder.encode(method.reply, value)]);
-        } catch (err) {
-          const error = (err as Error).message;
-          reply = Buffer.concat([encoder.encode(rpcResponse, { ServiceMethod, Seq, Error: error }), encoder.encode(rpcErrorBody, {})]);
-        }
-        socket.write(reply);
-      }
-    });
-  }
-}
-
-/** Sends raw bytes and collects `expected` bytes of answer (or whatever came before `timeoutMs`). */
-function exchange(port: number, bytes: Buffer, expected: number, timeoutMs = 5000): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let received = 0;
-    const socket = net.connect(port, '127.0.0.1', () => socket.write(bytes));
-    const done = () => {
-      clearTimeout(timer);
-      socket.destroy();
-      resolve(Buffer.concat(chunks));
-    };
-    const timer = setTimeout(done, timeoutMs);
-    socket.on('data', (chunk) => {
-      chunks.push(chunk);
-      received += chunk.length;
-      if (received >= expected) done();
-    });
-    socket.on('error', reject);
-  });
-}
+import { loggedIn, runCli, tempHome } from '../helpers/run-cli.js';
 
 describe('the fake cf (our codec as the server)', () => {
   it('answers the recorded plugin messages with the bytes Go wrote', async () => {
@@ -184,34 +54,21 @@ describe('launch modes', () => {
   });
 
   it('a standalone run whose first word is a number is still a standalone run', async () => {
-    const r = await cli(tempHome(), ['8080']);
+    const r = await runCli(tempHome(), ['8080']);
     assert.equal(r.code, 1);
     assert.equal(r.stderr, "'8080' is not a registered command. See 'cf-ssh-tools help'.\n");
   });
 });
 
 describe('cf-ssh-tools launched by cf', () => {
-  let foundation: RunningFoundation;
+  let foundation: Foundation;
   let cf: FakeCf;
   let port: number;
   let session: CfAnswers;
 
   before(async () => {
-    foundation = await startFoundationProcess();
-    const { access_token: token } = await foundation.tokens('developer', 'developer-pass');
-    const named = async (resource: string, name: string) => {
-      const res = await fetch(`${foundation.url}/v3/${resource}?names=${name}`, { headers: { Authorization: `bearer ${token}` } });
-      const { resources } = (await res.json()) as { resources: { guid: string; name: string }[] };
-      return { guid: resources[0].guid, name };
-    };
-    session = {
-      api: foundation.url,
-      sslDisabled: false,
-      loggedIn: true,
-      token: `bearer ${token}`,
-      org: await named('organizations', 'demo-org'),
-      space: await named('spaces', 'demo-space'),
-    };
+    foundation = await startFoundation({ ssh: false });
+    session = await answersFor(foundation);
     cf = new FakeCf(session);
     port = await cf.listen();
   });
@@ -226,11 +83,12 @@ describe('cf-ssh-tools launched by cf', () => {
   });
 
   it('SendMetadata: the commands that have a plugin_name, by that name, none named like a cf core command', async () => {
-    const r = await cli(tempHome(), [String(port), 'SendMetadata'], { input: undefined });
+    const r = await runCli(tempHome(), [String(port), 'SendMetadata'], { input: undefined });
     assert.equal(r.code, 0, r.stderr);
     assert.equal(r.stdout + r.stderr, '');
     assert.deepEqual(cf.calls, ['CliRpcCmd.SetPluginMetadata']);
-    const metadata = cf.metadata!;
+    const metadata = cf.metadata;
+    assert.ok(metadata, 'cf got the metadata');
     assert.equal(metadata.Name, 'cf-ssh-tools');
     assert.deepEqual(metadata.Version, { Major: 0, Minor: 1, Build: 0 });
     assert.deepEqual(metadata.LibraryVersion, { Major: 1, Minor: 0, Build: 0 });
@@ -245,7 +103,8 @@ describe('cf-ssh-tools launched by cf', () => {
       for (const line of command.UsageDetails.Usage.split('\n').filter((l) => l.startsWith('cf '))) assert.match(line, new RegExp(`^cf ${command.Name}( |$)`));
       assert.doesNotMatch(command.UsageDetails.Usage, /\{cmd\}|cf-ssh-tools/);
     }
-    const ssh = metadata.Commands.find((c) => c.Name === 'xssh')!;
+    const ssh = metadata.Commands.find((c) => c.Name === 'xssh');
+    assert.ok(ssh);
     const spec = SPECS.ssh;
     assert.equal(ssh.HelpText, spec.description);
     assert.equal(ssh.UsageDetails.Usage.split('\n')[0], 'cf xssh APP_NAME [--process PROCESS] [-i INDEX] [-c COMMAND]...');
@@ -253,22 +112,22 @@ describe('cf-ssh-tools launched by cf', () => {
     assert.equal(ssh.UsageDetails.Options.get('app-instance-index, -i'), 'App process instance index (Default: 0)');
     assert.equal(ssh.UsageDetails.Options.get('L'), 'Local port forward specification');
     assert.equal(ssh.UsageDetails.Options.size, spec.options.length);
-    assert.equal(metadata.Commands.find((c) => c.Name === 'xenable-ssh')!.UsageDetails.Options.size, 0);
+    assert.equal(metadata.Commands.find((c) => c.Name === 'xenable-ssh')?.UsageDetails.Options.size, 0);
   });
 
   it('CLI-MESSAGE-UNINSTALL removes our own session and exits 0, also when there is none', async () => {
     const home = await loggedIn(foundation.url);
     assert.ok(existsSync(path.join(home, '.cf-ssh-tools', 'session.json')));
-    const r = await cli(home, [String(port), 'CLI-MESSAGE-UNINSTALL']);
+    const r = await runCli(home, [String(port), 'CLI-MESSAGE-UNINSTALL']);
     assert.equal(r.code, 0, r.stderr);
     assert.equal(existsSync(path.join(home, '.cf-ssh-tools', 'session.json')), false);
     assert.equal(existsSync(path.join(home, '.cf-ssh-tools', 'tokens.json')), false);
-    assert.equal((await cli(home, [String(port), 'CLI-MESSAGE-UNINSTALL'])).code, 0);
+    assert.equal((await runCli(home, [String(port), 'CLI-MESSAGE-UNINSTALL'])).code, 0);
   });
 
   it("xssh-code prints a one-time code made with the token cf hands over, and writes nothing of cf's", async () => {
     const home = tempHome();
-    const r = await cli(home, [String(port), 'xssh-code']);
+    const r = await runCli(home, [String(port), 'xssh-code']);
     assert.equal(r.code, 0, r.stderr);
     const code = r.stdout.trim();
     assert.match(code, /^[\w-]{6,}$/);
@@ -284,13 +143,13 @@ describe('cf-ssh-tools launched by cf', () => {
     });
     assert.equal(redeemed.status, 200);
     const { access_token: proxyToken } = (await redeemed.json()) as { access_token: string };
-    assert.equal(JSON.parse(Buffer.from(proxyToken.split('.')[1], 'base64url').toString()).user_name, 'developer');
+    assert.equal(JSON.parse(Buffer.from(proxyToken.split('.')[1] ?? '', 'base64url').toString()).user_name, 'developer');
     assert.equal(existsSync(path.join(home, '.cf')), false, 'cf keeps its own config');
     assert.equal(existsSync(path.join(home, '.cf-ssh-tools')), false, 'no session of ours either');
   });
 
   it("uses cf's org and space: xssh-enabled answers for an app of the targeted space", async () => {
-    const r = await cli(tempHome(), [String(port), 'xssh-enabled', 'demo-app', '--json']);
+    const r = await runCli(tempHome(), [String(port), 'xssh-enabled', 'demo-app', '--json']);
     assert.equal(r.code, 0, r.stderr);
     assert.deepEqual(JSON.parse(r.stdout).levels, { global: true, space: true, app: true });
     assert.ok(cf.calls.includes('CliRpcCmd.GetCurrentSpace'));
@@ -298,27 +157,27 @@ describe('cf-ssh-tools launched by cf', () => {
 
   it("sends users to cf's own login, target and auth, in cf's words", async () => {
     cf.answers = { ...session, loggedIn: false };
-    let r = await cli(tempHome(), [String(port), 'xssh-code']);
+    let r = await runCli(tempHome(), [String(port), 'xssh-code']);
     assert.equal(r.code, 1);
     assert.equal(r.stderr, "Not logged in. Use 'cf login' or 'cf login --sso' to log in.\n");
     assert.ok(!cf.calls.includes('CliRpcCmd.AccessToken'));
 
     cf.answers = { ...session, api: '' };
-    r = await cli(tempHome(), [String(port), 'xssh-code']);
+    r = await runCli(tempHome(), [String(port), 'xssh-code']);
     assert.equal(r.stderr, "No API endpoint set. Use 'cf login -a API_URL' to set one.\n");
 
     cf.answers = { ...session, space: { guid: '', name: '' } };
-    r = await cli(tempHome(), [String(port), 'xssh-enabled', 'demo-app']);
+    r = await runCli(tempHome(), [String(port), 'xssh-enabled', 'demo-app']);
     assert.equal(r.stderr, "No space targeted, use 'cf target -s SPACE' to target a space.\n");
 
     cf.answers = { ...session, token: new Error('token refresh failed') };
-    r = await cli(tempHome(), [String(port), 'xssh-code']);
+    r = await runCli(tempHome(), [String(port), 'xssh-code']);
     assert.equal(r.code, 1);
     assert.equal(r.stderr, 'The token expired, was revoked, or the token ID is incorrect. Please log back in to re-authenticate.\n');
   });
 
   it("shows a command's help under its name inside cf on a usage error", async () => {
-    const r = await cli(tempHome(), [String(port), 'xssh-enabled']);
+    const r = await runCli(tempHome(), [String(port), 'xssh-enabled']);
     assert.equal(r.code, 1);
     assert.equal(r.stderr, 'Incorrect Usage: the required argument `APP_NAME` was not provided\n\n');
     assert.match(r.stdout, /^NAME:\n {3}xssh-enabled - /);
@@ -332,7 +191,7 @@ describe('cf-ssh-tools launched by cf', () => {
         probe.close(() => resolve(free));
       });
     });
-    const r = await cli(tempHome(), [String(closed), 'xssh-code']);
+    const r = await runCli(tempHome(), [String(closed), 'xssh-code']);
     assert.equal(r.code, 1);
     assert.match(r.stderr, /^The plugin could not talk to cf \(CliRpcCmd.ApiEndpoint\): connect ECONNREFUSED/);
   });

@@ -79,7 +79,7 @@ describe('type detection', () => {
     const torn = detectType({ name: 'x', label: 'redis', tags: ['mysql'], credentials: { host: 'h', port: 1 } });
     assert.equal(torn.type, undefined, 'conflicting hints decide nothing');
     assert.deepEqual(torn.evidence, ['label redis', 'tag mysql']);
-    assert.match(detectType({ name: 'm', credentials: { uri: 'mongodb+srv://c.example.net/db' } }).evidence[0], /cannot go through a tunnel/);
+    assert.match(detectType({ name: 'm', credentials: { uri: 'mongodb+srv://c.example.net/db' } }).evidence[0] ?? '', /cannot go through a tunnel/);
   });
 });
 
@@ -102,7 +102,7 @@ describe('native clients', () => {
     const launch = nativeClient('mysql', parseConnection(tanzuMysql.credentials)!, local);
     assert.deepEqual(launch.args, ['--defaults-extra-file={dir}/my.cnf']);
     noSecretInArgs(launch.args);
-    assert.match(launch.files[0].content, /^\[client\]\nhost=127\.0\.0\.1\nport=40001\nprotocol=TCP\nuser="mu"\npassword="mp"\ndatabase="service_instance_db"\nssl-ca=\{dir\}\/ca\.pem\nssl-verify-server-cert\n$/);
+    assert.match(launch.files[0]?.content ?? '', /^\[client\]\nhost=127\.0\.0\.1\nport=40001\nprotocol=TCP\nuser="mu"\npassword="mp"\ndatabase="service_instance_db"\nssl-ca=\{dir\}\/ca\.pem\nssl-verify-server-cert\n$/);
   });
 
   it('redis-cli gets REDISCLI_AUTH, and TLS with SNI for the real host', () => {
@@ -115,7 +115,7 @@ describe('native clients', () => {
   it('mongosh logs in from a script file, not from its arguments', () => {
     const launch = nativeClient('mongodb', { host: 'm', port: 27017, database: 'app', username: 'mo', password: 'mpw', tls: { required: false } }, local);
     assert.deepEqual(launch.args, ['--nodb', '--shell', '{dir}/connect.js']);
-    assert.equal(launch.files[0].content, 'db = connect("mongodb://127.0.0.1:40001/app");\ndb.auth("mo", "mpw");\n');
+    assert.equal(launch.files[0]?.content, 'db = connect("mongodb://127.0.0.1:40001/app");\ndb.auth("mo", "mpw");\n');
   });
 
   it('connection strings mask the password unless asked', () => {
@@ -133,7 +133,7 @@ describe('-- COMMAND: the program’s environment', () => {
     assert.deepEqual(program.args, ['--schema-only']);
     assert.equal(program.env.PGPORT, '40001');
     assert.equal(program.env.DATABASE_URL, 'postgres://u1:p%40ss@127.0.0.1:40001/db1');
-    const vcap = JSON.parse(program.env.VCAP_SERVICES)['aws-rds'][0].credentials;
+    const vcap = JSON.parse(program.env.VCAP_SERVICES ?? '')['aws-rds'][0].credentials;
     assert.equal(vcap.host, '127.0.0.1');
     assert.equal(vcap.port, '40001');
     assert.equal(vcap.uri, 'postgres://u1:p%40ss@127.0.0.1:40001/db1');

@@ -1,0 +1,267 @@
+// How the CLI starts local programs: the database clients of connect-to-service and the system
+// ssh of `ssh --ssh-client openssh`, with their command lines, environments and files, and no
+// secret on a command line. All in-process: the foundation with its SSH proxy and the built-in
+// backend (no sshd), a TCP echo server standing in for each service, and the programs played
+// by spawn stubs (none of them need be installed). The real clients against real databases are
+// in test/e2e/connect.test.ts, the real ssh in test/e2e/ssh.test.ts.
+import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import { execFileSync } from 'node:child_process';
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import path from 'node:path';
+import { after, afterEach, before, beforeEach, describe, it } from 'node:test';
+import { type Foundation, startFoundation } from '../foundation/server.js';
+import type { App } from '../foundation/state.js';
+import { echoServer, roundTrip } from '../helpers/net.js';
+import { loggedIn, runCli, startCli, TestSignals } from '../helpers/run-cli.js';
+import { type SpawnCall, SpawnStubs } from '../helpers/spawn-stubs.js';
+
+const PG_PASSWORD = 'pg-secret-4f1c';
+// Quotes and a backslash, which the option file must escape.
+const MYSQL_PASSWORD = 'my"sq\\l-secret';
+const REDIS_PASSWORD = 'redis-secret-9b2e';
+
+/** No secret anywhere on the command line the program got. */
+function assertNoSecretInArgs(call: SpawnCall, ...secrets: string[]): void {
+  for (const secret of secrets) assert.ok(!call.args.some((arg) => arg.includes(secret)), `a secret on the ${call.program} command line: ${call.args.join(' ')}`);
+}
+
+/** Something goes through the tunnel to the service (an echo server) and back. */
+async function assertTunnel(host: string | undefined, port: string | undefined): Promise<void> {
+  assert.equal(host, '127.0.0.1');
+  assert.match(port ?? '', /^\d+$/);
+  assert.equal((await roundTrip(Number(port), Buffer.from('through the tunnel'))).toString(), 'through the tunnel');
+}
+
+describe('local programs', () => {
+  let foundation: Foundation;
+  let service: Awaited<ReturnType<typeof echoServer>>;
+  let developer: string;
+  let stubs: SpawnStubs;
+
+  before(async () => {
+    foundation = await startFoundation({ ssh: true, sshBackend: 'builtin', databases: false });
+    foundation.settings.brokerDelayMs = 0;
+    service = await echoServer();
+    const { world } = foundation;
+    const space = world.spaces.find((s) => s.name === 'demo-space');
+    assert.ok(space);
+    const app: App = world.addApp(space, 'tools-app');
+    const port = service.port;
+    // Credentials in the shapes of services.ts (aws-rds, Tanzu MySQL, Tanzu Redis), all pointing at the echo server.
+    const services = [
+      {
+        name: 'stub-pg',
+        label: 'aws-rds',
+        plan: 'micro-psql',
+        tags: ['database', 'RDS'],
+        credentials: {
+          db_name: 'app_db',
+          host: '127.0.0.1',
+          name: 'app_db',
+          password: PG_PASSWORD,
+          port: String(port),
+          uri: `postgres://app_user:${PG_PASSWORD}@127.0.0.1:${port}/app_db`,
+          username: 'app_user',
+        },
+      },
+      {
+        name: 'stub-mysql',
+        label: 'p.mysql',
+        plan: 'db-small',
+        tags: ['mysql'],
+        credentials: {
+          hostname: '127.0.0.1',
+          name: 'shop',
+          password: MYSQL_PASSWORD,
+          port,
+          uri: `mysql://shop_user:${encodeURIComponent(MYSQL_PASSWORD)}@127.0.0.1:${port}/shop?reconnect=true`,
+          username: 'shop_user',
+        },
+      },
+      { name: 'stub-redis', label: 'p.redis', plan: 'cache-small', tags: ['redis'], credentials: { uri: `redis://:${REDIS_PASSWORD}@127.0.0.1:${port}` } },
+    ];
+    for (const s of services) {
+      const instance = world.addServiceInstance(space, {
+        name: s.name,
+        offering: { guid: `${s.label}-offering`, label: s.label, description: s.label },
+        plan: { guid: `${s.name}-plan`, name: s.plan },
+        tags: s.tags,
+        credentials: async () => s.credentials,
+      });
+      world.addBinding(instance, { type: 'app', app }, 'admin');
+    }
+    developer = await loggedIn(foundation.url);
+  });
+  after(async () => {
+    service.close();
+    await foundation.stop();
+  });
+  beforeEach(() => {
+    stubs = new SpawnStubs();
+  });
+  afterEach(() => stubs.verify());
+
+  it('psql: the tunnel and the credentials in PG* variables, the password never in argv; its exit status is ours', async () => {
+    let tunnelPort: string | undefined;
+    stubs.register('psql', async (call) => {
+      assert.deepEqual(call.args, ['-tAc', 'select 1']);
+      const { PGHOST, PGPORT, PGUSER, PGPASSWORD, PGDATABASE, PGSSLMODE, PGHOSTADDR, PGSSLROOTCERT } = call.env;
+      assert.deepEqual(
+        { PGHOST, PGUSER, PGPASSWORD, PGDATABASE, PGSSLMODE, PGHOSTADDR, PGSSLROOTCERT },
+        { PGHOST: '127.0.0.1', PGUSER: 'app_user', PGPASSWORD: PG_PASSWORD, PGDATABASE: 'app_db', PGSSLMODE: 'prefer', PGHOSTADDR: undefined, PGSSLROOTCERT: undefined },
+      );
+      assertNoSecretInArgs(call, PG_PASSWORD);
+      assert.equal(call.env.HOME, developer, 'the rest of the environment is ours');
+      assert.equal(call.options.stdio, 'inherit', 'the terminal is handed over');
+      await assertTunnel(PGHOST, PGPORT);
+      tunnelPort = PGPORT;
+      call.stdout.write(' 1\n');
+      return 3;
+    });
+    const r = await runCli(developer, ['connect-to-service', 'tools-app', 'stub-pg', '--', '-tAc', 'select 1'], { stubs });
+    assert.equal(r.code, 3, r.stderr);
+    assert.equal(r.stdout, ' 1\n');
+    assert.doesNotMatch(r.stdout + r.stderr, new RegExp(PG_PASSWORD));
+    // The tunnel ends with the program.
+    await assert.rejects(roundTrip(Number(tunnelPort), Buffer.from('x')), /ECONNREFUSED/);
+  });
+
+  it('psql: SIGTERM is passed on to the program and cleaning up waits for its exit; SIGINT is left to the terminal', async () => {
+    const signals = new TestSignals();
+    stubs.register('psql', (call) => {
+      // Two listen: connect-to-service (to clean up before it stops) and the program's start.
+      assert.equal(signals.send('SIGINT'), 2);
+      assert.equal(signals.send('SIGTERM'), 2);
+      assert.deepEqual(call.signals, ['SIGTERM']);
+      return 143;
+    });
+    const r = await runCli(developer, ['connect-to-service', 'tools-app', 'stub-pg'], { stubs, signals });
+    assert.equal(r.code, 143, r.stderr);
+    assert.equal(signals.subscribed, 0, 'no stop-signal handler is left behind');
+  });
+
+  it('mariadb: --defaults-extra-file first, a 0600 file in a 0700 folder with the password, removed afterwards', async () => {
+    let optionFile = '';
+    stubs.register('mariadb', async (call) => {
+      const [first, ...rest] = call.args;
+      assert.match(first ?? '', /^--defaults-extra-file=\/.+\/my\.cnf$/);
+      assert.deepEqual(rest, ['-N', '-e', 'select 6 * 7']);
+      optionFile = (first ?? '').slice('--defaults-extra-file='.length);
+      assert.equal(statSync(optionFile).mode & 0o777, 0o600);
+      assert.equal(statSync(path.dirname(optionFile)).mode & 0o777, 0o700);
+      const lines = readFileSync(optionFile, 'utf8').split('\n');
+      const port = /^port=(\d+)$/m.exec(lines.join('\n'))?.[1];
+      assert.deepEqual(lines, ['[client]', 'host=127.0.0.1', `port=${port}`, 'protocol=TCP', 'user="shop_user"', 'password="my\\"sq\\\\l-secret"', 'database="shop"', '']);
+      assertNoSecretInArgs(call, MYSQL_PASSWORD);
+      assert.ok(!Object.values(call.env).includes(MYSQL_PASSWORD), 'no password in the environment either');
+      await assertTunnel('127.0.0.1', port);
+      return 0;
+    });
+    const r = await runCli(developer, ['connect-to-service', 'tools-app', 'stub-mysql', '--', '-N', '-e', 'select 6 * 7'], { stubs });
+    assert.equal(r.code, 0, r.stderr);
+    assert.ok(optionFile);
+    assert.equal(existsSync(path.dirname(optionFile)), false, 'the folder with the option file is gone');
+  });
+
+  it('redis-cli: host and port in argv, the password in REDISCLI_AUTH only', async () => {
+    stubs.register('redis-cli', async (call) => {
+      const port = call.args[3];
+      assert.deepEqual(call.args, ['-h', '127.0.0.1', '-p', port, 'PING']);
+      assert.equal(call.env.REDISCLI_AUTH, REDIS_PASSWORD);
+      assertNoSecretInArgs(call, REDIS_PASSWORD);
+      await assertTunnel(call.args[1], port);
+      call.stdout.write('PONG\n');
+      return 0;
+    });
+    const r = await runCli(developer, ['connect-to-service', 'tools-app', 'stub-redis', '--', 'PING'], { stubs });
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stdout, 'PONG\n');
+  });
+
+  it('--no-client with a service key: the key lives while the tunnel does and is deleted on Ctrl-C', async () => {
+    const keys = () => foundation.world.bindings.filter((b) => b.type === 'key');
+    const run = startCli(developer, ['connect-to-service', 'tools-app', 'stub-pg', '--no-client', '--credentials', 'key'], { stubs });
+    await run.waitFor('stderr', /Press Ctrl-C to close the tunnel\./);
+    assert.equal(keys().length, 1);
+    assert.match(keys()[0]?.name ?? '', /^cf-ssh-tools-developer-[0-9a-f]{8}$/);
+    const port = /^\s+port:\s+(\d+)$/m.exec(run.stdout())?.[1];
+    await assertTunnel('127.0.0.1', port);
+    assert.match(run.stdout(), /password:\s+\*{8} \(--show-password shows it\)/);
+    assert.equal(run.signals.send('SIGINT'), 1);
+    const r = await run.result;
+    assert.equal(r.code, 0, r.stderr);
+    assert.deepEqual(keys(), [], 'the key went with the tunnel');
+    assert.doesNotMatch(r.stdout + r.stderr, new RegExp(PG_PASSWORD));
+  });
+
+  it('ssh --ssh-client openssh: port, options, cf:GUID/INDEX, the host key pinned, and the code through SSH_ASKPASS only', async () => {
+    const proxy = foundation.ssh?.proxy;
+    assert.ok(proxy);
+    const [host, proxyPort] = proxy.address.split(':');
+    const app = foundation.world.apps.find((a) => a.name === 'demo-app');
+    assert.ok(app);
+    stubs.register('ssh', async (call) => {
+      const dir = path.dirname(call.env.SSH_ASKPASS ?? '');
+      assert.deepEqual(call.args, [
+        '-p',
+        proxyPort,
+        '-o',
+        `UserKnownHostsFile=${dir}/known_hosts`,
+        '-o',
+        'GlobalKnownHostsFile=/dev/null',
+        '-o',
+        'StrictHostKeyChecking=yes',
+        '-o',
+        'PubkeyAuthentication=no',
+        '-o',
+        'PreferredAuthentications=password,keyboard-interactive',
+        '-o',
+        'NumberOfPasswordPrompts=1',
+        '-o',
+        'ServerAliveInterval=30',
+        '-T',
+        '-o',
+        'ConnectTimeout=5',
+        '-q',
+        `cf:${app.guid}/1@${host}`,
+        'echo hi',
+      ]);
+      assert.equal(call.env.SSH_ASKPASS_REQUIRE, 'force');
+      assert.equal(statSync(call.env.SSH_ASKPASS ?? '').mode & 0o777, 0o700);
+      // The known_hosts line holds the key whose fingerprint the API publishes.
+      const [name, type, key] = readFileSync(`${dir}/known_hosts`, 'utf8').trim().split(' ');
+      assert.equal(name, `[${host}]:${proxyPort}`);
+      assert.equal(type, 'ssh-ed25519');
+      const fingerprint = createHash('sha256')
+        .update(Buffer.from(key ?? '', 'base64'))
+        .digest('base64')
+        .replace(/=+$/, '');
+      assert.equal(fingerprint, proxy.fingerprint('sha256-base64'));
+      // What ssh would ask SSH_ASKPASS for: a one-time code, redeemable once, and in no argument.
+      const code = execFileSync(call.env.SSH_ASKPASS ?? '', { env: call.env, encoding: 'utf8' }).trim();
+      assert.match(code, /^[\w-]{6,}$/);
+      assertNoSecretInArgs(call, code);
+      const redeem = await fetch(`${foundation.url}/uaa/oauth/token`, {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/x-www-form-urlencoded', Authorization: `Basic ${Buffer.from('ssh-proxy:ssh-proxy-secret').toString('base64')}` },
+        body: new URLSearchParams({ grant_type: 'authorization_code', code }).toString(),
+      });
+      assert.equal(redeem.status, 200);
+      return 7;
+    });
+    const r = await runCli(developer, ['ssh', 'demo-app', '-i', '1', '--ssh-client', 'openssh', '-c', 'echo hi', '--', '-o', 'ConnectTimeout=5', '-q'], { stubs });
+    assert.equal(r.code, 7, r.stderr);
+  });
+
+  it('a program nobody registered fails the run, and the stubs say which', async () => {
+    const own = new SpawnStubs().register('psql');
+    const r = await runCli(developer, ['connect-to-service', 'tools-app', 'stub-redis', '--', '/bin/true', '--flag'], { stubs: own });
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /spawn \/bin\/true ENOENT \(no stub registered for it\)/);
+    assert.throws(
+      () => own.verify(),
+      (err: Error) => /started without a stub: \/bin\/true --flag/.test(err.message) && /registered but never started: psql/.test(err.message),
+    );
+  });
+});
