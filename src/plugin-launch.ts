@@ -32,7 +32,7 @@ export function pluginLaunch(argv: string[], commands: readonly CommandSpec[] = 
   return spec ? { port, mode: 'command', command: spec.name, args } : undefined;
 }
 
-export async function runPlugin(launch: PluginLaunch, io: Pick<ContextOptions, 'streams' | 'env'>): Promise<number> {
+export async function runPlugin(launch: PluginLaunch, io: Omit<ContextOptions, 'bin' | 'pluginStore'>): Promise<number> {
   const cf = new CfCli(launch.port);
   switch (launch.mode) {
     case 'metadata':
