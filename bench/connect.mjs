@@ -51,7 +51,10 @@ const range = (xs) => `${Math.min(...xs).toFixed(0)}-${Math.max(...xs).toFixed(0
  * @returns {Running | Promise<Finished>}
  */
 function run(home, args, { input = '', env = {}, wait = true } = {}) {
-  const child = spawn(process.execPath, [BIN, ...args], { env: { PATH: process.env.PATH, HOME: home, CF_HOME: home, CF_SSH_TOOLS_NO_KEYCHAIN: 'true', ...env }, stdio: ['pipe', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [BIN, ...args], {
+    env: { PATH: process.env.PATH, HOME: home, CF_HOME: home, CF_SSH_TOOLS_NO_KEYCHAIN: 'true', ...env },
+    stdio: ['pipe', 'pipe', 'pipe'],
+  });
   child.stdin.end(input);
   let stdout = '';
   let stderr = '';
@@ -140,23 +143,25 @@ try {
   const redisPassword = /** @type {RegExpExecArray} */ (/password:\s+(\S+)/.exec(redis.output()))[1];
   const started = performance.now();
   const answers = await Promise.all(
-    Array.from({ length: concurrent }, () =>
-      new Promise((resolve) => {
-        const s = net.connect(redisPort, '127.0.0.1', () => s.write(`AUTH ${redisPassword}\r\nPING\r\n`));
-        let got = '';
-        s.on('data', (d) => {
-          got += d;
-          if (got.includes('+PONG')) {
-            s.end();
-            resolve(got.startsWith('+OK') ? 'ok' : got);
-          }
-        });
-        s.once('error', (e) => resolve(e.message));
-        setTimeout(() => {
-          s.destroy();
-          resolve(`timeout: ${got}`);
-        }, 20_000);
-      }),
+    Array.from(
+      { length: concurrent },
+      () =>
+        new Promise((resolve) => {
+          const s = net.connect(redisPort, '127.0.0.1', () => s.write(`AUTH ${redisPassword}\r\nPING\r\n`));
+          let got = '';
+          s.on('data', (d) => {
+            got += d;
+            if (got.includes('+PONG')) {
+              s.end();
+              resolve(got.startsWith('+OK') ? 'ok' : got);
+            }
+          });
+          s.once('error', (e) => resolve(e.message));
+          setTimeout(() => {
+            s.destroy();
+            resolve(`timeout: ${got}`);
+          }, 20_000);
+        }),
     ),
   );
   const failed = answers.filter((a) => a !== 'ok');
@@ -164,9 +169,13 @@ try {
   redis.child.kill('SIGINT');
 
   console.log(`connect-to-service benchmark, ${runs} runs each, ${os.cpus().length} cores, node ${process.version}`);
-  console.log(`time to the first query result (ms): connect-to-service median ${median(tool).toFixed(0)} (range ${range(tool)}), by hand (ssh -N -L, wait for the port, psql) median ${median(byHand).toFixed(0)} (range ${range(byHand)})`);
+  console.log(
+    `time to the first query result (ms): connect-to-service median ${median(tool).toFixed(0)} (range ${range(tool)}), by hand (ssh -N -L, wait for the port, psql) median ${median(byHand).toFixed(0)} (range ${range(byHand)})`,
+  );
   console.log(`ratio connect-to-service / by hand: ${(median(tool) / median(byHand)).toFixed(2)}`);
-  console.log(`${concurrent} concurrent Redis connections through one tunnel: ${concurrent - failed.length} answered, ${failed.length} failed, in ${concurrentMs.toFixed(0)} ms${failed.length ? `; first failure: ${failed[0]}` : ''}`);
+  console.log(
+    `${concurrent} concurrent Redis connections through one tunnel: ${concurrent - failed.length} answered, ${failed.length} failed, in ${concurrentMs.toFixed(0)} ms${failed.length ? `; first failure: ${failed[0]}` : ''}`,
+  );
   process.exitCode = failed.length === 0 ? 0 : 1;
 } finally {
   await foundation.stop();

@@ -91,22 +91,24 @@ async function directClient([variant, port, username, keyFile, sinkPort]) {
       build('ssh/keepalive.js'),
     ]);
     const sock = await dial('127.0.0.1', Number(port), { env: {}, timeoutMs: 6000 });
-    await /** @type {Promise<void>} */ (new Promise((resolve, reject) => {
-      client.once('ready', resolve);
-      client.once('error', reject);
-      client.connect({
-        sock,
-        username,
-        privateKey: readFileSync(keyFile),
-        tryKeyboard: false,
-        algorithms: structuredClone(ALGORITHMS),
-        readyTimeout: 26_000,
-        keepaliveInterval: 30_000,
-        keepaliveCountMax: 3,
-        hostVerifier: () => true,
-      });
-      useCloudFoundryKeepalive(client);
-    }));
+    await /** @type {Promise<void>} */ (
+      new Promise((resolve, reject) => {
+        client.once('ready', resolve);
+        client.once('error', reject);
+        client.connect({
+          sock,
+          username,
+          privateKey: readFileSync(keyFile),
+          tryKeyboard: false,
+          algorithms: structuredClone(ALGORITHMS),
+          readyTimeout: 26_000,
+          keepaliveInterval: 30_000,
+          keepaliveCountMax: 3,
+          hostVerifier: () => true,
+        });
+        useCloudFoundryKeepalive(client);
+      })
+    );
     const forwarding = await openForwards(client, [{ bindAddress: '127.0.0.1', localPort: 0, remoteHost: '127.0.0.1', remotePort: Number(sinkPort) }], (/** @type {string} */ m) =>
       process.stderr.write(`${m}\n`),
     );
@@ -114,11 +116,13 @@ async function directClient([variant, port, username, keyFile, sinkPort]) {
     close = () => forwarding.close();
   } else {
     // The reference: ssh2 as its README shows it, only the cipher pinned; no code of ours.
-    await /** @type {Promise<void>} */ (new Promise((resolve, reject) => {
-      client.once('ready', resolve);
-      client.once('error', reject);
-      client.connect({ host: '127.0.0.1', port: Number(port), username, privateKey: readFileSync(keyFile), algorithms: { cipher: [CIPHER] } });
-    }));
+    await /** @type {Promise<void>} */ (
+      new Promise((resolve, reject) => {
+        client.once('ready', resolve);
+        client.once('error', reject);
+        client.connect({ host: '127.0.0.1', port: Number(port), username, privateKey: readFileSync(keyFile), algorithms: { cipher: [CIPHER] } });
+      })
+    );
     const server = net.createServer((socket) => {
       client.forwardOut('127.0.0.1', 0, '127.0.0.1', Number(sinkPort), (err, channel) => {
         if (err) return socket.destroy();
@@ -237,7 +241,10 @@ function machineBusySeconds() {
 /** CPU seconds of this process and of every child it has reaped (theirs included), from /proc/self/stat. */
 function ownAndReapedSeconds() {
   const stat = readFileSync('/proc/self/stat', 'utf8');
-  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ').map(Number);
+  const f = stat
+    .slice(stat.lastIndexOf(')') + 2)
+    .split(' ')
+    .map(Number);
   return (f[11] + f[12] + f[13] + f[14]) / CLK_TCK;
 }
 
@@ -257,7 +264,7 @@ function descendantsCpu(pid) {
     }
   }
   const descendants = new Set([pid]);
-  for (let grew = true; grew; ) {
+  for (let grew = true; grew;) {
     grew = false;
     for (const [child, parent] of parents) {
       if (descendants.has(parent) && !descendants.has(child)) {
@@ -376,11 +383,12 @@ async function startSink() {
     port: /** @type {AddressInfo} */ (server.address()).port,
     /** Resolves when the next connection has sent everything. */
     next: () => new Promise((resolve) => waiters.push(resolve)),
-    close: () => new Promise((resolve) => {
-      server.close(() => resolve());
-      // (http.Server has closeAllConnections; this net.Server does not.)
-      /** @type {import('node:net').Server & { closeAllConnections?: () => void }} */ (server).closeAllConnections?.();
-    }),
+    close: () =>
+      new Promise((resolve) => {
+        server.close(() => resolve());
+        // (http.Server has closeAllConnections; this net.Server does not.)
+        /** @type {import('node:net').Server & { closeAllConnections?: () => void }} */ (server).closeAllConnections?.();
+      }),
   };
 }
 
@@ -405,7 +413,7 @@ async function pump(port, size, sink, timeoutMs) {
   await Promise.race([new Promise((resolve) => socket.once('connect', resolve)), failed]);
   const started = process.hrtime.bigint();
   const send = async () => {
-    for (let left = size; left > 0; ) {
+    for (let left = size; left > 0;) {
       const n = Math.min(left, CHUNK.length);
       left -= n;
       if (!socket.write(n === CHUNK.length ? CHUNK : CHUNK.subarray(0, n))) await new Promise((resolve) => socket.once('drain', resolve));
@@ -465,14 +473,17 @@ async function startPrivateSshd(dir) {
   for (let attempt = 1; ; attempt++) {
     const port = await freePort();
     const config = path.join(dir, 'sshd_config');
-    writeFileSync(config, [
-      ...keyOnlySshdConfig({ port, hostKey: path.join(dir, 'host_key'), pidFile: path.join(dir, 'sshd.pid'), authorizedKeys: path.join(dir, 'authorized_keys'), asRoot }),
-      'PermitTTY no',
-      'PrintMotd no',
-      // DEBUG1 logs the negotiated cipher once per connection (and nothing per packet).
-      'LogLevel DEBUG1',
-      '',
-    ].join('\n'));
+    writeFileSync(
+      config,
+      [
+        ...keyOnlySshdConfig({ port, hostKey: path.join(dir, 'host_key'), pidFile: path.join(dir, 'sshd.pid'), authorizedKeys: path.join(dir, 'authorized_keys'), asRoot }),
+        'PermitTTY no',
+        'PrintMotd no',
+        // DEBUG1 logs the negotiated cipher once per connection (and nothing per packet).
+        'LogLevel DEBUG1',
+        '',
+      ].join('\n'),
+    );
     // Its own process group, so the per-connection processes go with it at the end.
     const child = track(spawn(SSHD, ['-D', '-e', '-f', config], { detached: true, stdio: ['ignore', 'ignore', 'pipe'] }));
     // Undefined only if the spawn failed: then -pid is NaN and process.kill throws.
@@ -535,7 +546,10 @@ async function startTunnel(kind, ctx, sinkPort) {
   /** @type {ChildProcess} */
   let child;
   if (kind === 'ours-proxy') {
-    child = spawn(process.execPath, [...ctx.nodeArgs, BIN, 'ssh', APP, '-N', '-L', `127.0.0.1:${local}:127.0.0.1:${sinkPort}`], { env: ctx.cliEnv, stdio: ['ignore', 'ignore', 'pipe'] });
+    child = spawn(process.execPath, [...ctx.nodeArgs, BIN, 'ssh', APP, '-N', '-L', `127.0.0.1:${local}:127.0.0.1:${sinkPort}`], {
+      env: ctx.cliEnv,
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
   } else if (kind === 'openssh-proxy') {
     const code = await ctx.code();
     child = spawn('ssh', [...ctx.opensshProxyArgs, '-N', '-L', `127.0.0.1:${local}:127.0.0.1:${sinkPort}`, ctx.proxyLogin], {
@@ -631,7 +645,10 @@ function machineFacts() {
     node: process.version,
     openssh: sshV.trim(),
     kernel: os.release(),
-    load: os.loadavg().map((l) => l.toFixed(2)).join(' '),
+    load: os
+      .loadavg()
+      .map((l) => l.toFixed(2))
+      .join(' '),
     git: gitState(),
   };
 }
@@ -700,10 +717,13 @@ async function main() {
   if (!existsSync(SSHD)) throw new Error(`${SSHD} is missing: the benchmark compares against OpenSSH (apt-get install openssh-server openssh-client)`);
 
   // Bounded in time: whatever hangs, everything started here is stopped.
-  const deadline = setTimeout(() => {
-    console.error(`bench: not done within ${values.deadline} s; stopping everything`);
-    void cleanup().finally(() => process.exit(2));
-  }, Number(values.deadline) * 1000);
+  const deadline = setTimeout(
+    () => {
+      console.error(`bench: not done within ${values.deadline} s; stopping everything`);
+      void cleanup().finally(() => process.exit(2));
+    },
+    Number(values.deadline) * 1000,
+  );
   for (const signal of ['SIGINT', 'SIGTERM']) {
     process.once(signal, () => {
       void cleanup().finally(() => process.exit(130));
@@ -858,7 +878,9 @@ async function setupBench(ctx, foundation, setupRuns, work, log) {
   await runOpenssh();
   await control(foundation.api, 'DELETE', '/foundation/requests');
   await runOurs();
-  const apiCalls = (await control(foundation.api, 'GET', '/foundation/requests')).map((/** @type {{ method: string, path: string, query: string }} */ r) => `${r.method} ${r.path}${r.query}`);
+  const apiCalls = (await control(foundation.api, 'GET', '/foundation/requests')).map(
+    (/** @type {{ method: string, path: string, query: string }} */ r) => `${r.method} ${r.path}${r.query}`,
+  );
   log(`setup: ${setupRuns} runs each, interleaved`);
   /** @type {number[]} */
   const ours = [];
@@ -962,8 +984,12 @@ const step = (name) => { const now = performance.now(); steps.push([name, now - 
 for (const m of ${JSON.stringify(imports.packages)}) { await import(m); step(m); }
 for (const m of ${JSON.stringify(imports.own)}) await import(m);
 step('our own modules (build/src, ${imports.own.length} files)');
-${manifestModule ? `(await import(${JSON.stringify(manifestModule)})).manifest?.();
-step('manifest(): read + parse plugin-manifest.yml');` : ''}
+${
+  manifestModule
+    ? `(await import(${JSON.stringify(manifestModule)})).manifest?.();
+step('manifest(): read + parse plugin-manifest.yml');`
+    : ''
+}
 console.log(JSON.stringify(steps));`;
   /** @type {{ name: string, ms: number[] }[]} */
   const loadSteps = [];
@@ -1013,10 +1039,14 @@ function formatReport({ facts, binding, ctx, size, runs, setupRuns, plain, throu
   p();
   p(`command: node bench/ssh.mjs ${process.argv.slice(2).join(' ')}`.trimEnd());
   p(`code: commit ${facts.git}; build/src/bin.js compiled ${new Date(statSync(BIN).mtimeMs).toISOString()}`);
-  if (facts.proxyNodelay) p('foundation: TCP_NODELAY on its sockets (--proxy-nodelay, as Diego\'s proxy in Go has them)');
+  if (facts.proxyNodelay) p("foundation: TCP_NODELAY on its sockets (--proxy-nodelay, as Diego's proxy in Go has them)");
   p(`machine: nproc ${facts.nproc}; ${facts.cpuModel}${facts.aesNi ? ' (AES-NI, PCLMULQDQ)' : ''}; node ${facts.node}; ${facts.openssh}; Linux ${facts.kernel}`);
-  p(`load average (1, 5, 15 min) before the run: ${facts.load}; CPU used by processes not started by the bench during the run: ${fmt(facts.otherCpu.seconds, 1)} s (${fmt(100 * facts.otherCpu.share)}% of ${facts.nproc} CPUs over ${fmt(seconds)} s)`);
-  p(`ssh2 native crypto binding: ${binding.path} exists=${binding.exists}, loads=${binding.loads}, ssh2 bindingAvailable=${binding.sshCryptoBindingAvailable}${ctx.directBinding === undefined ? '' : ` (in the direct client process: ${ctx.directBinding})`}${binding.error ? `, error: ${binding.error}` : ''}`);
+  p(
+    `load average (1, 5, 15 min) before the run: ${facts.load}; CPU used by processes not started by the bench during the run: ${fmt(facts.otherCpu.seconds, 1)} s (${fmt(100 * facts.otherCpu.share)}% of ${facts.nproc} CPUs over ${fmt(seconds)} s)`,
+  );
+  p(
+    `ssh2 native crypto binding: ${binding.path} exists=${binding.exists}, loads=${binding.loads}, ssh2 bindingAvailable=${binding.sshCryptoBindingAvailable}${ctx.directBinding === undefined ? '' : ` (in the direct client process: ${ctx.directBinding})`}${binding.error ? `, error: ${binding.error}` : ''}`,
+  );
   if (Object.keys(through).length) {
     p(`cipher: ${CIPHER} for both clients (OpenSSH -c; ours offers it first, as does the proxy); one reference row lets OpenSSH pick its default`);
     p();
@@ -1029,7 +1059,7 @@ function formatReport({ facts, binding, ctx, size, runs, setupRuns, plain, throu
       ['ours-direct', 'direct to sshd', 'ours: ssh2 + openForwards'],
       ['openssh-direct', 'direct to sshd', 'OpenSSH ssh -N -L'],
       ['ssh2-direct', 'direct to sshd', 'reference: bare ssh2 forwardOut + pipe'],
-      ['openssh-default-direct', 'direct to sshd', "reference: OpenSSH ssh -N -L, its default cipher"],
+      ['openssh-default-direct', 'direct to sshd', 'reference: OpenSSH ssh -N -L, its default cipher'],
       ['ours-proxy', 'via the foundation proxy', 'cf-ssh-tools ssh -N -L'],
       ['openssh-proxy', 'via the foundation proxy', 'OpenSSH ssh -N -L'],
     ];
@@ -1042,7 +1072,10 @@ function formatReport({ facts, binding, ctx, size, runs, setupRuns, plain, throu
       p(`| ${where} | ${client} | ${fmtSummary(t.mbps)} | ${fmtSummary(t.cpuPerGiB, 2)} | ${server} | ${t.ciphers.join(', ') || `${CIPHER} (offered)`} |`);
     }
     p();
-    for (const [name, label] of /** @type {['direct' | 'proxy', string][]} */ ([['direct', 'direct to sshd'], ['proxy', 'via the proxy']])) {
+    for (const [name, label] of /** @type {['direct' | 'proxy', string][]} */ ([
+      ['direct', 'direct to sshd'],
+      ['proxy', 'via the proxy'],
+    ])) {
       const ours = through[`ours-${name}`];
       const theirs = through[`openssh-${name}`];
       if (!ours) continue;
@@ -1062,8 +1095,9 @@ function formatReport({ facts, binding, ctx, size, runs, setupRuns, plain, throu
       p(`ours/${label}: throughput ${fmt(ratios[key].throughput, 2)}×, client CPU per GiB ${fmt(ratios[key].cpuPerGiB, 2)}×`);
     };
     extra('directVsBareSsh2', 'ssh2-direct', 'bare ssh2 direct to sshd (what our code adds to ssh2)');
-    extra('directVsOpensshDefaultCipher', 'openssh-default-direct', "OpenSSH with its default cipher, direct to sshd");
-    if (ratios.direct) p(`target, throughput ≥ 1.3× OpenSSH's directly against sshd: ${ratios.direct.throughput >= 1.3 ? 'met' : 'NOT met'} (${fmt(ratios.direct.throughput, 2)}×)`);
+    extra('directVsOpensshDefaultCipher', 'openssh-default-direct', 'OpenSSH with its default cipher, direct to sshd');
+    if (ratios.direct)
+      p(`target, throughput ≥ 1.3× OpenSSH's directly against sshd: ${ratios.direct.throughput >= 1.3 ? 'met' : 'NOT met'} (${fmt(ratios.direct.throughput, 2)}×)`);
     p();
   }
   if (setup) {
@@ -1081,7 +1115,9 @@ function formatReport({ facts, binding, ctx, size, runs, setupRuns, plain, throu
     p(`| reference: cf-ssh-tools --version (node start + CLI modules) | ${fmtSummary(setup.version)} |`);
     p(`| reference: node -e 0 | ${fmtSummary(setup.bareNode)} |`);
     p();
-    p(`ours − OpenSSH (code excluded): ${fmt(diff)} ms (ours/OpenSSH ${fmt(ratios.setup.ratio, 2)}×); ours − (OpenSSH + code fetch): ${fmt(setup.ours.median - setup.opensshPlusCodeFetch.median)} ms`);
+    p(
+      `ours − OpenSSH (code excluded): ${fmt(diff)} ms (ours/OpenSSH ${fmt(ratios.setup.ratio, 2)}×); ours − (OpenSSH + code fetch): ${fmt(setup.ours.median - setup.opensshPlusCodeFetch.median)} ms`,
+    );
     p(`TCP_NODELAY on our sockets would save ${fmt(setup.ours.median - setup.oursNodelay.median)} ms (median against median)`);
     p(`target, setup ≤ 150 ms above OpenSSH's (code excluded for OpenSSH): ${diff <= 150 ? 'met' : 'NOT met'} (${fmt(diff)} ms)`);
     p();

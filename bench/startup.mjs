@@ -28,7 +28,11 @@ const home = mkdtempSync(path.join(os.tmpdir(), 'cf-ssh-tools-startup-'));
 const env = { PATH: process.env.PATH, HOME: home, CF_HOME: home, CF_SSH_TOOLS_NO_KEYCHAIN: 'true' };
 const unbundled = [process.execPath, path.join(root, 'build/src/bin.js')];
 try {
-  execFileSync(unbundled[0], [unbundled[1], 'login', '-a', api, '-u', 'developer', '-o', 'demo-org', '-s', 'demo-space'], { env, input: 'developer-pass\n', stdio: ['pipe', 'ignore', 'ignore'] });
+  execFileSync(unbundled[0], [unbundled[1], 'login', '-a', api, '-u', 'developer', '-o', 'demo-org', '-s', 'demo-space'], {
+    env,
+    input: 'developer-pass\n',
+    stdio: ['pipe', 'ignore', 'ignore'],
+  });
   /** @type {(command: string, args: string[]) => number} */
   const median = (command, args) => {
     const times = [];
@@ -41,7 +45,11 @@ try {
   };
   const reference = median(process.execPath, ['-e', '0']);
   /** @type {[string, number][]} */
-  const rows = [['node -e 0 (reference)', reference], ['unbundled --help', median(unbundled[0], [unbundled[1], '--help'])], ['unbundled ssh demo-app -c true', median(unbundled[0], [unbundled[1], 'ssh', 'demo-app', '-c', 'true'])]];
+  const rows = [
+    ['node -e 0 (reference)', reference],
+    ['unbundled --help', median(unbundled[0], [unbundled[1], '--help'])],
+    ['unbundled ssh demo-app -c true', median(unbundled[0], [unbundled[1], 'ssh', 'demo-app', '-c', 'true'])],
+  ];
   if (packaged) rows.push(['packaged --help', median(packaged, ['--help'])], ['packaged ssh demo-app -c true', median(packaged, ['ssh', 'demo-app', '-c', 'true'])]);
   console.log(`start-up, ${runs} runs each, median ms, node ${process.version}, ${os.cpus().length} cores`);
   for (const [what, ms] of rows) console.log(`${what.padEnd(34)} ${ms.toFixed(0).padStart(5)}  (${(ms / reference).toFixed(2)}x node -e 0)`);

@@ -124,7 +124,8 @@ function findNatives(platform, target, nativeDir, sameMachine) {
     if (file) natives[name] = file;
   }
   if (!natives['sshcrypto.node']) {
-    if (sameMachine) fail('ssh2\'s native crypto binding is missing (node_modules/ssh2/lib/protocol/crypto/build/Release/sshcrypto.node): run npm install with build tools, or npm rebuild ssh2');
+    if (sameMachine)
+      fail("ssh2's native crypto binding is missing (node_modules/ssh2/lib/protocol/crypto/build/Release/sshcrypto.node): run npm install with build tools, or npm rebuild ssh2");
     console.error(`scripts/pkg: warning: no sshcrypto.node for ${platform}: ssh2 will use its slower pure-JS ciphers (give --native DIR)`);
   }
   if (!natives['keyring.node']) console.error(`scripts/pkg: warning: no keyring.${target.keyring}.node for ${platform}: login will keep tokens in a file`);
@@ -183,7 +184,14 @@ async function main() {
 
   // 1. One CommonJS file with every dependency; native addons become assets.
   const natives = findNatives(platform, target, values.native && path.resolve(values.native), sameMachine);
-  const buildId = sha('sha256', Buffer.concat(Object.keys(natives).sort().flatMap((n) => [Buffer.from(n), readFileSync(natives[n])]))).slice(0, 12);
+  const buildId = sha(
+    'sha256',
+    Buffer.concat(
+      Object.keys(natives)
+        .sort()
+        .flatMap((n) => [Buffer.from(n), readFileSync(natives[n])]),
+    ),
+  ).slice(0, 12);
   const bundleFile = path.join(work, 'cf-ssh-tools.cjs');
   const { metafile, leftovers } = await bundle({ root: ROOT, entry, outfile: bundleFile, renames, version: pkg.version, buildId, natives, keyringTriple: target.keyring });
   if (leftovers.length) fail(`the bundle still requires ${leftovers.join(', ')} at run time; the executable cannot load them`);
@@ -215,7 +223,7 @@ async function main() {
   injectBlob(binary, seaConfig.output, target);
   if (codesign) execFileSync('codesign', ['--sign', '-', binary]);
   else if (target.os === 'darwin') console.error('scripts/pkg: note: sign the osx binary on a Mac (codesign --sign - FILE) before release');
-  if (target.os === 'win32') console.error('scripts/pkg: note: the Windows binary is unsigned (signtool sign FILE) and keeps node.exe\'s icon and version info');
+  if (target.os === 'win32') console.error("scripts/pkg: note: the Windows binary is unsigned (signtool sign FILE) and keeps node.exe's icon and version info");
 
   // 4. Does it run, with its manifest and its native ssh2 crypto? (Only here on this platform.)
   if (sameMachine) smokeTest(binary, pkg.version, natives);
@@ -223,7 +231,9 @@ async function main() {
   // 5. Checksums and the plugin-repository index for every binary in dist/.
   writeIndex({ outDir, pkg, manifestFile, baseUrl: values['base-url'], platforms: PLATFORMS, root: ROOT, metafile, natives, baseNode });
   const size = statSync(binary).size;
-  console.log(`${path.relative(process.cwd(), binary)} ${(size / 1024 / 1024).toFixed(1)} MiB (bundle ${(statSync(bundleFile).size / 1024).toFixed(0)} KiB, assets ${Object.keys(natives).join(', ') || 'none'})`);
+  console.log(
+    `${path.relative(process.cwd(), binary)} ${(size / 1024 / 1024).toFixed(1)} MiB (bundle ${(statSync(bundleFile).size / 1024).toFixed(0)} KiB, assets ${Object.keys(natives).join(', ') || 'none'})`,
+  );
 }
 
 /**
@@ -264,7 +274,10 @@ function smokeTest(binary, version, natives) {
     // loader's log shows which shared objects were initialized.
     const log = path.join(home, 'ld');
     run(['ssh', 'some-app'], { LD_DEBUG: 'files', LD_DEBUG_OUTPUT: log });
-    const loaded = readdirSync(home).filter((f) => f.startsWith('ld.')).map((f) => readFileSync(path.join(home, f), 'utf8')).join('');
+    const loaded = readdirSync(home)
+      .filter((f) => f.startsWith('ld.'))
+      .map((f) => readFileSync(path.join(home, f), 'utf8'))
+      .join('');
     for (const name of ['sshcrypto.node', 'cpufeatures.node'].filter((n) => natives[n])) {
       if (!new RegExp(`calling init: \\S+/${name.replace('.', '\\.')}\\n`).test(loaded)) fail(`${binary} did not load its embedded ${name}`);
     }

@@ -48,7 +48,9 @@ const hash = (algorithm, file) => createHash(algorithm).update(readFileSync(file
  */
 function gitDate(root, args) {
   try {
-    const out = execFileSync('git', ['log', '--format=%cI', ...args], { cwd: root, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim().split('\n');
+    const out = execFileSync('git', ['log', '--format=%cI', ...args], { cwd: root, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] })
+      .trim()
+      .split('\n');
     const date = new Date(args.includes('--reverse') ? out[0] : out[out.length - 1]);
     if (!Number.isNaN(date.getTime())) return date.toISOString().replace(/\.\d+Z$/, 'Z');
   } catch {
@@ -123,7 +125,9 @@ function writeNotices(outDir, root, metafile, natives, baseNode) {
     if (m) dirs.add(m[1]);
   };
   Object.keys(metafile.inputs).forEach(packageOf);
-  Object.values(natives).map((f) => path.relative(root, f)).forEach(packageOf);
+  Object.values(natives)
+    .map((f) => path.relative(root, f))
+    .forEach(packageOf);
   const parts = [...dirs].sort().map((dir) => {
     /** @type {{ name: string, version: string, license?: string, licenses?: ({ type?: string } | string)[] }} */
     const info = JSON.parse(readFileSync(path.join(root, dir, 'package.json'), 'utf8'));
@@ -135,9 +139,7 @@ function writeNotices(outDir, root, metafile, natives, baseNode) {
   });
   // Node's LICENSE sits beside node.exe in the Windows zip, one folder up from bin/node in the
   // other archives, in /usr/share/doc/nodejs in the Debian-style packages.
-  const nodeLicence = [path.dirname(baseNode), path.dirname(path.dirname(baseNode)), '/usr/share/doc/nodejs']
-    .map((d) => path.join(d, 'LICENSE'))
-    .find((f) => existsSync(f));
+  const nodeLicence = [path.dirname(baseNode), path.dirname(path.dirname(baseNode)), '/usr/share/doc/nodejs'].map((d) => path.join(d, 'LICENSE')).find((f) => existsSync(f));
   const node = nodeLicence
     ? `Node.js (the executable itself)\n\n${readFileSync(nodeLicence, 'utf8').trim()}\n`
     : 'Node.js (the executable itself): MIT, with the licences of its components in the LICENSE file of its release (https://github.com/nodejs/node/blob/main/LICENSE)\n';

@@ -22,10 +22,7 @@ function cacheRoots() {
   else roots.push(process.env.XDG_CACHE_HOME, home && path.join(home, '.cache'));
   const uid = typeof process.getuid === 'function' ? `-${process.getuid()}` : '';
   // The temp folder is shared: the folder name carries the user id, and its owner is checked.
-  return [
-    ...roots.filter((r) => r && path.isAbsolute(r)).map((r) => path.join(/** @type {string} */ (r), FOLDER)),
-    path.join(os.tmpdir(), `${FOLDER}${uid}`),
-  ];
+  return [...roots.filter((r) => r && path.isAbsolute(r)).map((r) => path.join(/** @type {string} */ (r), FOLDER)), path.join(os.tmpdir(), `${FOLDER}${uid}`)];
 }
 
 /**

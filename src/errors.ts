@@ -45,9 +45,7 @@ export class NoApiEndpointError extends UserError {
 /** The refresh token is no longer accepted: the user must log in again (cf's wording). */
 export class RefreshTokenError extends UserError {
   constructor() {
-    super(
-      'The token expired, was revoked, or the token ID is incorrect. Please log back in to re-authenticate.',
-    );
+    super('The token expired, was revoked, or the token ID is incorrect. Please log back in to re-authenticate.');
   }
 }
 

@@ -40,14 +40,19 @@ export async function bindingCredentials(cf: CfClients, app: App, serviceName: s
   }
   const credentials = await cc.credentialBindingDetails(binding.guid);
   if (isCredhubReference(credentials)) {
-    throw new UserError(`Service instance '${serviceName}' keeps the app's credentials in CredHub, out of reach of its users: give --credentials key to use a service key made for this run.`);
+    throw new UserError(
+      `Service instance '${serviceName}' keeps the app's credentials in CredHub, out of reach of its users: give --credentials key to use a service key made for this run.`,
+    );
   }
   return { binding: { ...fromEnv, name: serviceName, credentials }, release: noRelease };
 }
 
 /** Our service keys are named for the user and a random suffix: never shared, never clashing. */
 export function serviceKeyPrefix(username: string): string {
-  return `cf-ssh-tools-${username.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-|-$/g, '')}-`;
+  return `cf-ssh-tools-${username
+    .toLowerCase()
+    .replace(/[^a-z0-9]+/g, '-')
+    .replace(/^-|-$/g, '')}-`;
 }
 
 /**

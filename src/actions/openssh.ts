@@ -31,12 +31,17 @@ export function openSshArgs(endpoint: SshEndpoint, target: InstanceTarget, known
     ? ['-o', `UserKnownHostsFile=${knownHosts}`, '-o', 'GlobalKnownHostsFile=/dev/null', '-o', 'StrictHostKeyChecking=yes']
     : ['-o', 'UserKnownHostsFile=/dev/null', '-o', 'StrictHostKeyChecking=no', '-o', 'LogLevel=ERROR'];
   return [
-    '-p', String(endpoint.port),
+    '-p',
+    String(endpoint.port),
     ...hostCheck,
-    '-o', 'PubkeyAuthentication=no',
-    '-o', 'PreferredAuthentications=password,keyboard-interactive',
-    '-o', 'NumberOfPasswordPrompts=1',
-    '-o', `ServerAliveInterval=${keepaliveMs(env) / 1000}`,
+    '-o',
+    'PubkeyAuthentication=no',
+    '-o',
+    'PreferredAuthentications=password,keyboard-interactive',
+    '-o',
+    'NumberOfPasswordPrompts=1',
+    '-o',
+    `ServerAliveInterval=${keepaliveMs(env) / 1000}`,
     ...(options.noCommand ? ['-N'] : options.pty ? ['-tt'] : ['-T']),
     ...options.forwards.flatMap((f) => ['-L', `${bracketed(f.bindAddress)}:${f.localPort}:${bracketed(f.remoteHost)}:${f.remotePort}`]),
     ...options.extraArgs,
@@ -45,13 +50,7 @@ export function openSshArgs(endpoint: SshEndpoint, target: InstanceTarget, known
   ];
 }
 
-export async function handOffToOpenSsh(
-  ctx: Context,
-  cf: CfClients,
-  endpoint: SshEndpoint,
-  target: InstanceTarget,
-  options: OpenSshOptions,
-): Promise<number> {
+export async function handOffToOpenSsh(ctx: Context, cf: CfClients, endpoint: SshEndpoint, target: InstanceTarget, options: OpenSshOptions): Promise<number> {
   if (route(endpoint.host, endpoint.port, ctx.env).kind !== 'direct') {
     ctx.term.err('Note: the system ssh connects directly; give it a ProxyCommand in ~/.ssh/config to go through your proxy.');
   }

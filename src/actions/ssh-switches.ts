@@ -72,7 +72,11 @@ async function setSwitch(read: () => Promise<SshFeature>, write: (enabled: boole
 export async function setAppSsh(cf: CfClients, appName: string, enabled: boolean): Promise<AppSwitchResult> {
   const { cc } = cf;
   const app = await findApp(cf, appName);
-  const unchanged = !(await setSwitch(() => cc.appSshFeature(app.guid), (on) => cc.setAppSshFeature(app.guid, on), enabled));
+  const unchanged = !(await setSwitch(
+    () => cc.appSshFeature(app.guid),
+    (on) => cc.setAppSshFeature(app.guid, on),
+    enabled,
+  ));
   return { app, unchanged };
 }
 
@@ -84,7 +88,11 @@ export interface SpaceSwitchResult {
 export async function setSpaceSsh(cf: CfClients, spaceName: string, enabled: boolean): Promise<SpaceSwitchResult> {
   const { cc } = cf;
   const space = await findTargetedOrgSpace(cf, spaceName);
-  const unchanged = !(await setSwitch(() => cc.spaceSshFeature(space.guid), (on) => cc.setSpaceSshFeature(space.guid, on), enabled));
+  const unchanged = !(await setSwitch(
+    () => cc.spaceSshFeature(space.guid),
+    (on) => cc.setSpaceSshFeature(space.guid, on),
+    enabled,
+  ));
   if (!unchanged && cf.login.space?.guid === space.guid) {
     cf.login.space.allowSSH = enabled;
     await cf.store.save(cf.login);

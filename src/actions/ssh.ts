@@ -42,13 +42,7 @@ export async function sshEndpoint(cf: CfClients): Promise<SshEndpoint> {
 /** Picks one of several running instances (the interactive picker); not called for one instance. */
 export type InstanceChooser = (app: App, process: Process, stats: InstanceStats[]) => Promise<number>;
 
-export async function findInstance(
-  cf: CfClients,
-  appName: string,
-  processType: string,
-  index: number | undefined,
-  choose?: InstanceChooser,
-): Promise<InstanceTarget> {
+export async function findInstance(cf: CfClients, appName: string, processType: string, index: number | undefined, choose?: InstanceChooser): Promise<InstanceTarget> {
   const { cc } = cf;
   const app = await findApp(cf, appName);
   if (app.state !== 'STARTED') throw new UserError(`Application '${appName}' is not in the STARTED state`);
@@ -63,7 +57,9 @@ export async function findInstance(
   const instance = stats.find((s) => s.index === chosen);
   if (!instance) {
     const range = stats.length === 0 ? 'none are' : stats.length === 1 ? 'only index 0 is' : `indexes 0 to ${stats.length - 1} are`;
-    throw new UserError(`Instance ${chosen} of process ${processType} not found: ${appName} has ${stats.length} ${process.type} instance${stats.length === 1 ? '' : 's'} (${range} valid).`);
+    throw new UserError(
+      `Instance ${chosen} of process ${processType} not found: ${appName} has ${stats.length} ${process.type} instance${stats.length === 1 ? '' : 's'} (${range} valid).`,
+    );
   }
   if (instance.state !== 'RUNNING') {
     throw new UserError(`Instance ${chosen} of process ${processType} not running: it is ${instance.state}${instance.details ? ` (${instance.details})` : ''}.`);
@@ -86,13 +82,7 @@ export function keepaliveMs(env: NodeJS.ProcessEnv): number {
   return (Number.isFinite(seconds) && seconds > 0 ? seconds : DEFAULT_KEEPALIVE_SECONDS) * 1000;
 }
 
-export async function connectToInstance(
-  ctx: Context,
-  cf: CfClients,
-  endpoint: SshEndpoint,
-  target: InstanceTarget,
-  skipHostValidation: boolean,
-): Promise<Client> {
+export async function connectToInstance(ctx: Context, cf: CfClients, endpoint: SshEndpoint, target: InstanceTarget, skipHostValidation: boolean): Promise<Client> {
   const code = await oneTimeCode(cf, endpoint.root);
   return connectSsh({
     host: endpoint.host,

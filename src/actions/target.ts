@@ -21,12 +21,7 @@ export async function targetSpace(cc: CloudController, state: StoredLogin, space
  * `target -o ORG [-s SPACE]` and `target -s SPACE`. With an org alone, its only space is
  * targeted when it has exactly one, as cf does.
  */
-export async function setTarget(
-  cc: CloudController,
-  state: StoredLogin,
-  choice: { org?: string; space?: string },
-  bin: string,
-): Promise<void> {
+export async function setTarget(cc: CloudController, state: StoredLogin, choice: { org?: string; space?: string }, bin: string): Promise<void> {
   if (choice.org) {
     const org = await findOrg(cc, choice.org);
     const spaces = choice.space ? [await findSpace(cc, org.guid, choice.space)] : await cc.spaces(org.guid);

@@ -32,7 +32,7 @@ function serviceTypeOption(value: string | undefined): ServiceType | undefined {
   return type;
 }
 
-export const run: CommandRun<typeof SPECS['connect-to-service']> = async (ctx, { args: { appName, serviceInstance: serviceName, command: rest }, options }) => {
+export const run: CommandRun<(typeof SPECS)['connect-to-service']> = async (ctx, { args: { appName, serviceInstance: serviceName, command: rest }, options }) => {
   // After --, a program to run (`-- pg_dump ...`) when the first word is one (on PATH, or a
   // path); otherwise more arguments for the native client (`-- -c 'select 1'`, `-- PING`).
   const [first] = rest;

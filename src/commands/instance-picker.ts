@@ -26,7 +26,11 @@ export async function chooseInstance(ctx: Context, app: App, process: Process, s
   ]);
   const header = ['#', 'state', 'uptime', 'cpu', 'memory'];
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]?.length ?? 0)));
-  const line = (cells: string[]) => `  ${cells.map((c, i) => c.padEnd(widths[i] ?? 0)).join('   ').trimEnd()}`;
+  const line = (cells: string[]) =>
+    `  ${cells
+      .map((c, i) => c.padEnd(widths[i] ?? 0))
+      .join('   ')
+      .trimEnd()}`;
   term.err(`${app.name} runs ${stats.length} ${process.type} instances:`);
   term.err(line(header));
   for (const row of rows) term.err(line(row));

@@ -32,9 +32,7 @@ export const run: CommandRun<typeof SPECS.login> = async (ctx, { options }) => {
   await logIn(ctx, state, options);
   await ctx.ownLogin.save(state);
   if (ctx.ownLogin.fellBackToFile) {
-    ctx.term.err(
-      `Notice: no OS keychain is usable here (${ctx.ownLogin.vault.keychainFailure}); tokens are kept in ${ctx.ownLogin.vault.file} (mode 0600).`,
-    );
+    ctx.term.err(`Notice: no OS keychain is usable here (${ctx.ownLogin.vault.keychainFailure}); tokens are kept in ${ctx.ownLogin.vault.file} (mode 0600).`);
   }
 
   await chooseTarget(ctx, state, options);
@@ -51,9 +49,7 @@ async function logIn(ctx: Context, state: StoredLogin, options: LoginOptions): P
     term.out('Authenticating...');
     await authenticate(ctx, state, { kind: 'client', clientId, clientSecret });
   } else if (options.sso || options.ssoPasscode) {
-    const passcode =
-      options.ssoPasscode ??
-      (await term.prompt(`Temporary Authentication Code ( Get one at ${passcodeUrl(state.authorizationEndpoint)} ): `, { secret: true }));
+    const passcode = options.ssoPasscode ?? (await term.prompt(`Temporary Authentication Code ( Get one at ${passcodeUrl(state.authorizationEndpoint)} ): `, { secret: true }));
     term.out('Authenticating...');
     await authenticate(ctx, state, { kind: 'passcode', passcode });
   } else {

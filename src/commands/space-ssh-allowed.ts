@@ -3,7 +3,7 @@ import { spaceSshAllowed } from '../actions/ssh-switches.js';
 import type { CommandRun } from './command-spec.js';
 import type { SPECS } from './specs.js';
 
-export const run: CommandRun<typeof SPECS['space-ssh-allowed']> = async (ctx, { args: { spaceName }, options }) => {
+export const run: CommandRun<(typeof SPECS)['space-ssh-allowed']> = async (ctx, { args: { spaceName }, options }) => {
   const cf = await loggedInClients(ctx, 'org', ctx.term.notice);
   const { space, enabled } = await spaceSshAllowed(cf, spaceName);
   if (options.json) ctx.term.out(JSON.stringify({ space: space.name, enabled }, null, 2));

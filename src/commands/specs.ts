@@ -26,8 +26,19 @@ export const SPECS = {
       { flag: '--request-pseudo-tty, -t', key: 'requestPseudoTty', kind: 'count', description: 'Request pseudo-tty allocation' },
       { flag: '--skip-host-validation, -k', key: 'skipHostValidation', kind: 'flag', description: 'Skip host key validation. Not recommended!' },
       { flag: '--skip-remote-execution, -N', key: 'skipRemoteExecution', kind: 'flag', description: 'Do not execute a remote command' },
-      { flag: '--app-env', key: 'appEnv', kind: 'flag', description: "Start in the app's environment, as the app's own process starts (app folder, profile.d and .profile sourced)" },
-      { flag: '--ssh-client', key: 'sshClient', kind: 'value', value: 'CLIENT', description: 'builtin, or openssh to hand the connection to the system ssh; SSH_ARGS after -- go to it (Default: builtin)' },
+      {
+        flag: '--app-env',
+        key: 'appEnv',
+        kind: 'flag',
+        description: "Start in the app's environment, as the app's own process starts (app folder, profile.d and .profile sourced)",
+      },
+      {
+        flag: '--ssh-client',
+        key: 'sshClient',
+        kind: 'value',
+        value: 'CLIENT',
+        description: 'builtin, or openssh to hand the connection to the system ssh; SSH_ARGS after -- go to it (Default: builtin)',
+      },
     ],
     environment: { all_proxy: 'Specify a proxy server to enable proxying for all requests' },
     seeAlso: ['allow-space-ssh', 'enable-ssh', 'space-ssh-allowed', 'ssh-code', 'ssh-enabled'],
@@ -37,9 +48,7 @@ export const SPECS = {
     pluginName: 'xenable-ssh',
     description: 'Enable ssh for the application',
     usage: '{cmd} APP_NAME',
-    arguments: [
-      { name: 'APP_NAME', key: 'appName', kind: 'required' },
-    ],
+    arguments: [{ name: 'APP_NAME', key: 'appName', kind: 'required' }],
     seeAlso: ['allow-space-ssh', 'space-ssh-allowed', 'ssh', 'ssh-enabled'],
   },
   'disable-ssh': {
@@ -47,9 +56,7 @@ export const SPECS = {
     pluginName: 'xdisable-ssh',
     description: 'Disable ssh for the application',
     usage: '{cmd} APP_NAME',
-    arguments: [
-      { name: 'APP_NAME', key: 'appName', kind: 'required' },
-    ],
+    arguments: [{ name: 'APP_NAME', key: 'appName', kind: 'required' }],
     seeAlso: ['disallow-space-ssh', 'space-ssh-allowed', 'ssh', 'ssh-enabled'],
   },
   'ssh-enabled': {
@@ -57,12 +64,8 @@ export const SPECS = {
     pluginName: 'xssh-enabled',
     description: 'Reports whether SSH is enabled on an application container instance',
     usage: '{cmd} APP_NAME [--json]',
-    arguments: [
-      { name: 'APP_NAME', key: 'appName', kind: 'required' },
-    ],
-    options: [
-      { flag: '--json', key: 'json', kind: 'flag', description: 'Print the result as JSON, with the state of each level (app, space, global)' },
-    ],
+    arguments: [{ name: 'APP_NAME', key: 'appName', kind: 'required' }],
+    options: [{ flag: '--json', key: 'json', kind: 'flag', description: 'Print the result as JSON, with the state of each level (app, space, global)' }],
     seeAlso: ['enable-ssh', 'space-ssh-allowed', 'ssh'],
   },
   'allow-space-ssh': {
@@ -70,9 +73,7 @@ export const SPECS = {
     pluginName: 'xallow-space-ssh',
     description: 'Allow SSH access for the space',
     usage: '{cmd} SPACE_NAME',
-    arguments: [
-      { name: 'SPACE_NAME', key: 'spaceName', kind: 'required' },
-    ],
+    arguments: [{ name: 'SPACE_NAME', key: 'spaceName', kind: 'required' }],
     seeAlso: ['enable-ssh', 'space-ssh-allowed', 'ssh', 'ssh-enabled'],
   },
   'disallow-space-ssh': {
@@ -80,9 +81,7 @@ export const SPECS = {
     pluginName: 'xdisallow-space-ssh',
     description: 'Disallow SSH access for the space',
     usage: '{cmd} SPACE_NAME',
-    arguments: [
-      { name: 'SPACE_NAME', key: 'spaceName', kind: 'required' },
-    ],
+    arguments: [{ name: 'SPACE_NAME', key: 'spaceName', kind: 'required' }],
     seeAlso: ['disable-ssh', 'space-ssh-allowed', 'ssh', 'ssh-enabled'],
   },
   'space-ssh-allowed': {
@@ -90,12 +89,8 @@ export const SPECS = {
     pluginName: 'xspace-ssh-allowed',
     description: 'Reports whether SSH is allowed in a space',
     usage: '{cmd} SPACE_NAME [--json]',
-    arguments: [
-      { name: 'SPACE_NAME', key: 'spaceName', kind: 'required' },
-    ],
-    options: [
-      { flag: '--json', key: 'json', kind: 'flag', description: 'Print the result as JSON' },
-    ],
+    arguments: [{ name: 'SPACE_NAME', key: 'spaceName', kind: 'required' }],
+    options: [{ flag: '--json', key: 'json', kind: 'flag', description: 'Print the result as JSON' }],
     seeAlso: ['allow-space-ssh', 'disallow-space-ssh'],
   },
   'ssh-code': {
@@ -104,9 +99,7 @@ export const SPECS = {
     description: 'Get a one time password for ssh clients',
     usage: `{cmd}
 {cmd} --openssh APP_NAME [-i INDEX] [--process PROCESS]`,
-    arguments: [
-      { name: 'APP_NAME', key: 'appName', kind: 'optional' },
-    ],
+    arguments: [{ name: 'APP_NAME', key: 'appName', kind: 'optional' }],
     options: [
       { flag: '--openssh', key: 'openssh', kind: 'flag', description: 'Print ready ssh, scp and sftp command lines for an app instance, with a fresh code' },
       { flag: '--app-instance-index, -i', key: 'appInstanceIndex', kind: 'value', value: 'INDEX', description: 'App process instance index, with --openssh (Default: 0)' },
@@ -132,7 +125,13 @@ export const SPECS = {
       { flag: '--local-port', key: 'localPort', kind: 'value', value: 'PORT', description: 'Local port of the tunnel (Default: a free port)' },
       { flag: '--bind', key: 'bind', kind: 'value', value: 'ADDRESS', description: 'Local address of the tunnel (Default: 127.0.0.1)' },
       { flag: '--type', key: 'type', kind: 'value', value: 'TYPE', description: 'Service type when it cannot be detected: postgres, mysql, redis or mongodb' },
-      { flag: '--credentials', key: 'credentials', kind: 'value', value: 'SOURCE', description: "Where credentials come from: binding (the app's binding) or key (a service key for this run only) (Default: binding)" },
+      {
+        flag: '--credentials',
+        key: 'credentials',
+        kind: 'value',
+        value: 'SOURCE',
+        description: "Where credentials come from: binding (the app's binding) or key (a service key for this run only) (Default: binding)",
+      },
     ],
     seeAlso: ['ssh'],
   },

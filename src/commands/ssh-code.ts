@@ -6,7 +6,7 @@ import type { CommandRun } from './command-spec.js';
 import { instanceIndex } from './option-values.js';
 import type { SPECS } from './specs.js';
 
-export const run: CommandRun<typeof SPECS['ssh-code']> = async (ctx, { args: { appName }, options }) => {
+export const run: CommandRun<(typeof SPECS)['ssh-code']> = async (ctx, { args: { appName }, options }) => {
   if (!options.openssh) {
     if (appName) throw new UsageError(`unexpected argument "${appName}": with an app, give --openssh for ready ssh, scp and sftp command lines`);
     ctx.term.out(await oneTimeCode(await loggedInClients(ctx, 'login', ctx.term.notice)));

@@ -4,7 +4,7 @@ import { blockedTip, sshStatus } from '../actions/ssh-switches.js';
 import type { CommandRun } from './command-spec.js';
 import type { SPECS } from './specs.js';
 
-export const run: CommandRun<typeof SPECS['ssh-enabled']> = async (ctx, { args: { appName }, options }) => {
+export const run: CommandRun<(typeof SPECS)['ssh-enabled']> = async (ctx, { args: { appName }, options }) => {
   const cf = await loggedInClients(ctx, 'space', ctx.term.notice);
   const status = await sshStatus(cf, await findApp(cf, appName));
   if (options.json) {

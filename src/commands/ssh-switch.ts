@@ -9,7 +9,7 @@ import type { SPECS } from './specs.js';
 const verb = (enabled: boolean) => (enabled ? 'Enabling' : 'Disabling');
 const state = (enabled: boolean) => (enabled ? 'enabled' : 'disabled');
 
-export function appSwitch(enabled: boolean): CommandRun<typeof SPECS['enable-ssh' | 'disable-ssh']> {
+export function appSwitch(enabled: boolean): CommandRun<(typeof SPECS)['enable-ssh' | 'disable-ssh']> {
   return async (ctx, { args: { appName } }) => {
     const cf = await loggedInClients(ctx, 'space', ctx.term.notice);
     ctx.term.out(`${verb(enabled)} ssh support for app ${appName} as ${cf.auth.username}...`);
@@ -24,7 +24,7 @@ export function appSwitch(enabled: boolean): CommandRun<typeof SPECS['enable-ssh
   };
 }
 
-export function spaceSwitch(enabled: boolean): CommandRun<typeof SPECS['allow-space-ssh' | 'disallow-space-ssh']> {
+export function spaceSwitch(enabled: boolean): CommandRun<(typeof SPECS)['allow-space-ssh' | 'disallow-space-ssh']> {
   return async (ctx, { args: { spaceName } }) => {
     const cf = await loggedInClients(ctx, 'org', ctx.term.notice);
     ctx.term.out(`${verb(enabled)} ssh support for space ${spaceName} as ${cf.auth.username}...`);

@@ -85,13 +85,11 @@ export const run: CommandRun<typeof SPECS.ssh> = async (ctx, { args: { appName, 
       if (stoppedBy) return 0;
       throw new ConnectionLostError('the connection closed');
     }
-    const end = await runSession(connection, { command, pty: pty ? { term: ctx.env.TERM || 'xterm' } : undefined, streams: ctx.term.streams }).catch(
-      (err: unknown) => {
-        // Our own end() after a signal closes the connection: that is no loss.
-        if (stoppedBy && err instanceof ConnectionLostError) return {} as SessionEnd;
-        throw err;
-      },
-    );
+    const end = await runSession(connection, { command, pty: pty ? { term: ctx.env.TERM || 'xterm' } : undefined, streams: ctx.term.streams }).catch((err: unknown) => {
+      // Our own end() after a signal closes the connection: that is no loss.
+      if (stoppedBy && err instanceof ConnectionLostError) return {} as SessionEnd;
+      throw err;
+    });
     forwarding.close();
     if (end.code !== undefined) return end.code;
     if (stoppedBy) return signalExitCode(stoppedBy);

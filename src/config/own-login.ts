@@ -26,7 +26,11 @@ export class OwnLoginStore implements LoginStore {
   /** Set when a save had to fall back to the file: the caller tells the user once. */
   fellBackToFile = false;
 
-  constructor(readonly dir: string, keychainAllowed: boolean, vault?: TokenVault) {
+  constructor(
+    readonly dir: string,
+    keychainAllowed: boolean,
+    vault?: TokenVault,
+  ) {
     this.file = path.join(dir, 'session.json');
     this.vault = vault ?? new TokenVault(dir, keychainAllowed);
     this.description = `cf-ssh-tools session ${this.file}`;

@@ -97,19 +97,17 @@ export class HttpClient {
     }
     this.options.trace?.(formatRequest({ method: req.method, url, headers, body }));
 
-    const res = await (await this.client()).request<string>({
+    const res = await (
+      await this.client()
+    ).request<string>({
       method: req.method,
       url: url.toString(),
       headers,
       data: body,
       ...(await this.agentsFor(url)),
     });
-    const resHeaders = Object.fromEntries(
-      Object.entries(res.headers).map(([k, v]) => [k.toLowerCase(), Array.isArray(v) ? v.join(', ') : String(v)]),
-    );
-    this.options.trace?.(
-      formatResponse({ status: res.status, statusText: res.statusText, headers: resHeaders, body: res.data }),
-    );
+    const resHeaders = Object.fromEntries(Object.entries(res.headers).map(([k, v]) => [k.toLowerCase(), Array.isArray(v) ? v.join(', ') : String(v)]));
+    this.options.trace?.(formatResponse({ status: res.status, statusText: res.statusText, headers: resHeaders, body: res.data }));
     return { status: res.status, headers: resHeaders, data: parseBody(res.data, resHeaders['content-type']) as T };
   }
 
@@ -126,7 +124,6 @@ export class HttpClient {
     }
     return { httpAgent: agent, httpsAgent: agent as https.Agent };
   }
-
 }
 
 function parseBody(text: string, contentType = ''): unknown {
@@ -154,9 +151,7 @@ export function networkError(url: URL, err: unknown): NetworkError {
   const endpoint = url.origin;
   const proxyTip = 'or set https_proxy if you are behind a proxy';
   if (TLS_CODES.has(code) || TLS_CODES.has(causeCode)) {
-    return new NetworkError(
-      `Invalid SSL certificate for ${endpoint} (${code || causeCode}). Use '--skip-ssl-validation' with login to continue with an insecure API endpoint.`,
-    );
+    return new NetworkError(`Invalid SSL certificate for ${endpoint} (${code || causeCode}). Use '--skip-ssl-validation' with login to continue with an insecure API endpoint.`);
   }
   switch (code) {
     case 'ECONNREFUSED':

@@ -27,9 +27,7 @@ export function redactText(text: string): string {
 export function redactJson(value: unknown): unknown {
   if (Array.isArray(value)) return value.map(redactJson);
   if (value && typeof value === 'object') {
-    return Object.fromEntries(
-      Object.entries(value).map(([key, v]) => [key, SECRET_KEY.test(key) ? HIDDEN : redactJson(v)]),
-    );
+    return Object.fromEntries(Object.entries(value).map(([key, v]) => [key, SECRET_KEY.test(key) ? HIDDEN : redactJson(v)]));
   }
   return typeof value === 'string' ? redactText(value) : value;
 }

@@ -609,7 +609,7 @@ export class GobDecoder {
       case 'struct': {
         const local = type?.kind === 'struct' ? type : undefined;
         const value = (local ? zeroValue(local) : undefined) as Record<string, unknown> | undefined;
-        for (let field = -1; ; ) {
+        for (let field = -1; ;) {
           const delta = reader.uint();
           if (delta === 0) return value;
           field += delta;

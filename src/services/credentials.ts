@@ -28,8 +28,7 @@ export interface Connection {
   };
 }
 
-const text = (value: unknown): string | undefined =>
-  typeof value === 'string' && value !== '' ? value : typeof value === 'number' ? String(value) : undefined;
+const text = (value: unknown): string | undefined => (typeof value === 'string' && value !== '' ? value : typeof value === 'number' ? String(value) : undefined);
 
 const first = (creds: Record<string, unknown>, ...keys: string[]): string | undefined => {
   for (const key of keys) {

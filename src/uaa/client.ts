@@ -38,8 +38,11 @@ export class UaaClient {
   }
 
   passcodeGrant(passcode: string): Promise<TokenGrant> {
-    return this.grant({ grant_type: 'password', passcode }, 'cf', '', () =>
-      new UserError(`The passcode was rejected. Get a new one at ${passcodeUrl(this.authorizationEndpoint)} and try again.`),
+    return this.grant(
+      { grant_type: 'password', passcode },
+      'cf',
+      '',
+      () => new UserError(`The passcode was rejected. Get a new one at ${passcodeUrl(this.authorizationEndpoint)} and try again.`),
     );
   }
 
@@ -54,20 +57,10 @@ export class UaaClient {
   }
 
   refreshGrant(refreshToken: string, client: string, clientSecret: string): Promise<TokenGrant> {
-    return this.grant(
-      { grant_type: 'refresh_token', refresh_token: refreshToken },
-      client,
-      clientSecret,
-      () => new RefreshTokenError(),
-    );
+    return this.grant({ grant_type: 'refresh_token', refresh_token: refreshToken }, client, clientSecret, () => new RefreshTokenError());
   }
 
-  private async grant(
-    form: Record<string, string>,
-    basicClient: string | undefined,
-    basicSecret: string,
-    rejected: () => UserError,
-  ): Promise<TokenGrant> {
+  private async grant(form: Record<string, string>, basicClient: string | undefined, basicSecret: string, rejected: () => UserError): Promise<TokenGrant> {
     const headers: Record<string, string> = {};
     if (basicClient !== undefined) {
       headers.Authorization = `Basic ${Buffer.from(`${basicClient}:${basicSecret}`).toString('base64')}`;

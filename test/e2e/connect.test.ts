@@ -140,7 +140,10 @@ describe('connect-to-service with real databases', () => {
   });
 
   it('secrets never reach a command line (ps) or CF_TRACE', async () => {
-    const child = spawn(process.execPath, [BIN, 'connect-to-service', 'db-app', 'demo-pg', '--', '-c', 'select pg_sleep(3)'], { env: env(developer, { CF_TRACE: 'true' }), stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [BIN, 'connect-to-service', 'db-app', 'demo-pg', '--', '-c', 'select pg_sleep(3)'], {
+      env: env(developer, { CF_TRACE: 'true' }),
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let trace = '';
     child.stderr.on('data', (d) => (trace += d));
     let psSeen = '';
@@ -232,7 +235,15 @@ describe('connect-to-service with real databases', () => {
   });
 
   it('Ctrl-C in psql cancels the query, not the tunnel; the tunnel ends when psql does', async () => {
-    const pane = TmuxPane.start('psql', { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: developer, CF_HOME: developer, CF_SSH_TOOLS_NO_KEYCHAIN: 'true', TERM: 'xterm-256color', PS1: 'local$ ', PAGER: 'cat' });
+    const pane = TmuxPane.start('psql', {
+      PATH: process.env.PATH ?? '/usr/bin:/bin',
+      HOME: developer,
+      CF_HOME: developer,
+      CF_SSH_TOOLS_NO_KEYCHAIN: 'true',
+      TERM: 'xterm-256color',
+      PS1: 'local$ ',
+      PAGER: 'cat',
+    });
     try {
       pane.type(`${process.execPath} ${BIN} connect-to-service db-app demo-pg --credentials key`);
       await pane.waitFor(/^demo_db=[>#]/m);
@@ -267,7 +278,10 @@ describe('connect-to-service with real databases', () => {
   it('a service without host and port (an S3 bucket) gets a clear error, not a broken tunnel', async () => {
     const r = await cli(developer, ['connect-to-service', 'db-app', 'demo-bucket']);
     assert.equal(r.code, 1);
-    assert.match(r.stderr, /^Service instance 'demo-bucket' has no host and port in its credentials \(fields: bucket, region, access_key_id, secret_access_key\): there is nothing to tunnel to\.$/m);
+    assert.match(
+      r.stderr,
+      /^Service instance 'demo-bucket' has no host and port in its credentials \(fields: bucket, region, access_key_id, secret_access_key\): there is nothing to tunnel to\.$/m,
+    );
     assert.doesNotMatch(r.stderr + r.stdout, /not-a-real-secret-key/);
   });
 

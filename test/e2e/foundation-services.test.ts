@@ -153,183 +153,221 @@ describe('the foundation’s services', () => {
     it('db-app runs one instance; no database starts before anyone needs one', async () => {
       assert.equal(dbApp.state, 'STARTED');
       const { body } = await developer('GET', `/v3/processes/${dbApp.guid}/stats`);
-      assert.deepEqual(body.resources.map((r: Json) => r.state), ['RUNNING']);
-      assert.ok((await databases()).every((d) => d.state === 'not started'), JSON.stringify(await databases()));
+      assert.deepEqual(
+        body.resources.map((r: Json) => r.state),
+        ['RUNNING'],
+      );
+      assert.ok(
+        (await databases()).every((d) => d.state === 'not started'),
+        JSON.stringify(await databases()),
+      );
     });
 
-    it('lists service instances by name and space, with plans and offerings in `included` on request', needingPostgres(async () => {
-      const space = (await developer('GET', '/v3/spaces?names=demo-space')).body.resources[0];
-      const { body } = await developer('GET', `/v3/service_instances?space_guids=${space.guid}&order_by=name`);
-      const names = body.resources.map((r: Json) => r.name);
-      assert.ok(names.includes('demo-pg') && names.includes('credhub-pg'), names.join(', '));
-      const pg = await developer('GET', '/v3/service_instances?names=demo-pg&fields[service_plan]=name,guid&fields[service_plan.service_offering]=name');
-      assert.equal(pg.body.pagination.total_results, 1);
-      const [instance] = pg.body.resources;
-      assert.equal(instance.type, 'managed');
-      assert.deepEqual(instance.tags, ['database', 'RDS']);
-      assert.equal(instance.relationships.space.data.guid, space.guid);
-      assert.equal(instance.last_operation.state, 'succeeded');
-      const [plan] = pg.body.included.service_plans;
-      assert.equal(plan.name, 'micro-psql');
-      assert.equal(plan.guid, instance.relationships.service_plan.data.guid);
-      assert.deepEqual(pg.body.included.service_offerings, [{ name: 'aws-rds' }]);
-      assert.equal((await developer('GET', `/v3/service_instances/${instance.guid}`)).body.name, 'demo-pg');
-      assert.equal((await developer('GET', '/v3/service_instances/no-such-guid')).status, 404);
-      assert.equal((await auditor('GET', '/v3/service_instances?names=demo-pg')).body.resources.length, 1, 'auditors see instances');
-    }));
+    it(
+      'lists service instances by name and space, with plans and offerings in `included` on request',
+      needingPostgres(async () => {
+        const space = (await developer('GET', '/v3/spaces?names=demo-space')).body.resources[0];
+        const { body } = await developer('GET', `/v3/service_instances?space_guids=${space.guid}&order_by=name`);
+        const names = body.resources.map((r: Json) => r.name);
+        assert.ok(names.includes('demo-pg') && names.includes('credhub-pg'), names.join(', '));
+        const pg = await developer('GET', '/v3/service_instances?names=demo-pg&fields[service_plan]=name,guid&fields[service_plan.service_offering]=name');
+        assert.equal(pg.body.pagination.total_results, 1);
+        const [instance] = pg.body.resources;
+        assert.equal(instance.type, 'managed');
+        assert.deepEqual(instance.tags, ['database', 'RDS']);
+        assert.equal(instance.relationships.space.data.guid, space.guid);
+        assert.equal(instance.last_operation.state, 'succeeded');
+        const [plan] = pg.body.included.service_plans;
+        assert.equal(plan.name, 'micro-psql');
+        assert.equal(plan.guid, instance.relationships.service_plan.data.guid);
+        assert.deepEqual(pg.body.included.service_offerings, [{ name: 'aws-rds' }]);
+        assert.equal((await developer('GET', `/v3/service_instances/${instance.guid}`)).body.name, 'demo-pg');
+        assert.equal((await developer('GET', '/v3/service_instances/no-such-guid')).status, 404);
+        assert.equal((await auditor('GET', '/v3/service_instances?names=demo-pg')).body.resources.length, 1, 'auditors see instances');
+      }),
+    );
 
-    it('lists credential bindings by app, instance name, name and type; refuses an unknown type', needingPostgres(async () => {
-      const { body } = await developer('GET', `/v3/service_credential_bindings?app_guids=${dbApp.guid}`);
-      assert.ok(body.resources.length >= 2);
-      for (const binding of body.resources) {
-        assert.equal(binding.type, 'app');
-        assert.equal(binding.relationships.app.data.guid, dbApp.guid);
-        assert.match(binding.links.details.href, /\/v3\/service_credential_bindings\/[0-9a-f-]+\/details$/);
-      }
-      const one = await developer('GET', `/v3/service_credential_bindings?service_instance_names=demo-pg&type=app`);
-      assert.equal(one.body.resources.length, 1);
-      assert.equal((await developer('GET', `/v3/service_credential_bindings/${one.body.resources[0].guid}`)).body.guid, one.body.resources[0].guid);
-      assert.equal((await developer('GET', '/v3/service_credential_bindings?type=key')).body.resources.length, 0);
-      const bad = await developer('GET', '/v3/service_credential_bindings?type=route');
-      assert.equal(bad.status, 400);
-      assert.equal(bad.body.errors[0].detail, "Type must be one of 'app', 'key'");
-      assert.equal((await auditor('GET', `/v3/service_credential_bindings?app_guids=${dbApp.guid}`)).body.resources.length, body.resources.length);
-    }));
-
-    it('gives credentials in real brokers’ shapes to developers; auditors get 404 on details and 403 on the app env, as on CC', needingPostgres(async () => {
-      const pg = await appBindingCredentials('demo-pg');
-      assert.deepEqual(Object.keys(pg).sort(), ['db_name', 'host', 'name', 'password', 'port', 'uri', 'username']);
-      assert.equal(typeof pg.port, 'string', 'aws-rds gives the port as a string');
-      assert.equal(pg.uri, `postgres://${pg.username}:${pg.password}@${pg.host}:${pg.port}/${pg.db_name}`);
-      const binding = (await developer('GET', '/v3/service_credential_bindings?service_instance_names=demo-pg')).body.resources[0];
-      const denied = await auditor('GET', `/v3/service_credential_bindings/${binding.guid}/details`);
-      assert.equal(denied.status, 404);
-      assert.equal(denied.body.errors[0].detail, 'Service credential binding not found');
-      assert.equal((await auditor('GET', `/v3/apps/${dbApp.guid}/env`)).status, 403);
-      const databasesNow = await databases();
-      for (const kind of ['mysql', 'redis']) {
-        if (!databasesNow.some((d) => d.kind === kind)) continue;
-        const credentials = await appBindingCredentials(kind === 'mysql' ? 'demo-mysql' : 'demo-redis');
-        if (kind === 'mysql') {
-          assert.deepEqual(Object.keys(credentials).sort(), ['hostname', 'jdbcUrl', 'name', 'password', 'port', 'tls', 'uri', 'username']);
-          assert.equal(typeof credentials.port, 'number');
-          assert.match(credentials.uri, /^mysql:\/\/demo_user:[0-9a-f]+@127\.0\.0\.1:\d+\/service_instance_db\?reconnect=true$/);
-          assert.match(credentials.tls.cert.ca, /^-----BEGIN CERTIFICATE-----/);
-        } else {
-          assert.deepEqual(Object.keys(credentials), ['uri']);
-          assert.match(credentials.uri, /^redis:\/\/:[0-9a-f]+@127\.0\.0\.1:\d+$/);
+    it(
+      'lists credential bindings by app, instance name, name and type; refuses an unknown type',
+      needingPostgres(async () => {
+        const { body } = await developer('GET', `/v3/service_credential_bindings?app_guids=${dbApp.guid}`);
+        assert.ok(body.resources.length >= 2);
+        for (const binding of body.resources) {
+          assert.equal(binding.type, 'app');
+          assert.equal(binding.relationships.app.data.guid, dbApp.guid);
+          assert.match(binding.links.details.href, /\/v3\/service_credential_bindings\/[0-9a-f-]+\/details$/);
         }
-      }
-    }));
+        const one = await developer('GET', `/v3/service_credential_bindings?service_instance_names=demo-pg&type=app`);
+        assert.equal(one.body.resources.length, 1);
+        assert.equal((await developer('GET', `/v3/service_credential_bindings/${one.body.resources[0].guid}`)).body.guid, one.body.resources[0].guid);
+        assert.equal((await developer('GET', '/v3/service_credential_bindings?type=key')).body.resources.length, 0);
+        const bad = await developer('GET', '/v3/service_credential_bindings?type=route');
+        assert.equal(bad.status, 400);
+        assert.equal(bad.body.errors[0].detail, "Type must be one of 'app', 'key'");
+        assert.equal((await auditor('GET', `/v3/service_credential_bindings?app_guids=${dbApp.guid}`)).body.resources.length, body.resources.length);
+      }),
+    );
 
-    it('puts VCAP_SERVICES, grouped by label, in the app env and in the instance’s environment', needingPostgres(async () => {
-      const { body } = await developer('GET', `/v3/apps/${dbApp.guid}/env`);
-      const services = body.system_env_json.VCAP_SERVICES;
-      const rds = services['aws-rds'].find((s: Json) => s.name === 'demo-pg');
-      assert.deepEqual(
-        { label: rds.label, plan: rds.plan, tags: rds.tags, instance_name: rds.instance_name, binding_name: rds.binding_name },
-        { label: 'aws-rds', plan: 'micro-psql', tags: ['database', 'RDS'], instance_name: 'demo-pg', binding_name: null },
-      );
-      assert.deepEqual(rds.credentials, await appBindingCredentials('demo-pg'));
-      const home = await loggedIn(foundation.url);
-      const inInstance = await run(process.execPath, [BIN, 'ssh', 'db-app', '-c', 'echo "$VCAP_SERVICES"'], { HOME: home, CF_HOME: home, CF_SSH_TOOLS_NO_KEYCHAIN: 'true' });
-      assert.equal(inInstance.code, 0, inInstance.stderr);
-      assert.deepEqual(JSON.parse(inInstance.stdout), services);
-      assert.ok((await databases()).every((d) => d.state === 'running'), 'reading credentials started the databases');
-    }));
+    it(
+      'gives credentials in real brokers’ shapes to developers; auditors get 404 on details and 403 on the app env, as on CC',
+      needingPostgres(async () => {
+        const pg = await appBindingCredentials('demo-pg');
+        assert.deepEqual(Object.keys(pg).sort(), ['db_name', 'host', 'name', 'password', 'port', 'uri', 'username']);
+        assert.equal(typeof pg.port, 'string', 'aws-rds gives the port as a string');
+        assert.equal(pg.uri, `postgres://${pg.username}:${pg.password}@${pg.host}:${pg.port}/${pg.db_name}`);
+        const binding = (await developer('GET', '/v3/service_credential_bindings?service_instance_names=demo-pg')).body.resources[0];
+        const denied = await auditor('GET', `/v3/service_credential_bindings/${binding.guid}/details`);
+        assert.equal(denied.status, 404);
+        assert.equal(denied.body.errors[0].detail, 'Service credential binding not found');
+        assert.equal((await auditor('GET', `/v3/apps/${dbApp.guid}/env`)).status, 403);
+        const databasesNow = await databases();
+        for (const kind of ['mysql', 'redis']) {
+          if (!databasesNow.some((d) => d.kind === kind)) continue;
+          const credentials = await appBindingCredentials(kind === 'mysql' ? 'demo-mysql' : 'demo-redis');
+          if (kind === 'mysql') {
+            assert.deepEqual(Object.keys(credentials).sort(), ['hostname', 'jdbcUrl', 'name', 'password', 'port', 'tls', 'uri', 'username']);
+            assert.equal(typeof credentials.port, 'number');
+            assert.match(credentials.uri, /^mysql:\/\/demo_user:[0-9a-f]+@127\.0\.0\.1:\d+\/service_instance_db\?reconnect=true$/);
+            assert.match(credentials.tls.cert.ca, /^-----BEGIN CERTIFICATE-----/);
+          } else {
+            assert.deepEqual(Object.keys(credentials), ['uri']);
+            assert.match(credentials.uri, /^redis:\/\/:[0-9a-f]+@127\.0\.0\.1:\d+$/);
+          }
+        }
+      }),
+    );
 
-    it('credhub-pg: bindings hold only a credhub-ref; a service key’s details resolve it (as CC does for keys only)', needingPostgres(async () => {
-      const { body } = await developer('GET', `/v3/apps/${dbApp.guid}/env`);
-      const [entry] = body.system_env_json.VCAP_SERVICES.postgres;
-      assert.equal(entry.name, 'credhub-pg');
-      assert.deepEqual(Object.keys(entry.credentials), ['credhub-ref']);
-      assert.match(entry.credentials['credhub-ref'], /^\/c\/[0-9a-f-]+\/[0-9a-f-]+\/[0-9a-f-]+\/credentials$/);
-      assert.deepEqual(await appBindingCredentials('credhub-pg'), entry.credentials);
-      const created = await createKey('credhub-key', await instanceGuid('credhub-pg'));
-      const job = await finishedJob(developer, created.location!);
-      assert.equal(job.state, 'COMPLETE');
-      const key = (await developer('GET', '/v3/service_credential_bindings?type=key&names=credhub-key')).body.resources[0];
-      try {
-        const { credentials } = (await developer('GET', `/v3/service_credential_bindings/${key.guid}/details`)).body;
-        assert.deepEqual(Object.keys(credentials).sort(), ['db', 'hosts', 'jdbcUrl', 'password', 'port', 'uri', 'user']);
-        assert.deepEqual(credentials.hosts, ['localhost']);
-      } finally {
-        await deleteKey(key.guid);
-      }
-    }));
-
-    it('creates a service key through a job (202, Location, PROCESSING then COMPLETE) and deletes it likewise', needingPostgres(async () => {
-      const instance = await instanceGuid('demo-pg');
-      await foundation.control('PUT', '/foundation/settings', { broker_delay_ms: 400 });
-      try {
-        const created = await createKey('my-key', instance);
-        assert.equal(created.status, 202);
-        assert.match(created.location!, new RegExp(`^${foundation.url}/v3/jobs/[0-9a-f-]+$`));
-        const processing = (await developer('GET', new URL(created.location!).pathname)).body;
+    it(
+      'puts VCAP_SERVICES, grouped by label, in the app env and in the instance’s environment',
+      needingPostgres(async () => {
+        const { body } = await developer('GET', `/v3/apps/${dbApp.guid}/env`);
+        const services = body.system_env_json.VCAP_SERVICES;
+        const rds = services['aws-rds'].find((s: Json) => s.name === 'demo-pg');
         assert.deepEqual(
-          { operation: processing.operation, state: processing.state, errors: processing.errors, warnings: processing.warnings },
-          { operation: 'service_bindings.create', state: 'PROCESSING', errors: [], warnings: [] },
+          { label: rds.label, plan: rds.plan, tags: rds.tags, instance_name: rds.instance_name, binding_name: rds.binding_name },
+          { label: 'aws-rds', plan: 'micro-psql', tags: ['database', 'RDS'], instance_name: 'demo-pg', binding_name: null },
         );
-        assert.equal(processing.links.self.href, created.location);
-        const [key] = (await developer('GET', `/v3/service_credential_bindings?type=key&service_instance_guids=${instance}`)).body.resources;
-        assert.deepEqual({ name: key.name, type: key.type, state: key.last_operation.state }, { name: 'my-key', type: 'key', state: 'in progress' });
-        assert.equal(key.relationships.app, undefined);
-        const early = await developer('GET', `/v3/service_credential_bindings/${key.guid}/details`);
-        assert.equal(early.status, 404);
-        assert.equal(early.body.errors[0].detail, 'Creation of service key in progress');
-        assert.equal((await finishedJob(developer, created.location!)).state, 'COMPLETE');
-        const { credentials } = (await developer('GET', `/v3/service_credential_bindings/${key.guid}/details`)).body;
-        assert.equal(credentials.uri, (await appBindingCredentials('demo-pg')).uri);
-        assert.deepEqual(await foundation.control('GET', '/foundation/service-keys'), [
-          { guid: key.guid, name: 'my-key', service_instance: 'demo-pg', created_by: 'developer', last_operation: 'create succeeded' },
-        ]);
+        assert.deepEqual(rds.credentials, await appBindingCredentials('demo-pg'));
+        const home = await loggedIn(foundation.url);
+        const inInstance = await run(process.execPath, [BIN, 'ssh', 'db-app', '-c', 'echo "$VCAP_SERVICES"'], { HOME: home, CF_HOME: home, CF_SSH_TOOLS_NO_KEYCHAIN: 'true' });
+        assert.equal(inInstance.code, 0, inInstance.stderr);
+        assert.deepEqual(JSON.parse(inInstance.stdout), services);
+        assert.ok(
+          (await databases()).every((d) => d.state === 'running'),
+          'reading credentials started the databases',
+        );
+      }),
+    );
 
-        const clash = await createKey('my-key', instance);
-        assert.equal(clash.status, 422);
-        assert.deepEqual(clash.body.errors, [{
-          detail: "The binding name is invalid. Key binding names must be unique. The service instance already has a key binding with name 'my-key'.",
-          title: 'CF-UnprocessableEntity',
-          code: 10008,
-        }]);
+    it(
+      'credhub-pg: bindings hold only a credhub-ref; a service key’s details resolve it (as CC does for keys only)',
+      needingPostgres(async () => {
+        const { body } = await developer('GET', `/v3/apps/${dbApp.guid}/env`);
+        const [entry] = body.system_env_json.VCAP_SERVICES.postgres;
+        assert.equal(entry.name, 'credhub-pg');
+        assert.deepEqual(Object.keys(entry.credentials), ['credhub-ref']);
+        assert.match(entry.credentials['credhub-ref'], /^\/c\/[0-9a-f-]+\/[0-9a-f-]+\/[0-9a-f-]+\/credentials$/);
+        assert.deepEqual(await appBindingCredentials('credhub-pg'), entry.credentials);
+        const created = await createKey('credhub-key', await instanceGuid('credhub-pg'));
+        const job = await finishedJob(developer, created.location!);
+        assert.equal(job.state, 'COMPLETE');
+        const key = (await developer('GET', '/v3/service_credential_bindings?type=key&names=credhub-key')).body.resources[0];
+        try {
+          const { credentials } = (await developer('GET', `/v3/service_credential_bindings/${key.guid}/details`)).body;
+          assert.deepEqual(Object.keys(credentials).sort(), ['db', 'hosts', 'jdbcUrl', 'password', 'port', 'uri', 'user']);
+          assert.deepEqual(credentials.hosts, ['localhost']);
+        } finally {
+          await deleteKey(key.guid);
+        }
+      }),
+    );
 
-        const deleted = await developer('DELETE', `/v3/service_credential_bindings/${key.guid}`);
-        assert.equal(deleted.status, 202);
-        assert.equal((await developer('GET', new URL(deleted.location!).pathname)).body.operation, 'service_bindings.delete');
-        assert.equal((await developer('DELETE', `/v3/service_credential_bindings/${key.guid}`)).body.errors[0].detail, 'There is an operation in progress for the service binding.');
-        assert.equal((await finishedJob(developer, deleted.location!)).state, 'COMPLETE');
-        assert.equal((await developer('GET', `/v3/service_credential_bindings/${key.guid}`)).status, 404);
+    it(
+      'creates a service key through a job (202, Location, PROCESSING then COMPLETE) and deletes it likewise',
+      needingPostgres(async () => {
+        const instance = await instanceGuid('demo-pg');
+        await foundation.control('PUT', '/foundation/settings', { broker_delay_ms: 400 });
+        try {
+          const created = await createKey('my-key', instance);
+          assert.equal(created.status, 202);
+          assert.match(created.location!, new RegExp(`^${foundation.url}/v3/jobs/[0-9a-f-]+$`));
+          const processing = (await developer('GET', new URL(created.location!).pathname)).body;
+          assert.deepEqual(
+            { operation: processing.operation, state: processing.state, errors: processing.errors, warnings: processing.warnings },
+            { operation: 'service_bindings.create', state: 'PROCESSING', errors: [], warnings: [] },
+          );
+          assert.equal(processing.links.self.href, created.location);
+          const [key] = (await developer('GET', `/v3/service_credential_bindings?type=key&service_instance_guids=${instance}`)).body.resources;
+          assert.deepEqual({ name: key.name, type: key.type, state: key.last_operation.state }, { name: 'my-key', type: 'key', state: 'in progress' });
+          assert.equal(key.relationships.app, undefined);
+          const early = await developer('GET', `/v3/service_credential_bindings/${key.guid}/details`);
+          assert.equal(early.status, 404);
+          assert.equal(early.body.errors[0].detail, 'Creation of service key in progress');
+          assert.equal((await finishedJob(developer, created.location!)).state, 'COMPLETE');
+          const { credentials } = (await developer('GET', `/v3/service_credential_bindings/${key.guid}/details`)).body;
+          assert.equal(credentials.uri, (await appBindingCredentials('demo-pg')).uri);
+          assert.deepEqual(await foundation.control('GET', '/foundation/service-keys'), [
+            { guid: key.guid, name: 'my-key', service_instance: 'demo-pg', created_by: 'developer', last_operation: 'create succeeded' },
+          ]);
+
+          const clash = await createKey('my-key', instance);
+          assert.equal(clash.status, 422);
+          assert.deepEqual(clash.body.errors, [
+            {
+              detail: "The binding name is invalid. Key binding names must be unique. The service instance already has a key binding with name 'my-key'.",
+              title: 'CF-UnprocessableEntity',
+              code: 10008,
+            },
+          ]);
+
+          const deleted = await developer('DELETE', `/v3/service_credential_bindings/${key.guid}`);
+          assert.equal(deleted.status, 202);
+          assert.equal((await developer('GET', new URL(deleted.location!).pathname)).body.operation, 'service_bindings.delete');
+          assert.equal(
+            (await developer('DELETE', `/v3/service_credential_bindings/${key.guid}`)).body.errors[0].detail,
+            'There is an operation in progress for the service binding.',
+          );
+          assert.equal((await finishedJob(developer, deleted.location!)).state, 'COMPLETE');
+          assert.equal((await developer('GET', `/v3/service_credential_bindings/${key.guid}`)).status, 404);
+          assert.deepEqual(await foundation.control('GET', '/foundation/service-keys'), []);
+        } finally {
+          await foundation.control('PUT', '/foundation/settings', { broker_delay_ms: 300 });
+        }
+      }),
+    );
+
+    it(
+      'refuses keys to auditors (403), for unknown instances and without a name (422)',
+      needingPostgres(async () => {
+        const instance = await instanceGuid('demo-pg');
+        const byAuditor = await auditor('POST', '/v3/service_credential_bindings', { type: 'key', name: 'k', relationships: { service_instance: { data: { guid: instance } } } });
+        assert.equal(byAuditor.status, 403);
+        assert.equal(byAuditor.body.errors[0].title, 'CF-NotAuthorized');
+        const unknown = await createKey('k', 'no-such-guid');
+        assert.equal(unknown.status, 422);
+        assert.equal(unknown.body.errors[0].detail, "The service instance could not be found: 'no-such-guid'");
+        const nameless = await developer('POST', '/v3/service_credential_bindings', { type: 'key', name: '', relationships: { service_instance: { data: { guid: instance } } } });
+        assert.equal(nameless.body.errors[0].detail, "Name can't be blank");
         assert.deepEqual(await foundation.control('GET', '/foundation/service-keys'), []);
-      } finally {
-        await foundation.control('PUT', '/foundation/settings', { broker_delay_ms: 300 });
-      }
-    }));
+      }),
+    );
 
-    it('refuses keys to auditors (403), for unknown instances and without a name (422)', needingPostgres(async () => {
-      const instance = await instanceGuid('demo-pg');
-      const byAuditor = await auditor('POST', '/v3/service_credential_bindings', { type: 'key', name: 'k', relationships: { service_instance: { data: { guid: instance } } } });
-      assert.equal(byAuditor.status, 403);
-      assert.equal(byAuditor.body.errors[0].title, 'CF-NotAuthorized');
-      const unknown = await createKey('k', 'no-such-guid');
-      assert.equal(unknown.status, 422);
-      assert.equal(unknown.body.errors[0].detail, "The service instance could not be found: 'no-such-guid'");
-      const nameless = await developer('POST', '/v3/service_credential_bindings', { type: 'key', name: '', relationships: { service_instance: { data: { guid: instance } } } });
-      assert.equal(nameless.body.errors[0].detail, "Name can't be blank");
-      assert.deepEqual(await foundation.control('GET', '/foundation/service-keys'), []);
-    }));
-
-    it('a failing broker fails the job with CC’s error and leaves a failed key, which can be deleted', needingPostgres(async () => {
-      await foundation.control('PUT', '/foundation/settings', { broker_error: 'Service broker error: quota exceeded' });
-      const created = await createKey('doomed', await instanceGuid('demo-pg'));
-      const job = await finishedJob(developer, created.location!);
-      await foundation.control('PUT', '/foundation/settings', { broker_error: null });
-      assert.equal(job.state, 'FAILED');
-      assert.deepEqual(job.errors, [{ code: 10009, title: 'CF-UnableToPerform', detail: 'bind could not be completed: Service broker error: quota exceeded' }]);
-      const [failed] = (await developer('GET', '/v3/service_credential_bindings?type=key&names=doomed')).body.resources;
-      assert.equal(failed.last_operation.state, 'failed');
-      assert.equal((await developer('GET', `/v3/service_credential_bindings/${failed.guid}/details`)).body.errors[0].detail, 'Creation of service key failed');
-      await deleteKey(failed.guid);
-      assert.deepEqual(await foundation.control('GET', '/foundation/service-keys'), []);
-    }));
+    it(
+      'a failing broker fails the job with CC’s error and leaves a failed key, which can be deleted',
+      needingPostgres(async () => {
+        await foundation.control('PUT', '/foundation/settings', { broker_error: 'Service broker error: quota exceeded' });
+        const created = await createKey('doomed', await instanceGuid('demo-pg'));
+        const job = await finishedJob(developer, created.location!);
+        await foundation.control('PUT', '/foundation/settings', { broker_error: null });
+        assert.equal(job.state, 'FAILED');
+        assert.deepEqual(job.errors, [{ code: 10009, title: 'CF-UnableToPerform', detail: 'bind could not be completed: Service broker error: quota exceeded' }]);
+        const [failed] = (await developer('GET', '/v3/service_credential_bindings?type=key&names=doomed')).body.resources;
+        assert.equal(failed.last_operation.state, 'failed');
+        assert.equal((await developer('GET', `/v3/service_credential_bindings/${failed.guid}/details`)).body.errors[0].detail, 'Creation of service key failed');
+        await deleteKey(failed.guid);
+        assert.deepEqual(await foundation.control('GET', '/foundation/service-keys'), []);
+      }),
+    );
   });
 
   describe('a real client through an SSH tunnel into db-app', { timeout: 120_000 }, () => {
@@ -346,7 +384,9 @@ describe('the foundation’s services', () => {
       const local = await tunnel(home, pg.host, pg.port);
       try {
         const psql = (password: string, sql: string) =>
-          run('psql', ['-X', '-q', '-At', '-v', 'ON_ERROR_STOP=1', '-c', sql, `host=127.0.0.1 port=${local.port} dbname=${pg.db_name} user=${pg.username} connect_timeout=10`], { PGPASSWORD: password });
+          run('psql', ['-X', '-q', '-At', '-v', 'ON_ERROR_STOP=1', '-c', sql, `host=127.0.0.1 port=${local.port} dbname=${pg.db_name} user=${pg.username} connect_timeout=10`], {
+            PGPASSWORD: password,
+          });
         const r = await psql(pg.password, 'CREATE TABLE IF NOT EXISTS visits (n int); INSERT INTO visits VALUES (42); SELECT sum(n), current_user FROM visits');
         assert.equal(r.stdout, `42|${pg.username}\n`, r.stderr);
         if (database.engine === 'PGlite') return; // it checks no password: there is no broken-pg
@@ -369,9 +409,19 @@ describe('the foundation’s services', () => {
       const local = await tunnel(home, tls.hostname, tls.port);
       try {
         const psql = (options: string) =>
-          run('psql', ['-X', '-At', '-c', 'SELECT current_user, ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()', `${options} port=${local.port} dbname=${tls.dbname} user=${tls.username} connect_timeout=10`], {
-            PGPASSWORD: tls.password,
-          });
+          run(
+            'psql',
+            [
+              '-X',
+              '-At',
+              '-c',
+              'SELECT current_user, ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()',
+              `${options} port=${local.port} dbname=${tls.dbname} user=${tls.username} connect_timeout=10`,
+            ],
+            {
+              PGPASSWORD: tls.password,
+            },
+          );
         const verified = await psql(`host=${tls.hostname} hostaddr=127.0.0.1 sslmode=verify-full sslrootcert=${rootCert}`);
         assert.equal(verified.stdout, `${tls.username}|t\n`, verified.stderr);
         const plain = await psql('host=127.0.0.1 sslmode=disable');
@@ -394,8 +444,15 @@ describe('the foundation’s services', () => {
           const options = privateFile('my.cnf', `[client]\nuser=${my.username}\npassword=${password}\nhost=127.0.0.1\nport=${local.port}\n`);
           assert.equal(statSync(options).mode & 0o777, 0o600);
           return run(client, [
-            `--defaults-extra-file=${options}`, `--ssl-ca=${ca}`, '--ssl-verify-server-cert', '--connect-timeout=10', '-N', '-B', my.name,
-            '-e', "CREATE TABLE IF NOT EXISTS visits (n INT); INSERT INTO visits VALUES (7); SELECT SUM(n), CURRENT_USER() FROM visits; SHOW STATUS LIKE 'Ssl_version'",
+            `--defaults-extra-file=${options}`,
+            `--ssl-ca=${ca}`,
+            '--ssl-verify-server-cert',
+            '--connect-timeout=10',
+            '-N',
+            '-B',
+            my.name,
+            '-e',
+            "CREATE TABLE IF NOT EXISTS visits (n INT); INSERT INTO visits VALUES (7); SELECT SUM(n), CURRENT_USER() FROM visits; SHOW STATUS LIKE 'Ssl_version'",
           ]);
         };
         const r = await mysql(my.password);

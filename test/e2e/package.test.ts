@@ -82,7 +82,8 @@ describe('the packaged executable', { skip: why, timeout: 600_000 }, () => {
       .filter((f) => f.startsWith('ld.'))
       .flatMap((f) => [...readFileSync(path.join(home, f), 'utf8').matchAll(/calling init: (\S+)/g)].map((m) => m[1] ?? ''));
 
-  const viaCf = (args: string[], home: string, extra: Record<string, string> = {}) => run(host, ['-config', session, '-log', path.join(home, 'rpc.log'), binary, ...args], home, extra);
+  const viaCf = (args: string[], home: string, extra: Record<string, string> = {}) =>
+    run(host, ['-config', session, '-log', path.join(home, 'rpc.log'), binary, ...args], home, extra);
 
   before(async () => {
     work = mkdtempSync(path.join(os.tmpdir(), 'cf-ssh-tools-pkg-test-'));
@@ -99,17 +100,15 @@ describe('the packaged executable', { skip: why, timeout: 600_000 }, () => {
 
     foundation = await startFoundationProcess();
     const { access_token } = await foundation.tokens('developer', 'developer-pass');
-    const get = async (p: string) => (await (await fetch(`${foundation.url}${p}`, { headers: { Authorization: `bearer ${access_token}` } })).json()) as { resources: { guid: string }[] };
+    const get = async (p: string) =>
+      (await (await fetch(`${foundation.url}${p}`, { headers: { Authorization: `bearer ${access_token}` } })).json()) as { resources: { guid: string }[] };
     const orgGuid = (await get('/v3/organizations?names=demo-org')).resources[0]?.guid;
     const spaceGuid = (await get(`/v3/spaces?names=demo-space&organization_guids=${orgGuid}`)).resources[0]?.guid;
     assert.ok(orgGuid && spaceGuid, 'the foundation has demo-org and demo-space');
     session = path.join(work, 'session.json');
-    writeFileSync(
-      session,
-      JSON.stringify({ api: foundation.url, token: access_token, username: 'developer', orgGuid, orgName: 'demo-org', spaceGuid, spaceName: 'demo-space' }),
-      { mode: 0o600 },
-    );
-
+    writeFileSync(session, JSON.stringify({ api: foundation.url, token: access_token, username: 'developer', orgGuid, orgName: 'demo-org', spaceGuid, spaceName: 'demo-space' }), {
+      mode: 0o600,
+    });
   });
   after(async () => {
     await foundation?.stop();
@@ -180,7 +179,10 @@ describe('the packaged executable', { skip: why, timeout: 600_000 }, () => {
     assert.equal(`${metadata.Version.Major}.${metadata.Version.Minor}.${metadata.Version.Build}`, pkg.version);
     assert.ok(metadata.LibraryVersion.Major <= 1);
     const expected = manifest.commands.filter((c) => c.plugin_name).map((c) => ({ name: c.plugin_name, help: c.description }));
-    assert.deepEqual(metadata.Commands.map((c) => ({ name: c.Name, help: c.HelpText })), expected);
+    assert.deepEqual(
+      metadata.Commands.map((c) => ({ name: c.Name, help: c.HelpText })),
+      expected,
+    );
     for (const c of metadata.Commands) assert.match(c.UsageDetails.Usage, new RegExp(`^cf ${c.Name}\\b`));
   });
 

@@ -87,7 +87,11 @@ describe('lost connections', () => {
     assert.equal(r.code, 255, r.stderr);
     assert.match(r.stderr, LOST_IN_HANDSHAKE);
     const keys = await foundation.control<{ name: string }[]>('GET', '/foundation/service-keys');
-    assert.deepEqual(keys.filter((k) => k.name.startsWith('cf-ssh-tools-')), [], 'no service key left behind');
+    assert.deepEqual(
+      keys.filter((k) => k.name.startsWith('cf-ssh-tools-')),
+      [],
+      'no service key left behind',
+    );
   });
 
   it('ssh -N: a connection that stops answering after it was up ends with one line and exit 255, no stack trace', async () => {

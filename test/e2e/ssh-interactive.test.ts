@@ -15,7 +15,14 @@ describe('ssh on a terminal', () => {
   const panes: TmuxPane[] = [];
 
   const pane = (name: string) => {
-    const p = TmuxPane.start(name, { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: home, CF_HOME: home, CF_SSH_TOOLS_NO_KEYCHAIN: 'true', TERM: 'xterm-256color', PS1: 'local$ ' });
+    const p = TmuxPane.start(name, {
+      PATH: process.env.PATH ?? '/usr/bin:/bin',
+      HOME: home,
+      CF_HOME: home,
+      CF_SSH_TOOLS_NO_KEYCHAIN: 'true',
+      TERM: 'xterm-256color',
+      PS1: 'local$ ',
+    });
     panes.push(p);
     return p;
   };
@@ -74,16 +81,16 @@ describe('ssh on a terminal', () => {
   }
 
   it('restores the terminal when the connection is lost under a PTY session', () =>
-    interruptedSession('lost', 'demo-app -i 0', () => foundation.control('POST', '/foundation/ssh/drop'), /Connection to the app instance was lost.*\n(FAILED\s*\n)?local\$\s*$/m, 255));
+    interruptedSession(
+      'lost',
+      'demo-app -i 0',
+      () => foundation.control('POST', '/foundation/ssh/drop'),
+      /Connection to the app instance was lost.*\n(FAILED\s*\n)?local\$\s*$/m,
+      255,
+    ));
 
   it('restores the terminal when cf-ssh-tools itself is stopped by SIGTERM', () =>
-    interruptedSession(
-      'sigterm',
-      'demo-app -i 1 --process web',
-      async () => execFileSync('pkill', ['-TERM', '-f', 'bin.js ssh demo-app -i 1 --process web']),
-      /local\$\s*$/,
-      143,
-    ));
+    interruptedSession('sigterm', 'demo-app -i 1 --process web', async () => execFileSync('pkill', ['-TERM', '-f', 'bin.js ssh demo-app -i 1 --process web']), /local\$\s*$/, 143));
 
   it('-t with a command gets a PTY on a terminal; -T never does', async () => {
     const p = pane('flags');

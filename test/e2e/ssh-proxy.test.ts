@@ -147,7 +147,11 @@ describe('SSH proxy into OpenSSH backends', { skip: !OPENSSH && 'OpenSSH sshd is
     const client = await login('demo-app', 1);
     assert.deepEqual(await run(client, 'echo $CF_INSTANCE_INDEX'), { stdout: '1\n', stderr: '', code: 0 });
     const statuses = await Promise.all(Array.from({ length: 20 }, (_, i) => run(client, `echo ${i}; exit ${i}`)));
-    assert.deepEqual(statuses.map((r) => r.code), Array.from({ length: 20 }, (_, i) => i), 'every exit status arrives, before the channel closes');
+    assert.deepEqual(
+      statuses.map((r) => r.code),
+      Array.from({ length: 20 }, (_, i) => i),
+      'every exit status arrives, before the channel closes',
+    );
     assert.deepEqual(await run(client, 'echo oops >&2; exit 1'), { stdout: '', stderr: 'oops\n', code: 1 });
     assert.deepEqual(await run(client, 'tr a-z A-Z', { input: 'piped in\n' }), { stdout: 'PIPED IN\n', stderr: '', code: 0 });
     const killed = await run(client, 'kill -TERM $$');
@@ -157,7 +161,10 @@ describe('SSH proxy into OpenSSH backends', { skip: !OPENSSH && 'OpenSSH sshd is
     const big = await run(client, 'head -c 3000000 /dev/zero');
     assert.equal(big.stdout.length, 3_000_000, 'a large output arrives whole, window after window');
     const backends = await visitor.control<{ kind: string }[]>('GET', '/foundation/ssh/backends');
-    assert.deepEqual(backends.map((b) => b.kind), ['openssh']);
+    assert.deepEqual(
+      backends.map((b) => b.kind),
+      ['openssh'],
+    );
   });
 
   it('gives sessions a Diego container environment, without sourcing the profile scripts', async () => {
@@ -208,12 +215,13 @@ describe('SSH proxy into OpenSSH backends', { skip: !OPENSSH && 'OpenSSH sshd is
           channel.on('data', (data: Buffer) => (result.stdout += data));
           channel.on('exit', (code: number) => (result.code = code));
           channel.once('close', () => resolve(result));
-          void until('keepalives answered', async () =>
-            (await visitor.log()).filter((e) => e.event === 'keepalive' && e.username === username).length >= 2 || undefined,
-          ).then(() => {
-            channel.setWindow(30, 100, 0, 0);
-            channel.write('tty; echo "term=$TERM"; stty size; exit 7\n');
-          }, reject);
+          void until('keepalives answered', async () => (await visitor.log()).filter((e) => e.event === 'keepalive' && e.username === username).length >= 2 || undefined).then(
+            () => {
+              channel.setWindow(30, 100, 0, 0);
+              channel.write('tty; echo "term=$TERM"; stty size; exit 7\n');
+            },
+            reject,
+          );
         });
       });
       assert.equal(result.code, 7);
@@ -222,7 +230,10 @@ describe('SSH proxy into OpenSSH backends', { skip: !OPENSSH && 'OpenSSH sshd is
       assert.match(result.stdout, /30 100/);
       const keepalives = (await visitor.log()).filter((e) => e.event === 'keepalive' && e.username === username);
       // ssh2 answers requests it does not know with failure: an answer all the same.
-      assert.ok(keepalives.every((e) => e.detail === 'failure'), JSON.stringify(keepalives));
+      assert.ok(
+        keepalives.every((e) => e.detail === 'failure'),
+        JSON.stringify(keepalives),
+      );
     } finally {
       await visitor.control('PUT', '/foundation/settings', { keepalive_seconds: 15 });
     }
@@ -330,7 +341,10 @@ describe('SSH proxy into OpenSSH backends', { skip: !OPENSSH && 'OpenSSH sshd is
       const token = foundation.tokens.issue(admin, 'password', 'cf', false).access_token;
       const stats = await fetch(`${foundation.url}/v3/processes/${visitor.processGuid('demo-app')}/stats`, { headers: { Authorization: `bearer ${token}` } });
       const { resources } = (await stats.json()) as { resources: { index: number; state: string }[] };
-      assert.deepEqual(resources.map((r) => r.state), ['RUNNING', 'CRASHED']);
+      assert.deepEqual(
+        resources.map((r) => r.state),
+        ['RUNNING', 'CRASHED'],
+      );
     } finally {
       await visitor.control('PUT', '/foundation/instances', { app: 'demo-app', process: 'web', index: 1, state: 'RUNNING' });
     }
@@ -389,7 +403,10 @@ describe('SSH proxy into OpenSSH backends', { skip: !OPENSSH && 'OpenSSH sshd is
         await visitor.control('PUT', '/foundation/settings', { fingerprint_format: format });
         assert.equal((await published()).meta.host_key_fingerprint, fingerprint, format);
       }
-      assert.deepEqual(Object.values(expected).map((f) => f.length), [43, 64, 59, 47]);
+      assert.deepEqual(
+        Object.values(expected).map((f) => f.length),
+        [43, 64, 59, 47],
+      );
       await visitor.control('PUT', '/foundation/settings', { fingerprint_format: 'wrong' });
       const wrong = (await published()).meta.host_key_fingerprint ?? '';
       assert.match(wrong, /^[A-Za-z0-9+/]{43}$/);
@@ -431,10 +448,22 @@ describe('SSH proxy into OpenSSH backends', { skip: !OPENSSH && 'OpenSSH sshd is
         const child = spawn(
           command,
           [
-            '-F', '/dev/null', '-o', 'StrictHostKeyChecking=no', '-o', 'UserKnownHostsFile=/dev/null', '-o', 'LogLevel=ERROR',
-            '-o', 'PreferredAuthentications=password', '-o', 'NumberOfPasswordPrompts=1',
+            '-F',
+            '/dev/null',
+            '-o',
+            'StrictHostKeyChecking=no',
+            '-o',
+            'UserKnownHostsFile=/dev/null',
+            '-o',
+            'LogLevel=ERROR',
+            '-o',
+            'PreferredAuthentications=password',
+            '-o',
+            'NumberOfPasswordPrompts=1',
             // scp and sftp would take the colon in cf:GUID/0@host for the end of a host name.
-            '-o', `User=cf:${visitor.processGuid('demo-app')}/0`, ...args,
+            '-o',
+            `User=cf:${visitor.processGuid('demo-app')}/0`,
+            ...args,
           ],
           { env: { ...process.env, SSH_ASKPASS: askpass, SSH_ASKPASS_REQUIRE: 'force', DISPLAY: ':0' }, stdio: ['pipe', 'pipe', 'pipe'], detached: true },
         );
@@ -507,7 +536,10 @@ describe('SSH proxy into the built-in backend', { timeout: 30_000 }, () => {
         echo.close();
       }
       const backends = await visitor.control<{ kind: string }[]>('GET', '/foundation/ssh/backends');
-      assert.deepEqual(backends.map((b) => b.kind), ['builtin']);
+      assert.deepEqual(
+        backends.map((b) => b.kind),
+        ['builtin'],
+      );
     } finally {
       client.end();
     }
@@ -526,7 +558,10 @@ describe('SSH proxy of an HTTPS foundation', { timeout: 30_000 }, () => {
       });
       client.on('error', () => undefined);
       client.end();
-      assert.deepEqual(foundation.ssh!.proxy.log.map((e) => [e.event, e.detail]), [['accepted', 'developer']]);
+      assert.deepEqual(
+        foundation.ssh!.proxy.log.map((e) => [e.event, e.detail]),
+        [['accepted', 'developer']],
+      );
     } finally {
       await foundation.stop();
     }
@@ -557,7 +592,10 @@ describe('npm run foundation with SSH', { skip: !OPENSSH && 'OpenSSH sshd is not
         body: 'grant_type=password&username=developer&password=developer-pass',
       });
       const { access_token } = (await tokenResponse.json()) as { access_token: string };
-      const authorize = await fetch(`${url}/uaa/oauth/authorize?client_id=ssh-proxy&response_type=code`, { headers: { Authorization: `bearer ${access_token}` }, redirect: 'manual' });
+      const authorize = await fetch(`${url}/uaa/oauth/authorize?client_id=ssh-proxy&response_type=code`, {
+        headers: { Authorization: `bearer ${access_token}` },
+        redirect: 'manual',
+      });
       const code = new URL(authorize.headers.get('location')!).searchParams.get('code')!;
       const client = await new Promise<ssh2.Client>((resolve, reject) => {
         const c = new ssh2.Client();

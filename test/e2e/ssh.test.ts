@@ -161,7 +161,10 @@ describe('ssh through the foundation’s SSH proxy', () => {
 
   it('goes through a SOCKS5 proxy (all_proxy) and an HTTP CONNECT proxy (https_proxy)', async () => {
     const root = (await (await fetch(`${foundation.url}/`)).json()) as { links: { app_ssh: { href: string } } };
-    for (const [proxy, variable] of [[await socks5Proxy(), 'all_proxy'], [await connectProxy(), 'https_proxy']] as const) {
+    for (const [proxy, variable] of [
+      [await socks5Proxy(), 'all_proxy'],
+      [await connectProxy(), 'https_proxy'],
+    ] as const) {
       try {
         const r = await cli(developer, ['ssh', 'demo-app', '-c', 'echo via proxy'], { env: { [variable]: proxy.url, no_proxy: '' } });
         assert.equal(r.stdout, 'via proxy\n', `${variable}: ${r.stderr}`);
@@ -177,7 +180,9 @@ describe('ssh through the foundation’s SSH proxy', () => {
     await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
     try {
       const started = Date.now();
-      const r = await cli(developer, ['ssh', 'demo-app', '-c', 'true'], { env: { https_proxy: `http://127.0.0.1:${(silent.address() as AddressInfo).port}`, CF_DIAL_TIMEOUT: '1' } });
+      const r = await cli(developer, ['ssh', 'demo-app', '-c', 'true'], {
+        env: { https_proxy: `http://127.0.0.1:${(silent.address() as AddressInfo).port}`, CF_DIAL_TIMEOUT: '1' },
+      });
       assert.equal(r.code, 1);
       assert.match(r.stderr, /^Cannot reach the SSH endpoint .+ through the HTTP proxy .+: no answer within 1 s \(CF_DIAL_TIMEOUT\)\. Check the proxy setting\.$/m);
       assert.ok(Date.now() - started < 10_000);
@@ -193,7 +198,10 @@ describe('ssh through the foundation’s SSH proxy', () => {
       assert.equal(r.code, 0, r.stderr);
       assert.match(r.stdout, /done/);
       const log = await foundation.control<SshLogEntry[]>('GET', '/foundation/ssh/log');
-      assert.ok(log.some((e) => JSON.stringify(e).includes('keepalive@cloudfoundry.org')), 'the proxy saw our keepalive');
+      assert.ok(
+        log.some((e) => JSON.stringify(e).includes('keepalive@cloudfoundry.org')),
+        'the proxy saw our keepalive',
+      );
     } finally {
       await settings({ keepalive_seconds: 15 });
     }
@@ -239,10 +247,27 @@ describe('ssh through the foundation’s SSH proxy', () => {
     writeFileSync(askpass, '#!/bin/sh\nprintf "%s\\n" "$TEST_CODE"\n');
     chmodSync(askpass, 0o700);
     const [, port = '', user = ''] = /-p (\d+) (\S+)@/.exec(sshLine) ?? [];
-    const out = execFileSync('ssh', ['-p', port, '-o', 'StrictHostKeyChecking=no', '-o', 'UserKnownHostsFile=/dev/null', '-o', 'LogLevel=ERROR', '-o', 'PubkeyAuthentication=no', `${user}@127.0.0.1`, 'echo $CF_INSTANCE_INDEX'], {
-      env: { PATH: process.env.PATH, SSH_ASKPASS: askpass, SSH_ASKPASS_REQUIRE: 'force', TEST_CODE: code, DISPLAY: ':0' },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    const out = execFileSync(
+      'ssh',
+      [
+        '-p',
+        port,
+        '-o',
+        'StrictHostKeyChecking=no',
+        '-o',
+        'UserKnownHostsFile=/dev/null',
+        '-o',
+        'LogLevel=ERROR',
+        '-o',
+        'PubkeyAuthentication=no',
+        `${user}@127.0.0.1`,
+        'echo $CF_INSTANCE_INDEX',
+      ],
+      {
+        env: { PATH: process.env.PATH, SSH_ASKPASS: askpass, SSH_ASKPASS_REQUIRE: 'force', TEST_CODE: code, DISPLAY: ':0' },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
     assert.equal(out.toString(), '0\n');
   });
 });

@@ -217,19 +217,22 @@ export class BackendPool {
     // sshd refuses to start as root without its privilege separation directory.
     if (asRoot) mkdirSync('/run/sshd', { recursive: true, mode: 0o755 });
     const config = (port: number) =>
-      file('sshd_config', [
-        ...keyOnlySshdConfig({ port, hostKey: hostKeyFile, pidFile: path.join(dir, 'sshd.pid'), authorizedKeys, asRoot }),
-        // Diego's sshd takes any `env` request; the wrapper then sets the container's own.
-        'AcceptEnv *',
-        `ForceCommand ${session}`,
-        // Through the ForceCommand too (SSH_ORIGINAL_COMMAND is this path), so it starts in HOME.
-        ...(SFTP_SERVER ? [`Subsystem sftp ${SFTP_SERVER}`] : []),
-        'PermitUserRC no',
-        'PrintMotd no',
-        'PrintLastLog no',
-        'MaxSessions 100',
-        '',
-      ].join('\n'));
+      file(
+        'sshd_config',
+        [
+          ...keyOnlySshdConfig({ port, hostKey: hostKeyFile, pidFile: path.join(dir, 'sshd.pid'), authorizedKeys, asRoot }),
+          // Diego's sshd takes any `env` request; the wrapper then sets the container's own.
+          'AcceptEnv *',
+          `ForceCommand ${session}`,
+          // Through the ForceCommand too (SSH_ORIGINAL_COMMAND is this path), so it starts in HOME.
+          ...(SFTP_SERVER ? [`Subsystem sftp ${SFTP_SERVER}`] : []),
+          'PermitUserRC no',
+          'PrintMotd no',
+          'PrintLastLog no',
+          'MaxSessions 100',
+          '',
+        ].join('\n'),
+      );
 
     // sshd cannot be told to take any free port and say which; another process may take the
     // one we found before sshd binds it, so try again then.
@@ -265,7 +268,10 @@ const instanceKey = (processGuid: string, index: number) => `${processGuid}/${in
 /** sshd's per-connection processes outlive its listener: the connections are ended first. */
 async function endInstance({ backend, connections }: RunningInstance): Promise<void> {
   for (const client of connections) client.destroy();
-  await backend.then((b) => b.stop(), () => undefined);
+  await backend.then(
+    (b) => b.stop(),
+    () => undefined,
+  );
 }
 
 /** Resolves when sshd says it listens; rejects with what it said when it exits or hangs first. */

@@ -22,11 +22,39 @@ export interface CcSettings {
 }
 
 const V3_RESOURCES = [
-  'app_usage_events', 'apps', 'audit_events', 'buildpacks', 'builds', 'deployments', 'domains', 'droplets',
-  'environment_variable_groups', 'feature_flags', 'info', 'isolation_segments', 'organization_quotas',
-  'organizations', 'packages', 'processes', 'resource_matches', 'roles', 'routes', 'security_groups',
-  'service_brokers', 'service_credential_bindings', 'service_instances', 'service_offerings', 'service_plans',
-  'service_route_bindings', 'service_usage_events', 'sidecars', 'space_quotas', 'spaces', 'stacks', 'tasks', 'users',
+  'app_usage_events',
+  'apps',
+  'audit_events',
+  'buildpacks',
+  'builds',
+  'deployments',
+  'domains',
+  'droplets',
+  'environment_variable_groups',
+  'feature_flags',
+  'info',
+  'isolation_segments',
+  'organization_quotas',
+  'organizations',
+  'packages',
+  'processes',
+  'resource_matches',
+  'roles',
+  'routes',
+  'security_groups',
+  'service_brokers',
+  'service_credential_bindings',
+  'service_instances',
+  'service_offerings',
+  'service_plans',
+  'service_route_bindings',
+  'service_usage_events',
+  'sidecars',
+  'space_quotas',
+  'spaces',
+  'stacks',
+  'tasks',
+  'users',
 ];
 
 export const notFound = (what: string) => ccError(404, 10010, 'CF-ResourceNotFound', `${what} not found`);
@@ -82,8 +110,7 @@ export function filtered<T extends { name?: string | null; guid: string }>(req: 
 
 /** CC endpoints that need a valid token: 401 without one, then the handler with the user; warnings on the answer. */
 export function authenticated(world: World, tokens: TokenService, settings: CcSettings) {
-  const withWarnings = (reply: Reply): Reply =>
-    settings.warning ? { ...reply, headers: { ...reply.headers, 'X-Cf-Warnings': encodeURIComponent(settings.warning) } } : reply;
+  const withWarnings = (reply: Reply): Reply => (settings.warning ? { ...reply, headers: { ...reply.headers, 'X-Cf-Warnings': encodeURIComponent(settings.warning) } } : reply);
   return (handler: (req: Request, user: User) => Reply | Promise<Reply>) => async (req: Request) => {
     const header = req.headers.authorization;
     if (!header) return ccError(401, 10002, 'CF-NotAuthenticated', 'Authentication error');
@@ -98,30 +125,55 @@ export function ccRoutes(router: Router, world: World, tokens: TokenService, set
   const link = linker(baseUrl);
 
   const renderOrg = (org: Org) => ({
-    guid: org.guid, name: org.name, created_at: CREATED, updated_at: CREATED, suspended: false,
-    relationships: { quota: { data: { guid: 'default-quota' } } }, metadata,
+    guid: org.guid,
+    name: org.name,
+    created_at: CREATED,
+    updated_at: CREATED,
+    suspended: false,
+    relationships: { quota: { data: { guid: 'default-quota' } } },
+    metadata,
     links: { self: link(`/v3/organizations/${org.guid}`), domains: link(`/v3/organizations/${org.guid}/domains`) },
   });
   const renderSpace = (space: Space) => ({
-    guid: space.guid, name: space.name, created_at: CREATED, updated_at: CREATED,
-    relationships: { organization: { data: { guid: space.orgGuid } }, quota: { data: null } }, metadata,
+    guid: space.guid,
+    name: space.name,
+    created_at: CREATED,
+    updated_at: CREATED,
+    relationships: { organization: { data: { guid: space.orgGuid } }, quota: { data: null } },
+    metadata,
     links: { self: link(`/v3/spaces/${space.guid}`), organization: link(`/v3/organizations/${space.orgGuid}`), features: link(`/v3/spaces/${space.guid}/features`) },
   });
   const renderApp = (app: App) => ({
-    guid: app.guid, name: app.name, state: app.state, created_at: CREATED, updated_at: CREATED,
+    guid: app.guid,
+    name: app.name,
+    state: app.state,
+    created_at: CREATED,
+    updated_at: CREATED,
     lifecycle: { type: 'buildpack', data: { buildpacks: ['nodejs_buildpack'], stack: 'cflinuxfs4' } },
-    relationships: { space: { data: { guid: app.spaceGuid } }, current_droplet: { data: { guid: `${app.guid}-droplet` } } }, metadata,
+    relationships: { space: { data: { guid: app.spaceGuid } }, current_droplet: { data: { guid: `${app.guid}-droplet` } } },
+    metadata,
     links: {
-      self: link(`/v3/apps/${app.guid}`), space: link(`/v3/spaces/${app.spaceGuid}`), processes: link(`/v3/apps/${app.guid}/processes`),
-      environment_variables: link(`/v3/apps/${app.guid}/environment_variables`), features: link(`/v3/apps/${app.guid}/features`),
+      self: link(`/v3/apps/${app.guid}`),
+      space: link(`/v3/spaces/${app.spaceGuid}`),
+      processes: link(`/v3/apps/${app.guid}/processes`),
+      environment_variables: link(`/v3/apps/${app.guid}/environment_variables`),
+      features: link(`/v3/apps/${app.guid}/features`),
     },
   });
   const renderProcess = (app: App) => (process: Process) => ({
-    guid: process.guid, type: process.type, command: '[PRIVATE DATA HIDDEN IN LISTS]', instances: process.instances.length,
-    memory_in_mb: 256, disk_in_mb: 1024, log_rate_limit_in_bytes_per_second: -1,
+    guid: process.guid,
+    type: process.type,
+    command: '[PRIVATE DATA HIDDEN IN LISTS]',
+    instances: process.instances.length,
+    memory_in_mb: 256,
+    disk_in_mb: 1024,
+    log_rate_limit_in_bytes_per_second: -1,
     health_check: { type: 'port', data: { timeout: null, invocation_timeout: null } },
     readiness_health_check: { type: 'process', data: { invocation_timeout: null } },
-    relationships: { app: { data: { guid: app.guid } }, revision: null }, metadata, created_at: CREATED, updated_at: CREATED,
+    relationships: { app: { data: { guid: app.guid } }, revision: null },
+    metadata,
+    created_at: CREATED,
+    updated_at: CREATED,
     links: { self: link(`/v3/processes/${process.guid}`), stats: link(`/v3/processes/${process.guid}/stats`), app: link(`/v3/apps/${app.guid}`) },
   });
   const feature = (enabled: boolean, description: string) => ({ name: 'ssh', description, enabled });
@@ -164,145 +216,253 @@ export function ccRoutes(router: Router, world: World, tokens: TokenService, set
     }),
   );
 
-  router.on('GET', /^\/v3\/?$/, () =>
-    json(200, { links: { self: link('/v3'), ...Object.fromEntries(V3_RESOURCES.map((r) => [r, link(`/v3/${r}`)])) } }),
-  );
+  router.on('GET', /^\/v3\/?$/, () => json(200, { links: { self: link('/v3'), ...Object.fromEntries(V3_RESOURCES.map((r) => [r, link(`/v3/${r}`)])) } }));
 
   router.on('GET', /^\/v3\/info$/, () =>
-    json(200, { build: '', cli_version: { minimum: '', recommended: '' }, custom: {}, description: 'cf-ssh-tools test foundation', name: 'foundation', version: 0, links: { self: link('/v3/info'), support: { href: '' } } }),
+    json(200, {
+      build: '',
+      cli_version: { minimum: '', recommended: '' },
+      custom: {},
+      description: 'cf-ssh-tools test foundation',
+      name: 'foundation',
+      version: 0,
+      links: { self: link('/v3/info'), support: { href: '' } },
+    }),
   );
 
-  router.on('GET', /^\/v3\/organizations$/, authed((req, user) =>
-    paginate(req, filtered(req, world.orgs.filter((o) => world.canSeeOrg(user, o))), renderOrg, settings)));
+  router.on(
+    'GET',
+    /^\/v3\/organizations$/,
+    authed((req, user) =>
+      paginate(
+        req,
+        filtered(
+          req,
+          world.orgs.filter((o) => world.canSeeOrg(user, o)),
+        ),
+        renderOrg,
+        settings,
+      ),
+    ),
+  );
 
-  router.on('GET', /^\/v3\/organizations\/([^/]+)$/, authed((req, user) => {
-    const org = world.orgs.find((o) => o.guid === req.params[0] && world.canSeeOrg(user, o));
-    return org ? json(200, renderOrg(org)) : notFound('Organization');
-  }));
+  router.on(
+    'GET',
+    /^\/v3\/organizations\/([^/]+)$/,
+    authed((req, user) => {
+      const org = world.orgs.find((o) => o.guid === req.params[0] && world.canSeeOrg(user, o));
+      return org ? json(200, renderOrg(org)) : notFound('Organization');
+    }),
+  );
 
-  router.on('GET', /^\/v3\/spaces$/, authed((req, user) =>
-    paginate(req, filtered(req, world.spaces.filter((s) => world.canSeeSpace(user, s)), { organization_guids: (s) => s.orgGuid }), renderSpace, settings)));
+  router.on(
+    'GET',
+    /^\/v3\/spaces$/,
+    authed((req, user) =>
+      paginate(
+        req,
+        filtered(
+          req,
+          world.spaces.filter((s) => world.canSeeSpace(user, s)),
+          { organization_guids: (s) => s.orgGuid },
+        ),
+        renderSpace,
+        settings,
+      ),
+    ),
+  );
 
-  router.on('GET', /^\/v3\/spaces\/([^/]+)$/, authed((req, user) => {
-    const space = visibleSpace(user, req.params[0]);
-    return space ? json(200, renderSpace(space)) : notFound('Space');
-  }));
+  router.on(
+    'GET',
+    /^\/v3\/spaces\/([^/]+)$/,
+    authed((req, user) => {
+      const space = visibleSpace(user, req.params[0]);
+      return space ? json(200, renderSpace(space)) : notFound('Space');
+    }),
+  );
 
-  router.on('GET', /^\/v3\/spaces\/([^/]+)\/features\/ssh$/, authed((req, user) => {
-    const space = visibleSpace(user, req.params[0]);
-    return space ? json(200, feature(space.allowSsh, SPACE_SSH_DESCRIPTION)) : notFound('Space');
-  }));
+  router.on(
+    'GET',
+    /^\/v3\/spaces\/([^/]+)\/features\/ssh$/,
+    authed((req, user) => {
+      const space = visibleSpace(user, req.params[0]);
+      return space ? json(200, feature(space.allowSsh, SPACE_SSH_DESCRIPTION)) : notFound('Space');
+    }),
+  );
 
-  router.on('PATCH', /^\/v3\/spaces\/([^/]+)\/features\/ssh$/, authed((req, user) => {
-    const space = visibleSpace(user, req.params[0]);
-    if (!space) return notFound('Space');
-    if (!world.canManageSpace(user, space)) return notAuthorized();
-    const { enabled } = req.json<{ enabled?: unknown }>();
-    if (typeof enabled !== 'boolean') return unprocessable('Enabled must be a boolean');
-    space.allowSsh = enabled;
-    return json(200, feature(space.allowSsh, SPACE_SSH_DESCRIPTION));
-  }));
+  router.on(
+    'PATCH',
+    /^\/v3\/spaces\/([^/]+)\/features\/ssh$/,
+    authed((req, user) => {
+      const space = visibleSpace(user, req.params[0]);
+      if (!space) return notFound('Space');
+      if (!world.canManageSpace(user, space)) return notAuthorized();
+      const { enabled } = req.json<{ enabled?: unknown }>();
+      if (typeof enabled !== 'boolean') return unprocessable('Enabled must be a boolean');
+      space.allowSsh = enabled;
+      return json(200, feature(space.allowSsh, SPACE_SSH_DESCRIPTION));
+    }),
+  );
 
-  router.on('GET', /^\/v3\/apps$/, authed((req, user) =>
-    paginate(req, filtered(req, world.apps.filter((a) => world.canSeeSpace(user, world.spaceOf(a))), {
-      space_guids: (a) => a.spaceGuid,
-      organization_guids: (a) => world.spaceOf(a).orgGuid,
-    }), renderApp, settings)));
+  router.on(
+    'GET',
+    /^\/v3\/apps$/,
+    authed((req, user) =>
+      paginate(
+        req,
+        filtered(
+          req,
+          world.apps.filter((a) => world.canSeeSpace(user, world.spaceOf(a))),
+          {
+            space_guids: (a) => a.spaceGuid,
+            organization_guids: (a) => world.spaceOf(a).orgGuid,
+          },
+        ),
+        renderApp,
+        settings,
+      ),
+    ),
+  );
 
-  router.on('GET', /^\/v3\/apps\/([^/]+)$/, authed((req, user) => {
-    const app = visibleApp(user, req.params[0]);
-    return app ? json(200, renderApp(app)) : notFound('App');
-  }));
+  router.on(
+    'GET',
+    /^\/v3\/apps\/([^/]+)$/,
+    authed((req, user) => {
+      const app = visibleApp(user, req.params[0]);
+      return app ? json(200, renderApp(app)) : notFound('App');
+    }),
+  );
 
-  router.on('GET', /^\/v3\/apps\/([^/]+)\/processes$/, authed((req, user) => {
-    const app = visibleApp(user, req.params[0]);
-    return app ? paginate(req, app.processes, renderProcess(app), settings) : notFound('App');
-  }));
+  router.on(
+    'GET',
+    /^\/v3\/apps\/([^/]+)\/processes$/,
+    authed((req, user) => {
+      const app = visibleApp(user, req.params[0]);
+      return app ? paginate(req, app.processes, renderProcess(app), settings) : notFound('App');
+    }),
+  );
 
-  router.on('GET', /^\/v3\/apps\/([^/]+)\/processes\/([^/]+)$/, authed((req, user) => {
-    const app = visibleApp(user, req.params[0]);
-    const process = app?.processes.find((p) => p.type === req.params[1]);
-    return app && process ? json(200, renderProcess(app)(process)) : notFound('Process');
-  }));
+  router.on(
+    'GET',
+    /^\/v3\/apps\/([^/]+)\/processes\/([^/]+)$/,
+    authed((req, user) => {
+      const app = visibleApp(user, req.params[0]);
+      const process = app?.processes.find((p) => p.type === req.params[1]);
+      return app && process ? json(200, renderProcess(app)(process)) : notFound('Process');
+    }),
+  );
 
   const emptyList = (req: Request) => paginate(req, [], (x) => x, settings);
 
-  router.on('GET', /^\/v3\/processes\/([^/]+)$/, authed((req, user) => {
-    const found = processOf(user, req.params[0]);
-    return found ? json(200, renderProcess(found.app)(found.process)) : notFound('Process');
-  }));
+  router.on(
+    'GET',
+    /^\/v3\/processes\/([^/]+)$/,
+    authed((req, user) => {
+      const found = processOf(user, req.params[0]);
+      return found ? json(200, renderProcess(found.app)(found.process)) : notFound('Process');
+    }),
+  );
 
-  router.on('GET', /^\/v3\/processes\/([^/]+)\/stats$/, authed((req, user) => {
-    const found = processOf(user, req.params[0]);
-    if (!found) return notFound('Process');
-    const stopped = found.app.state === 'STOPPED';
-    return json(200, {
-      resources: found.process.instances.map((instance, index) => ({
-        type: found.process.type,
-        index,
-        state: stopped ? 'DOWN' : instance.state,
-        host: instance.state === 'RUNNING' ? '127.0.0.1' : '',
-        uptime: stopped ? 0 : instance.uptime,
-        mem_quota: 268435456,
-        disk_quota: 1073741824,
-        log_rate_limit: -1,
-        fds_quota: 16384,
-        isolation_segment: null,
-        details: instance.state === 'CRASHED' ? 'APP/PROC/WEB: Exited with status 1' : null,
-        instance_ports: [],
-        usage: instance.state === 'RUNNING' && !stopped
-          ? { time: new Date().toISOString(), cpu: 0.0042 * (index + 1), mem: 41943040 * (index + 1), disk: 104857600, log_rate: 0 }
-          : {},
-      })),
-    });
-  }));
+  router.on(
+    'GET',
+    /^\/v3\/processes\/([^/]+)\/stats$/,
+    authed((req, user) => {
+      const found = processOf(user, req.params[0]);
+      if (!found) return notFound('Process');
+      const stopped = found.app.state === 'STOPPED';
+      return json(200, {
+        resources: found.process.instances.map((instance, index) => ({
+          type: found.process.type,
+          index,
+          state: stopped ? 'DOWN' : instance.state,
+          host: instance.state === 'RUNNING' ? '127.0.0.1' : '',
+          uptime: stopped ? 0 : instance.uptime,
+          mem_quota: 268435456,
+          disk_quota: 1073741824,
+          log_rate_limit: -1,
+          fds_quota: 16384,
+          isolation_segment: null,
+          details: instance.state === 'CRASHED' ? 'APP/PROC/WEB: Exited with status 1' : null,
+          instance_ports: [],
+          usage:
+            instance.state === 'RUNNING' && !stopped
+              ? { time: new Date().toISOString(), cpu: 0.0042 * (index + 1), mem: 41943040 * (index + 1), disk: 104857600, log_rate: 0 }
+              : {},
+        })),
+      });
+    }),
+  );
 
-  router.on('GET', /^\/v3\/processes\/([^/]+)\/sidecars$/, authed((req, user) => (processOf(user, req.params[0]) ? emptyList(req) : notFound('Process'))));
+  router.on(
+    'GET',
+    /^\/v3\/processes\/([^/]+)\/sidecars$/,
+    authed((req, user) => (processOf(user, req.params[0]) ? emptyList(req) : notFound('Process'))),
+  );
 
-  router.on('GET', /^\/v3\/apps\/([^/]+)\/features$/, authed((req, user) => {
-    const app = visibleApp(user, req.params[0]);
-    if (!app) return notFound('App');
-    return json(200, {
-      resources: [
-        { name: 'ssh', description: APP_SSH_DESCRIPTION, enabled: app.sshEnabled },
-        { name: 'revisions', description: 'Enable versioning of an application', enabled: true },
-        { name: 'service-binding-k8s', description: 'Enable k8s service bindings for the app', enabled: false },
-        { name: 'file-based-vcap-services', description: 'Enable file-based VCAP service bindings for the app', enabled: false },
-      ],
-      pagination: { total_results: 4, total_pages: 1, first: { href: '' }, last: { href: '' }, next: null, previous: null },
-    });
-  }));
+  router.on(
+    'GET',
+    /^\/v3\/apps\/([^/]+)\/features$/,
+    authed((req, user) => {
+      const app = visibleApp(user, req.params[0]);
+      if (!app) return notFound('App');
+      return json(200, {
+        resources: [
+          { name: 'ssh', description: APP_SSH_DESCRIPTION, enabled: app.sshEnabled },
+          { name: 'revisions', description: 'Enable versioning of an application', enabled: true },
+          { name: 'service-binding-k8s', description: 'Enable k8s service bindings for the app', enabled: false },
+          { name: 'file-based-vcap-services', description: 'Enable file-based VCAP service bindings for the app', enabled: false },
+        ],
+        pagination: { total_results: 4, total_pages: 1, first: { href: '' }, last: { href: '' }, next: null, previous: null },
+      });
+    }),
+  );
 
-  router.on('GET', /^\/v3\/apps\/([^/]+)\/features\/ssh$/, authed((req, user) => {
-    const app = visibleApp(user, req.params[0]);
-    return app ? json(200, feature(app.sshEnabled, APP_SSH_DESCRIPTION)) : notFound('App');
-  }));
+  router.on(
+    'GET',
+    /^\/v3\/apps\/([^/]+)\/features\/ssh$/,
+    authed((req, user) => {
+      const app = visibleApp(user, req.params[0]);
+      return app ? json(200, feature(app.sshEnabled, APP_SSH_DESCRIPTION)) : notFound('App');
+    }),
+  );
 
-  router.on('PATCH', /^\/v3\/apps\/([^/]+)\/features\/ssh$/, authed((req, user) => {
-    const app = visibleApp(user, req.params[0]);
-    if (!app) return notFound('App');
-    if (!world.isSpaceDeveloper(user, world.spaceOf(app))) return notAuthorized();
-    const { enabled } = req.json<{ enabled?: unknown }>();
-    if (typeof enabled !== 'boolean') return unprocessable('Enabled must be a boolean');
-    app.sshEnabled = enabled;
-    return json(200, feature(app.sshEnabled, APP_SSH_DESCRIPTION));
-  }));
+  router.on(
+    'PATCH',
+    /^\/v3\/apps\/([^/]+)\/features\/ssh$/,
+    authed((req, user) => {
+      const app = visibleApp(user, req.params[0]);
+      if (!app) return notFound('App');
+      if (!world.isSpaceDeveloper(user, world.spaceOf(app))) return notAuthorized();
+      const { enabled } = req.json<{ enabled?: unknown }>();
+      if (typeof enabled !== 'boolean') return unprocessable('Enabled must be a boolean');
+      app.sshEnabled = enabled;
+      return json(200, feature(app.sshEnabled, APP_SSH_DESCRIPTION));
+    }),
+  );
 
-  router.on('GET', /^\/v3\/apps\/([^/]+)\/ssh_enabled$/, authed((req, user) => {
-    const app = visibleApp(user, req.params[0]);
-    return app ? json(200, world.sshEnabled(app)) : notFound('App');
-  }));
+  router.on(
+    'GET',
+    /^\/v3\/apps\/([^/]+)\/ssh_enabled$/,
+    authed((req, user) => {
+      const app = visibleApp(user, req.params[0]);
+      return app ? json(200, world.sshEnabled(app)) : notFound('App');
+    }),
+  );
 
-  router.on('GET', /^\/v3\/apps\/([^/]+)\/env$/, authed(async (req, user) => {
-    const app = visibleApp(user, req.params[0]);
-    if (!app) return notFound('App');
-    if (!world.isSpaceDeveloper(user, world.spaceOf(app))) return notAuthorized();
-    return json(200, {
-      staging_env_json: {},
-      running_env_json: {},
-      environment_variables: app.environment,
-      system_env_json: { VCAP_SERVICES: await world.vcapServices(app) },
-      application_env_json: { VCAP_APPLICATION: world.vcapApplication(app, baseUrl()) },
-    });
-  }));
+  router.on(
+    'GET',
+    /^\/v3\/apps\/([^/]+)\/env$/,
+    authed(async (req, user) => {
+      const app = visibleApp(user, req.params[0]);
+      if (!app) return notFound('App');
+      if (!world.isSpaceDeveloper(user, world.spaceOf(app))) return notAuthorized();
+      return json(200, {
+        staging_env_json: {},
+        running_env_json: {},
+        environment_variables: app.environment,
+        system_env_json: { VCAP_SERVICES: await world.vcapServices(app) },
+        application_env_json: { VCAP_APPLICATION: world.vcapApplication(app, baseUrl()) },
+      });
+    }),
+  );
 }

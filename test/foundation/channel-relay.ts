@@ -4,15 +4,13 @@
 import type { Readable, Writable } from 'node:stream';
 import type { Channel } from 'ssh2';
 
-const ended = (stream: Readable) =>
-  stream.readableEnded ? Promise.resolve() : new Promise<void>((resolve) => stream.once('end', () => resolve()));
+const ended = (stream: Readable) => (stream.readableEnded ? Promise.resolve() : new Promise<void>((resolve) => stream.once('end', () => resolve())));
 
 /**
  * Resolves once everything written to `stream` so far went out. An ssh2 channel holds data
  * back while the peer's window is full; an empty write completes after all of it.
  */
-const flushed = (stream: Writable) =>
-  stream.writableEnded ? Promise.resolve() : new Promise<void>((resolve) => stream.write(Buffer.alloc(0), () => resolve()));
+const flushed = (stream: Writable) => (stream.writableEnded ? Promise.resolve() : new Promise<void>((resolve) => stream.write(Buffer.alloc(0), () => resolve())));
 
 /** Copies `from` into `to` (left open) and resolves once all of `from` went out. */
 export async function copy(from: Readable, to: Writable): Promise<void> {

@@ -32,7 +32,9 @@ export function killGroup(child: ChildProcess, signal: NodeJS.Signals): void {
 
 /** A local system account (postgres, mysql, redis...) from /etc/passwd. */
 export function systemAccount(name: string): { name: string; uid: number; gid: number } | undefined {
-  const line = readFileSync('/etc/passwd', 'utf8').split('\n').find((l) => l.startsWith(`${name}:`));
+  const line = readFileSync('/etc/passwd', 'utf8')
+    .split('\n')
+    .find((l) => l.startsWith(`${name}:`));
   const [, , uid, gid] = line?.split(':') ?? [];
   return line ? { name, uid: Number(uid), gid: Number(gid) } : undefined;
 }
@@ -48,10 +50,7 @@ interface ProcessOptions {
 function command(argv: string[], { account, deathSignal }: ProcessOptions): [string, ...string[]] {
   const [program, ...rest] = argv;
   if (program === undefined) throw new Error('no program to run');
-  const setpriv = [
-    ...(account ? ['--reuid', account, '--regid', account, '--init-groups'] : []),
-    ...(deathSignal ? ['--pdeathsig', deathSignal.replace(/^SIG/, '')] : []),
-  ];
+  const setpriv = [...(account ? ['--reuid', account, '--regid', account, '--init-groups'] : []), ...(deathSignal ? ['--pdeathsig', deathSignal.replace(/^SIG/, '')] : [])];
   if (setpriv.length === 0 || !SETPRIV) {
     if (account) throw new Error(`running ${program} as ${account} needs setpriv (util-linux)`);
     return [program, ...rest];

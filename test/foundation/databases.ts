@@ -123,7 +123,19 @@ function postgresqlEngine(bin: string, version: string): Engine {
       const tlsUser = { username: 'demo_tls_user', password: secret() };
       const passwordFile = folder.file('password', password);
       await runToEnd(
-        [path.join(bin, 'initdb'), '-D', data, '-U', username, `--pwfile=${passwordFile}`, '--auth=scram-sha-256', '--encoding=UTF8', '--locale=C', '--no-sync', '--no-instructions'],
+        [
+          path.join(bin, 'initdb'),
+          '-D',
+          data,
+          '-U',
+          username,
+          `--pwfile=${passwordFile}`,
+          '--auth=scram-sha-256',
+          '--encoding=UTF8',
+          '--locale=C',
+          '--no-sync',
+          '--no-instructions',
+        ],
         { account, timeoutMs: PREPARATION_TIMEOUT_MS },
       );
       rmSync(passwordFile);
@@ -143,10 +155,32 @@ function postgresqlEngine(bin: string, version: string): Engine {
         port,
         daemon: await context.daemon(
           [
-            path.join(bin, 'postgres'), '-D', data, '-c', `port=${port}`, '-c', 'listen_addresses=127.0.0.1',
-            '-c', 'unix_socket_directories=', '-c', 'ssl=on', '-c', `ssl_cert_file=${certificateFile}`, '-c', `ssl_key_file=${keyFile}`,
+            path.join(bin, 'postgres'),
+            '-D',
+            data,
+            '-c',
+            `port=${port}`,
+            '-c',
+            'listen_addresses=127.0.0.1',
+            '-c',
+            'unix_socket_directories=',
+            '-c',
+            'ssl=on',
+            '-c',
+            `ssl_cert_file=${certificateFile}`,
+            '-c',
+            `ssl_key_file=${keyFile}`,
             // A throwaway database: speed over durability, and little shared memory.
-            '-c', 'fsync=off', '-c', 'synchronous_commit=off', '-c', 'full_page_writes=off', '-c', 'max_connections=40', '-c', 'shared_buffers=16MB',
+            '-c',
+            'fsync=off',
+            '-c',
+            'synchronous_commit=off',
+            '-c',
+            'full_page_writes=off',
+            '-c',
+            'max_connections=40',
+            '-c',
+            'shared_buffers=16MB',
           ],
           // SIGINT is PostgreSQL's fast shutdown: it does not wait for connected clients to leave.
           { account, deathSignal: 'SIGINT' },
@@ -154,8 +188,16 @@ function postgresqlEngine(bin: string, version: string): Engine {
         ),
       }));
       return {
-        engine: this.name, host: '127.0.0.1', port, database, username, password, tlsUser,
-        ca: tls.ca, certificate: tls.certificate, pid: daemon.pid,
+        engine: this.name,
+        host: '127.0.0.1',
+        port,
+        database,
+        username,
+        password,
+        tlsUser,
+        ca: tls.ca,
+        certificate: tls.certificate,
+        pid: daemon.pid,
       };
     },
   };
@@ -209,29 +251,49 @@ const mariadbEngine: Engine = {
     const database = 'service_instance_db';
     const password = secret();
     // Run by the server itself before it takes connections.
-    const initFile = folder.file('init.sql', [
-      `CREATE DATABASE IF NOT EXISTS ${database};`,
-      `CREATE USER '${username}'@'%' IDENTIFIED BY '${password}';`,
-      `GRANT ALL PRIVILEGES ON ${database}.* TO '${username}'@'%';`,
-      '',
-    ].join('\n'));
+    const initFile = folder.file(
+      'init.sql',
+      [
+        `CREATE DATABASE IF NOT EXISTS ${database};`,
+        `CREATE USER '${username}'@'%' IDENTIFIED BY '${password}';`,
+        `GRANT ALL PRIVILEGES ON ${database}.* TO '${username}'@'%';`,
+        '',
+      ].join('\n'),
+    );
     const tls = await context.certificates();
     const { daemon, port } = await onFreePorts(1, async (port) => ({
       port,
       daemon: await context.daemon(
         [
-          MARIADBD, '--no-defaults', `--datadir=${data}`, `--socket=${path.join(folder.path, 'mysqld.sock')}`,
-          `--pid-file=${path.join(folder.path, 'mysqld.pid')}`, `--port=${port}`, '--bind-address=127.0.0.1', '--skip-name-resolve',
-          '--skip-log-bin', '--innodb-buffer-pool-size=16M', `--init-file=${initFile}`,
-          `--ssl-ca=${folder.file('ca.pem', tls.ca)}`, `--ssl-cert=${folder.file('server.crt', tls.certificate)}`, `--ssl-key=${folder.file('server.key', tls.key)}`,
+          MARIADBD,
+          '--no-defaults',
+          `--datadir=${data}`,
+          `--socket=${path.join(folder.path, 'mysqld.sock')}`,
+          `--pid-file=${path.join(folder.path, 'mysqld.pid')}`,
+          `--port=${port}`,
+          '--bind-address=127.0.0.1',
+          '--skip-name-resolve',
+          '--skip-log-bin',
+          '--innodb-buffer-pool-size=16M',
+          `--init-file=${initFile}`,
+          `--ssl-ca=${folder.file('ca.pem', tls.ca)}`,
+          `--ssl-cert=${folder.file('server.crt', tls.certificate)}`,
+          `--ssl-key=${folder.file('server.key', tls.key)}`,
         ],
         { account, deathSignal: 'SIGTERM' },
         () => mysqlGreets(port),
       ),
     }));
     return {
-      engine: this.name, host: '127.0.0.1', port, database, username, password,
-      ca: tls.ca, certificate: tls.certificate, pid: daemon.pid,
+      engine: this.name,
+      host: '127.0.0.1',
+      port,
+      database,
+      username,
+      password,
+      ca: tls.ca,
+      certificate: tls.certificate,
+      pid: daemon.pid,
     };
   },
 };
@@ -245,24 +307,27 @@ const redisEngine: Engine = {
     const tls = await context.certificates();
     const start = (withTls: boolean) =>
       onFreePorts(2, (port, tlsPort) => {
-        const config = folder.file('redis.conf', [
-          'bind 127.0.0.1',
-          `port ${port}`,
-          `requirepass ${password}`,
-          'save ""',
-          'appendonly no',
-          `dir ${folder.path}`,
-          ...(withTls
-            ? [
-                `tls-port ${tlsPort}`,
-                `tls-cert-file ${folder.file('server.crt', tls.certificate)}`,
-                `tls-key-file ${folder.file('server.key', tls.key)}`,
-                `tls-ca-cert-file ${folder.file('ca.pem', tls.ca)}`,
-                'tls-auth-clients no',
-              ]
-            : []),
-          '',
-        ].join('\n'));
+        const config = folder.file(
+          'redis.conf',
+          [
+            'bind 127.0.0.1',
+            `port ${port}`,
+            `requirepass ${password}`,
+            'save ""',
+            'appendonly no',
+            `dir ${folder.path}`,
+            ...(withTls
+              ? [
+                  `tls-port ${tlsPort}`,
+                  `tls-cert-file ${folder.file('server.crt', tls.certificate)}`,
+                  `tls-key-file ${folder.file('server.key', tls.key)}`,
+                  `tls-ca-cert-file ${folder.file('ca.pem', tls.ca)}`,
+                  'tls-auth-clients no',
+                ]
+              : []),
+            '',
+          ].join('\n'),
+        );
         const ready = async () => (await redisAnswers(port, password)) && (!withTls || (await redisAnswers(tlsPort, password, tls.ca)));
         return context.daemon([REDIS_SERVER, config], { account, deathSignal: 'SIGTERM' }, ready).then((daemon) => ({
           daemon,
@@ -276,8 +341,15 @@ const redisEngine: Engine = {
       throw err;
     });
     return {
-      engine: this.name, host: '127.0.0.1', port: started.port, tlsPort: started.tlsPort, database: '', username: 'default', password,
-      ...(started.tlsPort && { ca: tls.ca, certificate: tls.certificate }), pid: started.daemon.pid,
+      engine: this.name,
+      host: '127.0.0.1',
+      port: started.port,
+      tlsPort: started.tlsPort,
+      database: '',
+      username: 'default',
+      password,
+      ...(started.tlsPort && { ca: tls.ca, certificate: tls.certificate }),
+      pid: started.daemon.pid,
     };
   },
 };
@@ -285,7 +357,11 @@ const redisEngine: Engine = {
 /** The newest PostgreSQL under /usr/lib/postgresql (Debian's layout). */
 function installedPostgresql(): Engine | undefined {
   const root = '/usr/lib/postgresql';
-  const versions = existsSync(root) ? readdirSync(root).filter((v) => /^\d+$/.test(v)).sort((a, b) => Number(b) - Number(a)) : [];
+  const versions = existsSync(root)
+    ? readdirSync(root)
+        .filter((v) => /^\d+$/.test(v))
+        .sort((a, b) => Number(b) - Number(a))
+    : [];
   const version = versions.find((v) => ['postgres', 'initdb'].every((program) => existsSync(path.join(root, v, 'bin', program))));
   return version ? postgresqlEngine(path.join(root, version, 'bin'), version) : undefined;
 }
@@ -314,7 +390,13 @@ async function testCertificates(): Promise<TestCertificates> {
     algorithm: 'sha256',
     ca: { key: ca.private, cert: ca.cert },
     extensions: [
-      { name: 'subjectAltName', altNames: [{ type: 2, value: 'localhost' }, { type: 7, ip: '127.0.0.1' }] },
+      {
+        name: 'subjectAltName',
+        altNames: [
+          { type: 2, value: 'localhost' },
+          { type: 7, ip: '127.0.0.1' },
+        ],
+      },
       { name: 'extKeyUsage', serverAuth: true },
     ],
   });
@@ -372,8 +454,7 @@ export class Databases {
       if (!engine) {
         const missing = options.postgres === 'pglite' ? 'PGlite is not' : 'Neither PostgreSQL (/usr/lib/postgresql/*/bin) nor PGlite is';
         this.notes.push(`${missing} installed (npm ${PGLITE_SOCKET}): no PostgreSQL services.`);
-      }
-      else if (!postgresql && options.postgres !== 'pglite') {
+      } else if (!postgresql && options.postgres !== 'pglite') {
         this.notes.push('PostgreSQL is not installed (/usr/lib/postgresql/*/bin): PGlite stands in, without TLS or password checks (no demo-pg-tls, no broken-pg).');
       }
     }

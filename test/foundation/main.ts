@@ -70,7 +70,9 @@ async function main(): Promise<void> {
     postgres: options.pglite ? 'pglite' : undefined,
     databaseLog: (line) => console.error(line),
   });
-  const users = Object.entries(SEED_USERS).map(([user, password]) => `${user}/${password}`).join(', ');
+  const users = Object.entries(SEED_USERS)
+    .map(([user, password]) => `${user}/${password}`)
+    .join(', ');
   console.error(`Test Cloud Foundry: users ${users}; client ${SEED_CLIENT.id}/${SEED_CLIENT.secret}; org demo-org.`);
   if (foundation.ssh) console.error(`ssh=${foundation.ssh.proxy.address}`);
   if (foundation.databases) {

@@ -80,7 +80,15 @@ export async function startFoundation(options: FoundationOptions = {}): Promise<
   if (options.https) {
     const pems = await generate([{ name: 'commonName', value: 'localhost' }], {
       keySize: 2048,
-      extensions: [{ name: 'subjectAltName', altNames: [{ type: 2, value: 'localhost' }, { type: 7, ip: '127.0.0.1' }] }],
+      extensions: [
+        {
+          name: 'subjectAltName',
+          altNames: [
+            { type: 2, value: 'localhost' },
+            { type: 7, ip: '127.0.0.1' },
+          ],
+        },
+      ],
     });
     tls = { key: pems.private, cert: pems.cert };
   }
@@ -158,15 +166,7 @@ export async function startFoundation(options: FoundationOptions = {}): Promise<
 
 const controlError = (status: number, error: string): Reply => json(status, { error });
 
-function controlRoutes(
-  router: Router,
-  world: World,
-  tokens: TokenService,
-  settings: CcSettings,
-  requests: RecordedRequest[],
-  ssh?: FoundationSsh,
-  databases?: Databases,
-): void {
+function controlRoutes(router: Router, world: World, tokens: TokenService, settings: CcSettings, requests: RecordedRequest[], ssh?: FoundationSsh, databases?: Databases): void {
   router.on('GET', /^\/foundation\/state$/, () =>
     json(200, {
       global_ssh: world.globalSsh,
@@ -247,13 +247,18 @@ function controlRoutes(
   });
   // Every service key, so that tests can check that none is left behind.
   router.on('GET', /^\/foundation\/service-keys$/, () =>
-    json(200, world.bindings.filter((b) => b.type === 'key').map((key) => ({
-      guid: key.guid,
-      name: key.name,
-      service_instance: world.instanceOf(key).name,
-      created_by: key.createdBy,
-      last_operation: `${key.lastOperation.type} ${key.lastOperation.state}`,
-    }))),
+    json(
+      200,
+      world.bindings
+        .filter((b) => b.type === 'key')
+        .map((key) => ({
+          guid: key.guid,
+          name: key.name,
+          service_instance: world.instanceOf(key).name,
+          created_by: key.createdBy,
+          last_operation: `${key.lastOperation.type} ${key.lastOperation.state}`,
+        })),
+    ),
   );
   router.on('GET', /^\/foundation\/databases$/, () => json(200, { databases: databases?.status() ?? [], notes: databases?.notes ?? [] }));
   if (ssh) sshControlRoutes(router, ssh);
@@ -274,6 +279,9 @@ function sshControlRoutes(router: Router, { proxy, backends }: FoundationSsh): v
     return json(200, { frozen: true });
   });
   router.on('GET', /^\/foundation\/ssh\/backends$/, async () =>
-    json(200, (await backends.running()).map(({ instance, kind, port, pid }) => ({ instance, kind, port, pid: pid ?? null }))),
+    json(
+      200,
+      (await backends.running()).map(({ instance, kind, port, pid }) => ({ instance, kind, port, pid: pid ?? null })),
+    ),
   );
 }

@@ -3,9 +3,7 @@
 // with CC's shapes, roles and error wording (cloud_controller_ng's
 // ServiceCredentialBindingsController): who may not read credentials gets a 404, as on CC.
 import { randomUUID } from 'node:crypto';
-import {
-  authenticated, type CcSettings, CREATED, filtered, linker, metadata, notAuthorized, notFound, paginate, unprocessable,
-} from './cc-routes.js';
+import { authenticated, type CcSettings, CREATED, filtered, linker, metadata, notAuthorized, notFound, paginate, unprocessable } from './cc-routes.js';
 import { ccError, json, type Reply, type Request, type Router } from './router.js';
 import type { Job, ServiceCredentialBinding, ServiceInstance, User, World } from './state.js';
 import type { TokenService } from './tokens.js';
@@ -22,8 +20,15 @@ export function serviceRoutes(router: Router, world: World, tokens: TokenService
   const canReadCredentials = (user: User, binding: ServiceCredentialBinding) => world.isSpaceDeveloper(user, world.spaceOf(world.instanceOf(binding)));
 
   const renderInstance = (instance: ServiceInstance) => ({
-    guid: instance.guid, created_at: CREATED, updated_at: CREATED, name: instance.name, tags: instance.tags, type: 'managed',
-    maintenance_info: {}, upgrade_available: false, dashboard_url: null,
+    guid: instance.guid,
+    created_at: CREATED,
+    updated_at: CREATED,
+    name: instance.name,
+    tags: instance.tags,
+    type: 'managed',
+    maintenance_info: {},
+    upgrade_available: false,
+    dashboard_url: null,
     last_operation: { type: 'create', state: 'succeeded', description: '', created_at: CREATED, updated_at: CREATED },
     relationships: { space: { data: { guid: instance.spaceGuid } }, service_plan: { data: { guid: instance.plan.guid } } },
     metadata,
@@ -40,7 +45,11 @@ export function serviceRoutes(router: Router, world: World, tokens: TokenService
   const renderBinding = (binding: ServiceCredentialBinding) => {
     const { lastOperation: operation } = binding;
     return {
-      guid: binding.guid, type: binding.type, name: binding.name, created_at: binding.createdAt, updated_at: operation.updatedAt,
+      guid: binding.guid,
+      type: binding.type,
+      name: binding.name,
+      created_at: binding.createdAt,
+      updated_at: operation.updatedAt,
       last_operation: { type: operation.type, state: operation.state, description: operation.description, created_at: operation.createdAt, updated_at: operation.updatedAt },
       metadata,
       relationships: {
@@ -58,8 +67,14 @@ export function serviceRoutes(router: Router, world: World, tokens: TokenService
   };
 
   const renderJob = (job: Job) => ({
-    guid: job.guid, created_at: job.createdAt, updated_at: job.updatedAt, operation: job.operation, state: job.state,
-    errors: job.errors, warnings: job.warnings, links: { self: link(`/v3/jobs/${job.guid}`) },
+    guid: job.guid,
+    created_at: job.createdAt,
+    updated_at: job.updatedAt,
+    operation: job.operation,
+    state: job.state,
+    errors: job.errors,
+    warnings: job.warnings,
+    links: { self: link(`/v3/jobs/${job.guid}`) },
   });
 
   /**
@@ -69,8 +84,13 @@ export function serviceRoutes(router: Router, world: World, tokens: TokenService
   const brokerJob = (operation: 'bind' | 'unbind', finish: (brokerError?: string) => void): Job => {
     const now = new Date().toISOString();
     const job: Job = {
-      guid: randomUUID(), operation: `service_bindings.${operation === 'bind' ? 'create' : 'delete'}`, state: 'PROCESSING',
-      errors: [], warnings: [], createdAt: now, updatedAt: now,
+      guid: randomUUID(),
+      operation: `service_bindings.${operation === 'bind' ? 'create' : 'delete'}`,
+      state: 'PROCESSING',
+      errors: [],
+      warnings: [],
+      createdAt: now,
+      updatedAt: now,
     };
     world.jobs.set(job.guid, job);
     const { brokerError } = settings;
@@ -110,88 +130,122 @@ export function serviceRoutes(router: Router, world: World, tokens: TokenService
     };
   };
 
-  router.on('GET', /^\/v3\/service_instances$/, authed((req, user) => {
-    const instances = filtered(req, visibleInstances(user), {
-      space_guids: (i) => i.spaceGuid,
-      organization_guids: (i) => world.spaceOf(i).orgGuid,
-    });
-    return paginate(req, instances, renderInstance, settings, included(req, instances));
-  }));
+  router.on(
+    'GET',
+    /^\/v3\/service_instances$/,
+    authed((req, user) => {
+      const instances = filtered(req, visibleInstances(user), {
+        space_guids: (i) => i.spaceGuid,
+        organization_guids: (i) => world.spaceOf(i).orgGuid,
+      });
+      return paginate(req, instances, renderInstance, settings, included(req, instances));
+    }),
+  );
 
-  router.on('GET', /^\/v3\/service_instances\/([^/]+)$/, authed((req, user) => {
-    const instance = visibleInstances(user).find((i) => i.guid === req.params[0]);
-    return instance ? json(200, { ...renderInstance(instance), ...included(req, [instance]) }) : notFound('Service instance');
-  }));
+  router.on(
+    'GET',
+    /^\/v3\/service_instances\/([^/]+)$/,
+    authed((req, user) => {
+      const instance = visibleInstances(user).find((i) => i.guid === req.params[0]);
+      return instance ? json(200, { ...renderInstance(instance), ...included(req, [instance]) }) : notFound('Service instance');
+    }),
+  );
 
-  router.on('GET', /^\/v3\/service_credential_bindings$/, authed((req, user) => {
-    const type = req.url.searchParams.get('type');
-    if (type !== null && type !== 'app' && type !== 'key') return ccError(400, 10005, 'CF-BadQueryParameter', "Type must be one of 'app', 'key'");
-    const appName = (b: ServiceCredentialBinding) => world.apps.find((a) => a.guid === b.appGuid)?.name ?? '';
-    const bindings = filtered(req, visibleBindings(user), {
-      type: (b) => b.type,
-      app_guids: (b) => b.appGuid ?? '',
-      app_names: appName,
-      service_instance_guids: (b) => b.serviceInstanceGuid,
-      service_instance_names: (b) => world.instanceOf(b).name,
-    });
-    return paginate(req, bindings, renderBinding, settings);
-  }));
+  router.on(
+    'GET',
+    /^\/v3\/service_credential_bindings$/,
+    authed((req, user) => {
+      const type = req.url.searchParams.get('type');
+      if (type !== null && type !== 'app' && type !== 'key') return ccError(400, 10005, 'CF-BadQueryParameter', "Type must be one of 'app', 'key'");
+      const appName = (b: ServiceCredentialBinding) => world.apps.find((a) => a.guid === b.appGuid)?.name ?? '';
+      const bindings = filtered(req, visibleBindings(user), {
+        type: (b) => b.type,
+        app_guids: (b) => b.appGuid ?? '',
+        app_names: appName,
+        service_instance_guids: (b) => b.serviceInstanceGuid,
+        service_instance_names: (b) => world.instanceOf(b).name,
+      });
+      return paginate(req, bindings, renderBinding, settings);
+    }),
+  );
 
-  router.on('GET', /^\/v3\/service_credential_bindings\/([^/]+)$/, authed((req, user) => {
-    const binding = visibleBindings(user).find((b) => b.guid === req.params[0]);
-    return binding ? json(200, renderBinding(binding)) : bindingNotFound();
-  }));
+  router.on(
+    'GET',
+    /^\/v3\/service_credential_bindings\/([^/]+)$/,
+    authed((req, user) => {
+      const binding = visibleBindings(user).find((b) => b.guid === req.params[0]);
+      return binding ? json(200, renderBinding(binding)) : bindingNotFound();
+    }),
+  );
 
-  router.on('GET', /^\/v3\/service_credential_bindings\/([^/]+)\/details$/, authed(async (req, user) => {
-    const binding = visibleBindings(user).find((b) => b.guid === req.params[0]);
-    if (!binding || !canReadCredentials(user, binding)) return bindingNotFound();
-    const { type, state } = binding.lastOperation;
-    if (type !== 'create' || state !== 'succeeded') {
-      return ccError(404, 10010, 'CF-ResourceNotFound', `${type === 'create' ? 'Creation' : 'Deletion'} of service ${binding.type === 'key' ? 'key' : 'binding'} ${state}`);
-    }
-    const instance = world.instanceOf(binding);
-    try {
-      // CC resolves a CredHub reference for service keys only: an app binding's stays a reference.
-      const credentials = binding.type === 'key' && instance.credhub ? await instance.credentials() : await world.storedCredentials(binding);
-      return json(200, { credentials });
-    } catch (err) {
-      return ccError(503, 10015, 'CF-ServiceUnavailable', `The test foundation's database for ${instance.name} did not start: ${(err as Error).message}`);
-    }
-  }));
+  router.on(
+    'GET',
+    /^\/v3\/service_credential_bindings\/([^/]+)\/details$/,
+    authed(async (req, user) => {
+      const binding = visibleBindings(user).find((b) => b.guid === req.params[0]);
+      if (!binding || !canReadCredentials(user, binding)) return bindingNotFound();
+      const { type, state } = binding.lastOperation;
+      if (type !== 'create' || state !== 'succeeded') {
+        return ccError(404, 10010, 'CF-ResourceNotFound', `${type === 'create' ? 'Creation' : 'Deletion'} of service ${binding.type === 'key' ? 'key' : 'binding'} ${state}`);
+      }
+      const instance = world.instanceOf(binding);
+      try {
+        // CC resolves a CredHub reference for service keys only: an app binding's stays a reference.
+        const credentials = binding.type === 'key' && instance.credhub ? await instance.credentials() : await world.storedCredentials(binding);
+        return json(200, { credentials });
+      } catch (err) {
+        return ccError(503, 10015, 'CF-ServiceUnavailable', `The test foundation's database for ${instance.name} did not start: ${(err as Error).message}`);
+      }
+    }),
+  );
 
-  router.on('POST', /^\/v3\/service_credential_bindings$/, authed((req, user) => {
-    const body = req.json<{ type?: unknown; name?: unknown; relationships?: { service_instance?: { data?: { guid?: string } } } }>();
-    if (body.type !== 'key' && body.type !== 'app') return unprocessable("Type must be one of 'key', 'app'");
-    if (body.type === 'app') return unprocessable('The test foundation binds apps in its seed only; it creates service keys (type key).');
-    if (typeof body.name !== 'string') return unprocessable('Name must be a string');
-    if (!body.name) return unprocessable("Name can't be blank");
-    const guid = body.relationships?.service_instance?.data?.guid;
-    const instance = visibleInstances(user).find((i) => i.guid === guid);
-    if (!instance) return unprocessable(`The service instance could not be found: '${guid}'`);
-    if (!world.isSpaceDeveloper(user, world.spaceOf(instance))) return notAuthorized();
-    const name = body.name;
-    if (world.bindings.some((b) => b.type === 'key' && b.serviceInstanceGuid === instance.guid && b.name === name)) {
-      return unprocessable(`The binding name is invalid. Key binding names must be unique. The service instance already has a key binding with name '${name}'.`);
-    }
-    const key = world.addBinding(instance, { type: 'key', name }, user.name);
-    return accepted(brokerJob('bind', (brokerError) => settle(key, brokerError ? 'failed' : 'succeeded', brokerError)));
-  }));
+  router.on(
+    'POST',
+    /^\/v3\/service_credential_bindings$/,
+    authed((req, user) => {
+      const body = req.json<{ type?: unknown; name?: unknown; relationships?: { service_instance?: { data?: { guid?: string } } } }>();
+      if (body.type !== 'key' && body.type !== 'app') return unprocessable("Type must be one of 'key', 'app'");
+      if (body.type === 'app') return unprocessable('The test foundation binds apps in its seed only; it creates service keys (type key).');
+      if (typeof body.name !== 'string') return unprocessable('Name must be a string');
+      if (!body.name) return unprocessable("Name can't be blank");
+      const guid = body.relationships?.service_instance?.data?.guid;
+      const instance = visibleInstances(user).find((i) => i.guid === guid);
+      if (!instance) return unprocessable(`The service instance could not be found: '${guid}'`);
+      if (!world.isSpaceDeveloper(user, world.spaceOf(instance))) return notAuthorized();
+      const name = body.name;
+      if (world.bindings.some((b) => b.type === 'key' && b.serviceInstanceGuid === instance.guid && b.name === name)) {
+        return unprocessable(`The binding name is invalid. Key binding names must be unique. The service instance already has a key binding with name '${name}'.`);
+      }
+      const key = world.addBinding(instance, { type: 'key', name }, user.name);
+      return accepted(brokerJob('bind', (brokerError) => settle(key, brokerError ? 'failed' : 'succeeded', brokerError)));
+    }),
+  );
 
-  router.on('DELETE', /^\/v3\/service_credential_bindings\/([^/]+)$/, authed((req, user) => {
-    const binding = visibleBindings(user).find((b) => b.guid === req.params[0]);
-    if (!binding) return bindingNotFound();
-    if (!world.isSpaceDeveloper(user, world.spaceOf(world.instanceOf(binding)))) return notAuthorized();
-    if (binding.lastOperation.state === 'in progress') return unprocessable('There is an operation in progress for the service binding.');
-    const now = new Date().toISOString();
-    binding.lastOperation = { type: 'delete', state: 'in progress', description: '', createdAt: now, updatedAt: now };
-    return accepted(brokerJob('unbind', (brokerError) => {
-      if (brokerError) settle(binding, 'failed', brokerError);
-      else world.bindings.splice(world.bindings.indexOf(binding), 1);
-    }));
-  }));
+  router.on(
+    'DELETE',
+    /^\/v3\/service_credential_bindings\/([^/]+)$/,
+    authed((req, user) => {
+      const binding = visibleBindings(user).find((b) => b.guid === req.params[0]);
+      if (!binding) return bindingNotFound();
+      if (!world.isSpaceDeveloper(user, world.spaceOf(world.instanceOf(binding)))) return notAuthorized();
+      if (binding.lastOperation.state === 'in progress') return unprocessable('There is an operation in progress for the service binding.');
+      const now = new Date().toISOString();
+      binding.lastOperation = { type: 'delete', state: 'in progress', description: '', createdAt: now, updatedAt: now };
+      return accepted(
+        brokerJob('unbind', (brokerError) => {
+          if (brokerError) settle(binding, 'failed', brokerError);
+          else world.bindings.splice(world.bindings.indexOf(binding), 1);
+        }),
+      );
+    }),
+  );
 
-  router.on('GET', /^\/v3\/jobs\/([^/]+)$/, authed((req) => {
-    const job = world.jobs.get(req.params[0] ?? '');
-    return job ? json(200, renderJob(job)) : notFound('Job');
-  }));
+  router.on(
+    'GET',
+    /^\/v3\/jobs\/([^/]+)$/,
+    authed((req) => {
+      const job = world.jobs.get(req.params[0] ?? '');
+      return job ? json(200, renderJob(job)) : notFound('Job');
+    }),
+  );
 }

@@ -83,9 +83,7 @@ export class SshProxy {
   ) {
     const hostKey = ed25519KeyPair();
     this.fingerprints = fingerprintsOf(hostKey.parsedPublic.getPublicSSH(), ed25519KeyPair().parsedPublic.getPublicSSH());
-    this.server = new ssh2.Server({ hostKeys: [hostKey.private], ident: 'diego-ssh-proxy', algorithms: ALGORITHMS }, (connection) =>
-      this.accept(connection),
-    );
+    this.server = new ssh2.Server({ hostKeys: [hostKey.private], ident: 'diego-ssh-proxy', algorithms: ALGORITHMS }, (connection) => this.accept(connection));
     listener.on('connection', (socket) => {
       socket.setNoDelay(true); // as Diego's proxy, written in Go, whose sockets have it by default
       this.sockets.add(socket);

@@ -254,20 +254,22 @@ export class World {
       bindings.map(async (binding) => {
         const instance = this.instanceOf(binding);
         const credentials = await this.storedCredentials(binding).catch(() => undefined);
-        return credentials && {
-          label: instance.offering.label,
-          provider: null,
-          plan: instance.plan.name,
-          name: binding.name ?? instance.name,
-          tags: instance.tags,
-          instance_guid: instance.guid,
-          instance_name: instance.name,
-          binding_guid: binding.guid,
-          binding_name: binding.name,
-          credentials,
-          syslog_drain_url: null,
-          volume_mounts: [],
-        };
+        return (
+          credentials && {
+            label: instance.offering.label,
+            provider: null,
+            plan: instance.plan.name,
+            name: binding.name ?? instance.name,
+            tags: instance.tags,
+            instance_guid: instance.guid,
+            instance_name: instance.name,
+            binding_guid: binding.guid,
+            binding_name: binding.name,
+            credentials,
+            syslog_drain_url: null,
+            volume_mounts: [],
+          }
+        );
       }),
     );
     const services: Record<string, unknown[]> = {};
@@ -319,9 +321,18 @@ export class World {
     const space = this.spaceOf(app);
     const uris = [`${app.name}.apps.internal`];
     return {
-      application_id: app.guid, application_name: app.name, application_uris: uris, cf_api: apiUrl, limits: { fds: 16384 },
-      name: app.name, organization_id: space.orgGuid, organization_name: this.orgOf(space).name, space_id: space.guid,
-      space_name: space.name, uris, users: null,
+      application_id: app.guid,
+      application_name: app.name,
+      application_uris: uris,
+      cf_api: apiUrl,
+      limits: { fds: 16384 },
+      name: app.name,
+      organization_id: space.orgGuid,
+      organization_name: this.orgOf(space).name,
+      space_id: space.guid,
+      space_name: space.name,
+      uris,
+      users: null,
     };
   }
 

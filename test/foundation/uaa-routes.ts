@@ -8,8 +8,7 @@ import type { TokenService } from './tokens.js';
 /** The clients this UAA knows: cf (public), and ssh-proxy, which redeems SSH codes. */
 const CLIENTS: Record<string, string> = { cf: '', 'ssh-proxy': 'ssh-proxy-secret' };
 
-const oauthError = (status: number, error: string, description: string): Reply =>
-  json(status, { error, error_description: description });
+const oauthError = (status: number, error: string, description: string): Reply => json(status, { error, error_description: description });
 
 function basicAuth(req: Request): { id: string; secret: string } | undefined {
   const header = req.headers.authorization ?? '';

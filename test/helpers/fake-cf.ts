@@ -4,13 +4,7 @@
 // `answers`, which tests change at will.
 import assert from 'node:assert/strict';
 import net from 'node:net';
-import {
-  organizationType,
-  type PluginMetadata,
-  pluginMetadataType,
-  spaceType,
-  stringsType,
-} from '../../src/plugin/cf-rpc.js';
+import { organizationType, type PluginMetadata, pluginMetadataType, spaceType, stringsType } from '../../src/plugin/cf-rpc.js';
 import { GobDecoder, GobEncoder, type GobType, GobTypeIds, gobBool, gobString } from '../../src/plugin/gob.js';
 import { rpcErrorBody, rpcRequest, rpcResponse } from '../../src/plugin/rpc.js';
 import type { Foundation } from '../foundation/server.js';

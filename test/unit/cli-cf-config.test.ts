@@ -67,7 +67,13 @@ describe('sessions from cf config.json', () => {
     const from = foundation.requests.length;
     const r = await expectRequests(
       foundation,
-      ['POST /uaa/oauth/token', 'GET /v3/apps?names=demo-app&space_guids=:space', 'GET /v3/apps/:guid/ssh_enabled', 'GET /v3/apps/:guid/features/ssh', 'GET /v3/spaces/:guid/features/ssh'],
+      [
+        'POST /uaa/oauth/token',
+        'GET /v3/apps?names=demo-app&space_guids=:space',
+        'GET /v3/apps/:guid/ssh_enabled',
+        'GET /v3/apps/:guid/features/ssh',
+        'GET /v3/spaces/:guid/features/ssh',
+      ],
       () => runCli(home, ['ssh-enabled', 'demo-app']),
     );
     assert.equal(r.code, 0, r.stderr);

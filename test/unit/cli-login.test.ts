@@ -127,10 +127,8 @@ describe('login, target, logout, ssh-code', () => {
     const badOrg = await runCli(home, ['target', '-o', 'no-org']);
     assert.equal(badOrg.stderr, "Organization 'no-org' not found.\n");
 
-    const locked = await expectRequests(
-      foundation,
-      ['GET /v3/spaces?names=locked-space&organization_guids=:org&order_by=name', 'GET /v3/spaces/:guid/features/ssh'],
-      () => runCli(home, ['target', '-s', 'locked-space', '--json']),
+    const locked = await expectRequests(foundation, ['GET /v3/spaces?names=locked-space&organization_guids=:org&order_by=name', 'GET /v3/spaces/:guid/features/ssh'], () =>
+      runCli(home, ['target', '-s', 'locked-space', '--json']),
     );
     assert.equal(locked.code, 0, locked.stderr);
     assert.deepEqual(JSON.parse(locked.stdout), { api: foundation.url, apiVersion: '3.180.0', user: 'developer', org: 'demo-org', space: 'locked-space' });

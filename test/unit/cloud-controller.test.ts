@@ -58,10 +58,22 @@ describe('Cloud Controller and UAA clients', () => {
     const { cc } = await session();
     const app = await demoApp(cc);
     const processes = await cc.processes(app.guid);
-    assert.deepEqual(processes.map((p) => [p.type, p.instances]), [['web', 2], ['worker', 1]]);
+    assert.deepEqual(
+      processes.map((p) => [p.type, p.instances]),
+      [
+        ['web', 2],
+        ['worker', 1],
+      ],
+    );
     assert.equal(processes[0]?.guid, app.guid, 'the web process has the app guid');
     const stats = await cc.processStats(app.guid);
-    assert.deepEqual(stats.map((s) => [s.index, s.state]), [[0, 'RUNNING'], [1, 'RUNNING']]);
+    assert.deepEqual(
+      stats.map((s) => [s.index, s.state]),
+      [
+        [0, 'RUNNING'],
+        [1, 'RUNNING'],
+      ],
+    );
     assert.deepEqual(await cc.sidecars(app.guid), []);
     const env = await cc.appEnv(app.guid);
     assert.equal(env.environment_variables?.GREETING, 'hello from cf-ssh-tools');
@@ -72,7 +84,10 @@ describe('Cloud Controller and UAA clients', () => {
     try {
       const { cc } = await session('admin');
       const orgs = await cc.organizations();
-      assert.deepEqual(orgs.map((o) => o.name), ['demo-org', 'sandbox-org']);
+      assert.deepEqual(
+        orgs.map((o) => o.name),
+        ['demo-org', 'sandbox-org'],
+      );
     } finally {
       foundation.settings.pageSize = 50;
     }

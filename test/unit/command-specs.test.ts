@@ -13,8 +13,18 @@ describe('the command specs', () => {
   it('describes every command, each with a module and cf-legal names inside cf', () => {
     const names = COMMAND_SPECS.map((c) => c.name);
     assert.deepEqual(names.sort(), [
-      'allow-space-ssh', 'connect-to-service', 'disable-ssh', 'disallow-space-ssh', 'enable-ssh', 'login', 'logout',
-      'space-ssh-allowed', 'ssh', 'ssh-code', 'ssh-enabled', 'target',
+      'allow-space-ssh',
+      'connect-to-service',
+      'disable-ssh',
+      'disallow-space-ssh',
+      'enable-ssh',
+      'login',
+      'logout',
+      'space-ssh-allowed',
+      'ssh',
+      'ssh-code',
+      'ssh-enabled',
+      'target',
     ]);
     for (const name of names) assert.ok(existsSync(path.join(commandsDir, `${name}.js`)), name);
     const pluginNames = COMMAND_SPECS.flatMap((c) => (c.pluginName ? [c.pluginName] : []));
@@ -56,7 +66,10 @@ SEE ALSO:
       assert.ok(found >= 0, `cf's help line ${JSON.stringify(line)} is missing or out of order`);
       at = found + 1;
     }
-    assert.ok(ours.some((l) => l.startsWith('   --app-env ')), 'our own options are listed too');
+    assert.ok(
+      ours.some((l) => l.startsWith('   --app-env ')),
+      'our own options are listed too',
+    );
     assert.equal(
       commandHelp(SPECS['enable-ssh'], 'cf'),
       'NAME:\n   enable-ssh - Enable ssh for the application\n\nUSAGE:\n   cf enable-ssh APP_NAME\n\nSEE ALSO:\n   allow-space-ssh, space-ssh-allowed, ssh, ssh-enabled\n',
@@ -74,7 +87,10 @@ describe('what is made from the specs', () => {
     assert.equal(readme, readmeWithTable(readme), "README.md's command table is out of date: run npm run generate");
     assert.ok(readme.includes(commandTable()));
     const rows = [...readme.matchAll(/^\| `cf-ssh-tools ([\w-]+)` \| (?:`cf ([\w-]+)`|\(cf's own `cf [\w-]+`\)) \| (.+) \|$/gm)].map((m) => [m[1], m[2], m[3]]);
-    assert.deepEqual(rows, COMMAND_SPECS.map((c) => [c.name, c.pluginName, c.description]));
+    assert.deepEqual(
+      rows,
+      COMMAND_SPECS.map((c) => [c.name, c.pluginName, c.description]),
+    );
   });
 
   it('the version has one home: package.json, which the manifest and --version follow', () => {

@@ -132,10 +132,13 @@ describe('gob decoder fuzz (fixed seed)', () => {
     for (let i = 0; i < CASES_PER_KIND; i += 1) {
       const bytes = f.bytes(f.int(96));
       const types = [f.pick(ANY_TYPES), f.pick(ANY_TYPES)];
-      slowest = Math.max(slowest, timed(() => {
-        const outcome = decode(bytes, types, f);
-        outcomes.set(outcome, (outcomes.get(outcome) ?? 0) + 1);
-      }));
+      slowest = Math.max(
+        slowest,
+        timed(() => {
+          const outcome = decode(bytes, types, f);
+          outcomes.set(outcome, (outcomes.get(outcome) ?? 0) + 1);
+        }),
+      );
     }
     assert.ok(slowest < SLOW_CASE_MS, `slowest case took ${slowest} ms`);
     assert.ok((outcomes.get('refused') ?? 0) > CASES_PER_KIND / 2, `mostly refused: ${JSON.stringify([...outcomes])}`);
@@ -149,7 +152,10 @@ describe('gob decoder fuzz (fixed seed)', () => {
       for (let i = 0; i < CASES_PER_KIND; i += 1) {
         const stream = f.pick(streams);
         const damaged = mutate(stream.bytes, f);
-        slowest = Math.max(slowest, timed(() => decode(damaged, stream.types, f)));
+        slowest = Math.max(
+          slowest,
+          timed(() => decode(damaged, stream.types, f)),
+        );
       }
       assert.ok(slowest < SLOW_CASE_MS, `slowest case took ${slowest} ms`);
       const grown = process.memoryUsage().arrayBuffers - memoryBefore;

@@ -2,21 +2,7 @@
 // encoded again byte for byte, integers at their edges, and the decoder's refusals.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import {
-  GobDecoder,
-  GobEncoder,
-  GobError,
-  type GobType,
-  GobTypeIds,
-  gobBool,
-  gobBytes,
-  gobInt,
-  gobMap,
-  gobSlice,
-  gobString,
-  gobStruct,
-  gobUint,
-} from '../../src/plugin/gob.js';
+import { GobDecoder, GobEncoder, GobError, type GobType, GobTypeIds, gobBool, gobBytes, gobInt, gobMap, gobSlice, gobString, gobStruct, gobUint } from '../../src/plugin/gob.js';
 import { rpcRequest, rpcResponse } from '../../src/plugin/rpc.js';
 import { type Direction, EXPECTED, readVectors, streamOf, VECTOR_ORG } from '../helpers/gob-vectors.js';
 
@@ -96,7 +82,10 @@ describe('gob vectors (Go 1.19 net/rpc, cf plugin RPC)', () => {
       const value = decoder.next(next.type);
       if (value !== undefined) decoded.push(value);
     }
-    assert.deepEqual(decoded, expected.map((e) => e.value));
+    assert.deepEqual(
+      decoded,
+      expected.map((e) => e.value),
+    );
   });
 });
 
@@ -206,7 +195,10 @@ describe('gob values and types', () => {
       S: 'snowman ☃',
       Raw: Uint8Array.of(0, 1, 255),
       List: ['', 'x'],
-      Table: new Map([['a', 1], ['b', 0]]),
+      Table: new Map([
+        ['a', 1],
+        ['b', 0],
+      ]),
       Nested: { Flag: true },
       Structs: [{ Flag: false }, { Flag: true }],
     };
@@ -249,7 +241,10 @@ describe('gob values and types', () => {
     assert.ok(definition && value);
     const decoder = new GobDecoder();
     decoder.push(Buffer.concat([definition, definition, value]));
-    assert.throws(() => decoder.next(rpcRequest), (err: unknown) => err instanceof GobError && /duplicate type/.test(err.message));
+    assert.throws(
+      () => decoder.next(rpcRequest),
+      (err: unknown) => err instanceof GobError && /duplicate type/.test(err.message),
+    );
   });
 
   it("refuses to redefine Go's own type ids", () => {

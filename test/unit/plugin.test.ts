@@ -48,7 +48,18 @@ describe('launch modes', () => {
     assert.deepEqual(pluginLaunch(['53211', 'CLI-MESSAGE-UNINSTALL']), { port: 53211, mode: 'uninstall' });
     assert.deepEqual(pluginLaunch(['53211', 'xssh', 'my-app', '-i', '1']), { port: 53211, mode: 'command', command: 'ssh', args: ['my-app', '-i', '1'] });
     assert.deepEqual(pluginLaunch(['1', 'connect-to-service', 'a', 'db']), { port: 1, mode: 'command', command: 'connect-to-service', args: ['a', 'db'] });
-    for (const standalone of [[], ['8080'], ['8080', 'ssh'], ['8080', 'login'], ['ssh', 'SendMetadata'], ['08080', 'SendMetadata'], ['70000', 'SendMetadata'], ['0', 'SendMetadata'], ['-1', 'xssh'], ['80a', 'xssh']]) {
+    for (const standalone of [
+      [],
+      ['8080'],
+      ['8080', 'ssh'],
+      ['8080', 'login'],
+      ['ssh', 'SendMetadata'],
+      ['08080', 'SendMetadata'],
+      ['70000', 'SendMetadata'],
+      ['0', 'SendMetadata'],
+      ['-1', 'xssh'],
+      ['80a', 'xssh'],
+    ]) {
       assert.equal(pluginLaunch(standalone), undefined, standalone.join(' '));
     }
   });
@@ -94,8 +105,47 @@ describe('cf-ssh-tools launched by cf', () => {
     assert.deepEqual(metadata.LibraryVersion, { Major: 1, Minor: 0, Build: 0 });
     assert.deepEqual(metadata.MinCliVersion, { Major: 7, Minor: 3, Build: 0 });
     const names = metadata.Commands.map((c) => c.Name);
-    assert.deepEqual(names, ['xssh', 'xenable-ssh', 'xdisable-ssh', 'xssh-enabled', 'xallow-space-ssh', 'xdisallow-space-ssh', 'xspace-ssh-allowed', 'xssh-code', 'connect-to-service']);
-    const core = ['ssh', 'ssh-code', 'enable-ssh', 'disable-ssh', 'ssh-enabled', 'allow-space-ssh', 'disallow-space-ssh', 'space-ssh-allowed', 'login', 'l', 'logout', 'lo', 'target', 't', 'api', 'auth', 'apps', 'a', 'app', 'push', 'p', 'curl', 'help', 'h', 'version', 'plugins', 'install-plugin', 'uninstall-plugin'];
+    assert.deepEqual(names, [
+      'xssh',
+      'xenable-ssh',
+      'xdisable-ssh',
+      'xssh-enabled',
+      'xallow-space-ssh',
+      'xdisallow-space-ssh',
+      'xspace-ssh-allowed',
+      'xssh-code',
+      'connect-to-service',
+    ]);
+    const core = [
+      'ssh',
+      'ssh-code',
+      'enable-ssh',
+      'disable-ssh',
+      'ssh-enabled',
+      'allow-space-ssh',
+      'disallow-space-ssh',
+      'space-ssh-allowed',
+      'login',
+      'l',
+      'logout',
+      'lo',
+      'target',
+      't',
+      'api',
+      'auth',
+      'apps',
+      'a',
+      'app',
+      'push',
+      'p',
+      'curl',
+      'help',
+      'h',
+      'version',
+      'plugins',
+      'install-plugin',
+      'uninstall-plugin',
+    ];
     for (const command of metadata.Commands) {
       assert.ok(!core.includes(command.Name), `${command.Name} is a cf core command`);
       assert.equal(command.Alias, '');

@@ -20,7 +20,16 @@ const tanzuMysql: ServiceBinding = {
   name: 'orders',
   label: 'p.mysql',
   plan: 'db-small',
-  credentials: { hostname: 'mysql.internal', port: 3306, name: 'service_instance_db', username: 'mu', password: 'mp', uri: 'mysql://mu:mp@mysql.internal:3306/service_instance_db?reconnect=true', jdbcUrl: 'jdbc:mysql://mysql.internal:3306/service_instance_db?user=mu', tls: { cert: { ca: CA } } },
+  credentials: {
+    hostname: 'mysql.internal',
+    port: 3306,
+    name: 'service_instance_db',
+    username: 'mu',
+    password: 'mp',
+    uri: 'mysql://mu:mp@mysql.internal:3306/service_instance_db?reconnect=true',
+    jdbcUrl: 'jdbc:mysql://mysql.internal:3306/service_instance_db?user=mu',
+    tls: { cert: { ca: CA } },
+  },
 };
 const tanzuPostgres: ServiceBinding = {
   name: 'pg',
@@ -36,7 +45,14 @@ const sap: ServiceBinding = {
 
 describe('service credentials', () => {
   it('reads the cloud.gov aws-rds shape: fields win over the URI, ports as strings', () => {
-    assert.deepEqual(parseConnection(rds.credentials), { host: 'db.internal', port: 5432, database: 'db1', username: 'u1', password: 'p@ss', tls: { required: false, ca: undefined } });
+    assert.deepEqual(parseConnection(rds.credentials), {
+      host: 'db.internal',
+      port: 5432,
+      database: 'db1',
+      username: 'u1',
+      password: 'p@ss',
+      tls: { required: false, ca: undefined },
+    });
   });
 
   it('reads Tanzu MySQL and Postgres shapes (hosts[0], user, db) and finds a CA', () => {
@@ -45,11 +61,25 @@ describe('service credentials', () => {
     assert.equal(mysql.database, 'service_instance_db');
     assert.equal(mysql.tls.ca, CA);
     assert.equal(mysql.tls.required, true);
-    assert.deepEqual(parseConnection(tanzuPostgres.credentials), { host: 'pg-0.internal', port: 5432, database: 'postgres', username: 'pgadmin', password: 'secret', tls: { required: false, ca: undefined } });
+    assert.deepEqual(parseConnection(tanzuPostgres.credentials), {
+      host: 'pg-0.internal',
+      port: 5432,
+      database: 'postgres',
+      username: 'pgadmin',
+      password: 'secret',
+      tls: { required: false, ca: undefined },
+    });
   });
 
   it('reads a URI alone (rediss means TLS) and SAP’s shape with its own CA', () => {
-    assert.deepEqual(parseConnection(redisUri.credentials), { host: 'redis.internal', port: 6380, database: undefined, username: undefined, password: 'rpass', tls: { required: true, ca: undefined } });
+    assert.deepEqual(parseConnection(redisUri.credentials), {
+      host: 'redis.internal',
+      port: 6380,
+      database: undefined,
+      username: undefined,
+      password: 'rpass',
+      tls: { required: true, ca: undefined },
+    });
     const s = parseConnection(sap.credentials)!;
     assert.equal(s.database, 'sapdb');
     assert.equal(s.port, 1234);
@@ -62,7 +92,10 @@ describe('service credentials', () => {
   });
 
   it('flattens VCAP_SERVICES whatever the labels', () => {
-    assert.deepEqual(vcapBindings({ 'aws-rds': [rds], 'p.mysql': [tanzuMysql] }).map((b) => b.name), ['my-db', 'orders']);
+    assert.deepEqual(
+      vcapBindings({ 'aws-rds': [rds], 'p.mysql': [tanzuMysql] }).map((b) => b.name),
+      ['my-db', 'orders'],
+    );
   });
 });
 
@@ -102,7 +135,10 @@ describe('native clients', () => {
     const launch = nativeClient('mysql', parseConnection(tanzuMysql.credentials)!, local);
     assert.deepEqual(launch.args, ['--defaults-extra-file={dir}/my.cnf']);
     noSecretInArgs(launch.args);
-    assert.match(launch.files[0]?.content ?? '', /^\[client\]\nhost=127\.0\.0\.1\nport=40001\nprotocol=TCP\nuser="mu"\npassword="mp"\ndatabase="service_instance_db"\nssl-ca=\{dir\}\/ca\.pem\nssl-verify-server-cert\n$/);
+    assert.match(
+      launch.files[0]?.content ?? '',
+      /^\[client\]\nhost=127\.0\.0\.1\nport=40001\nprotocol=TCP\nuser="mu"\npassword="mp"\ndatabase="service_instance_db"\nssl-ca=\{dir\}\/ca\.pem\nssl-verify-server-cert\n$/,
+    );
   });
 
   it('redis-cli gets REDISCLI_AUTH, and TLS with SNI for the real host', () => {

@@ -38,7 +38,7 @@ describe('-L specifications', () => {
 
 describe('host key fingerprints', () => {
   const key = ssh2.utils.parseKey(ssh2.utils.generateKeyPairSync('ed25519').public);
-  const blob = (Array.isArray(key) ? key[0] : key as { getPublicSSH(): Buffer }).getPublicSSH();
+  const blob = (Array.isArray(key) ? key[0] : (key as { getPublicSSH(): Buffer })).getPublicSSH();
 
   it('computes each format from its length and compares exactly', () => {
     const sha256 = createHash('sha256').update(blob).digest();
@@ -55,10 +55,13 @@ describe('host key fingerprints', () => {
 
   it('refuses a mismatch with cf’s message, and unknown formats', () => {
     const other = 'A'.repeat(43);
-    assert.throws(() => verifyHostKey(other, blob), (err: Error) => {
-      assert.equal(err.message, `Host key verification failed.\n\nThe fingerprint of the received key was "${fingerprintLike(other, blob)}".`);
-      return true;
-    });
+    assert.throws(
+      () => verifyHostKey(other, blob),
+      (err: Error) => {
+        assert.equal(err.message, `Host key verification failed.\n\nThe fingerprint of the received key was "${fingerprintLike(other, blob)}".`);
+        return true;
+      },
+    );
     assert.throws(() => verifyHostKey('SHA256:abc', blob), /: Unsupported host key fingerprint format$/);
   });
 
@@ -97,7 +100,9 @@ describe('--app-env', () => {
     writeFileSync(path.join(home, 'app', '.profile.d', 'app.sh'), 'export FROM_APP="$FROM_BUILDPACK-too"\n');
     writeFileSync(path.join(home, 'app', '.profile'), 'export FROM_DOT_PROFILE=yes\n');
     const command = appEnvCommand(`echo "$PWD|$HOME|$DEPS_DIR|$FROM_APP|$FROM_DOT_PROFILE|it's quoted"`);
-    const out = execFileSync('/bin/bash', ['-c', command], { env: { HOME: home, PATH: '/bin:/usr/bin' } }).toString().trim();
+    const out = execFileSync('/bin/bash', ['-c', command], { env: { HOME: home, PATH: '/bin:/usr/bin' } })
+      .toString()
+      .trim();
     assert.equal(out, `${home}/app|${home}/app|${home}/deps|yes-too|yes|it's quoted`);
   });
 });
@@ -107,7 +112,13 @@ describe('--ssh-client openssh', () => {
   const target = { process: { guid: 'p-guid', type: 'web', instances: 2 }, index: 1 } as InstanceTarget;
 
   it('pins the known host, asks for the password only (never on argv), and passes extra args through', () => {
-    const args = openSshArgs(endpoint, target, '/tmp/kh', { command: 'uptime', pty: false, noCommand: false, forwards: [parseForwardSpec('[::1]:8080:localhost:80')], skipHostValidation: false, extraArgs: ['-v'] }, {});
+    const args = openSshArgs(
+      endpoint,
+      target,
+      '/tmp/kh',
+      { command: 'uptime', pty: false, noCommand: false, forwards: [parseForwardSpec('[::1]:8080:localhost:80')], skipHostValidation: false, extraArgs: ['-v'] },
+      {},
+    );
     assert.deepEqual(args.slice(0, 2), ['-p', '2222']);
     assert.ok(args.includes('UserKnownHostsFile=/tmp/kh') && args.includes('StrictHostKeyChecking=yes'));
     assert.ok(args.includes('-T'));
