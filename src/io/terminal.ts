@@ -49,7 +49,8 @@ export class Terminal {
     if (!this.streams.stderr.isTTY || !this.stdoutIsTTY) return work();
     const { default: ora } = await import('ora');
     // discardStdin off: what the user types ahead belongs to the shell that follows, and raw mode is ours to manage.
-    const spinner = ora({ text, stream: this.streams.stderr, discardStdin: false }).start();
+    // isEnabled: we decided above; left to itself ora would read the process's own CI variable and TTY.
+    const spinner = ora({ text, stream: this.streams.stderr, discardStdin: false, isEnabled: true }).start();
     try {
       return await work();
     } finally {
