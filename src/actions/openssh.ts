@@ -50,9 +50,17 @@ export function openSshArgs(endpoint: SshEndpoint, target: InstanceTarget, known
   ];
 }
 
-export async function handOffToOpenSsh(ctx: Context, cf: CfClients, endpoint: SshEndpoint, target: InstanceTarget, options: OpenSshOptions): Promise<number> {
+/** `onNotice` is where a note for the user goes: the command prints it. */
+export async function handOffToOpenSsh(
+  ctx: Context,
+  cf: CfClients,
+  endpoint: SshEndpoint,
+  target: InstanceTarget,
+  options: OpenSshOptions,
+  onNotice: (message: string) => void,
+): Promise<number> {
   if (route(endpoint.host, endpoint.port, ctx.env).kind !== 'direct') {
-    ctx.term.err('Note: the system ssh connects directly; give it a ProxyCommand in ~/.ssh/config to go through your proxy.');
+    onNotice('Note: the system ssh connects directly; give it a ProxyCommand in ~/.ssh/config to go through your proxy.');
   }
   const files: ClientFile[] = [{ name: 'askpass', content: `#!/bin/sh\nprintf '%s\\n' "$${CODE_VARIABLE}"\n`, executable: true }];
   if (!options.skipHostValidation) {

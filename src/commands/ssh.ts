@@ -58,14 +58,21 @@ export const run: CommandRun<typeof SPECS.ssh> = async (ctx, { args: { appName, 
   await ensureSshEnabled(cf, target.app, ctx.bin);
 
   if (client === 'openssh') {
-    return handOffToOpenSsh(ctx, cf, endpoint, target, {
-      command: options.skipRemoteExecution ? undefined : command,
-      pty,
-      noCommand: options.skipRemoteExecution,
-      forwards,
-      skipHostValidation: options.skipHostValidation,
-      extraArgs: sshArgs,
-    });
+    return handOffToOpenSsh(
+      ctx,
+      cf,
+      endpoint,
+      target,
+      {
+        command: options.skipRemoteExecution ? undefined : command,
+        pty,
+        noCommand: options.skipRemoteExecution,
+        forwards,
+        skipHostValidation: options.skipHostValidation,
+        extraArgs: sshArgs,
+      },
+      ctx.term.notice,
+    );
   }
 
   const connection = await ctx.term.spin(`Connecting to ${appName}/${target.index}...`, () => connectToInstance(ctx, cf, endpoint, target, options.skipHostValidation));
