@@ -42,15 +42,14 @@ function commanderOption(spec: OptionSpec): Option {
 }
 
 /** What commander parsed, as the spec's typed values: every key present, with its kind's empty value when not given. */
-function commandInput(spec: CommandSpec, options: readonly Option[], command: Command): CommandInput<CommandSpec> {
+function commandInput(spec: CommandSpec, options: readonly { spec: OptionSpec; option: Option }[], command: Command): CommandInput<CommandSpec> {
   const parsed = command.opts();
   const optionValues = Object.fromEntries(
-    (spec.options ?? []).map((option, i) => {
-      const made = options[i];
-      const raw: unknown = made ? parsed[made.attributeName()] : undefined;
+    options.map(({ spec: option, option: made }) => {
+      const raw: unknown = parsed[made.attributeName()];
       switch (option.kind) {
         case 'flag':
-          return [option.key, made?.negate ? raw === false : raw === true];
+          return [option.key, made.negate ? raw === false : raw === true];
         case 'value':
           return [option.key, typeof raw === 'string' ? raw : undefined];
         case 'values':
@@ -115,8 +114,8 @@ export async function runCli(argv: string[], ctx: Context): Promise<number> {
     const spec: CommandSpec = SPECS[name];
     const command = program.command(spec.name).description(spec.description).allowExcessArguments(true);
     for (const argument of spec.arguments ?? []) command.argument(commanderArgument(argument));
-    const options = (spec.options ?? []).map(commanderOption);
-    for (const option of options) command.addOption(option);
+    const options = (spec.options ?? []).map((option) => ({ spec: option, option: commanderOption(option) }));
+    for (const { option } of options) command.addOption(option);
     command.configureHelp({ formatHelp: () => `${helpFor(ctx, spec)}\n` });
     command.action(async (...params: unknown[]) => {
       const self = params[params.length - 1] as Command;

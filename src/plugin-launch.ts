@@ -54,3 +54,9 @@ export async function runPlugin(launch: PluginLaunch, io: Omit<ContextOptions, '
     }
   }
 }
+
+/** What the process runs: cf's launch when argv is one, else a standalone command. bin.ts and the tests' in-process runs both start here. */
+export function runArgv(argv: string[], io: Omit<ContextOptions, 'bin' | 'pluginStore'>): Promise<number> {
+  const launch = pluginLaunch(argv);
+  return launch ? runPlugin(launch, io) : runCli(argv, createContext(io));
+}

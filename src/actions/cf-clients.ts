@@ -45,14 +45,14 @@ export async function loggedInClients(ctx: Context, need: 'login' | 'org' | 'spa
   return clientsFor(ctx, found.store, found.login, onWarning);
 }
 
-/** The targeted org; loggedInClients(ctx, 'org' | 'space') made sure there is one. */
+/** The targeted org, for clients from loggedInClients(ctx, 'org' | 'space'), which checked it with the user's words. */
 export function targetedOrg(cf: CfClients): Named {
-  if (!cf.login.org) throw new NoOrgTargetedError('cf-ssh-tools');
+  if (!cf.login.org) throw new Error('targetedOrg needs clients from loggedInClients(ctx, "org" | "space")');
   return cf.login.org;
 }
 
-/** The targeted space; loggedInClients(ctx, 'space') made sure there is one. */
+/** The targeted space, for clients from loggedInClients(ctx, 'space'), which checked it with the user's words. */
 export function targetedSpace(cf: CfClients): Named {
-  if (!cf.login.space) throw new NoSpaceTargetedError('cf-ssh-tools');
+  if (!cf.login.space) throw new Error('targetedSpace needs clients from loggedInClients(ctx, "space")');
   return cf.login.space;
 }

@@ -58,8 +58,8 @@ export async function sshStatus(cf: CfClients, app: App): Promise<SshStatus> {
 
 export interface AppSwitchResult {
   app: App;
-  /** The app's switch was already in the state asked for: nothing was changed. */
-  unchanged: boolean;
+  /** False when the app's switch already had the state asked for: nothing was sent. */
+  changed: boolean;
 }
 
 /** Sets a switch unless it already has that state (no PATCH, no audit event); true when it changed it. */
@@ -72,32 +72,32 @@ async function setSwitch(read: () => Promise<SshFeature>, write: (enabled: boole
 export async function setAppSsh(cf: CfClients, appName: string, enabled: boolean): Promise<AppSwitchResult> {
   const { cc } = cf;
   const app = await findApp(cf, appName);
-  const unchanged = !(await setSwitch(
+  const changed = await setSwitch(
     () => cc.appSshFeature(app.guid),
     (on) => cc.setAppSshFeature(app.guid, on),
     enabled,
-  ));
-  return { app, unchanged };
+  );
+  return { app, changed };
 }
 
 export interface SpaceSwitchResult {
   space: Space;
-  unchanged: boolean;
+  changed: boolean;
 }
 
 export async function setSpaceSsh(cf: CfClients, spaceName: string, enabled: boolean): Promise<SpaceSwitchResult> {
   const { cc } = cf;
   const space = await findTargetedOrgSpace(cf, spaceName);
-  const unchanged = !(await setSwitch(
+  const changed = await setSwitch(
     () => cc.spaceSshFeature(space.guid),
     (on) => cc.setSpaceSshFeature(space.guid, on),
     enabled,
-  ));
-  if (!unchanged && cf.login.space?.guid === space.guid) {
+  );
+  if (changed && cf.login.space?.guid === space.guid) {
     cf.login.space.allowSSH = enabled;
     await cf.store.save(cf.login);
   }
-  return { space, unchanged };
+  return { space, changed };
 }
 
 export async function spaceSshAllowed(cf: CfClients, spaceName: string): Promise<{ space: Space; enabled: boolean }> {

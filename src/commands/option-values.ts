@@ -1,4 +1,4 @@
-// Option values that several commands take, checked the same way everywhere.
+// Option values that need more checking than their type: a usage error in cf's words when they fail.
 import { UsageError } from '../errors.js';
 
 export function instanceIndex(value: string | undefined): number | undefined {

@@ -13,13 +13,13 @@ export function appSwitch(enabled: boolean): CommandRun<(typeof SPECS)['enable-s
   return async (ctx, { args: { appName } }) => {
     const cf = await loggedInClients(ctx, 'space', ctx.term.notice);
     ctx.term.out(`${verb(enabled)} ssh support for app ${appName} as ${cf.auth.username}...`);
-    const { app, unchanged } = await setAppSsh(cf, appName, enabled);
-    if (unchanged) ctx.term.out(`ssh support for app '${appName}' is already ${state(enabled)}.`);
+    const { app, changed } = await setAppSsh(cf, appName, enabled);
+    if (!changed) ctx.term.out(`ssh support for app '${appName}' is already ${state(enabled)}.`);
     ctx.term.ok();
     if (!enabled) return;
     const status = await sshStatus(cf, app);
     if (!status.enabled) ctx.term.out(`TIP: ${blockedTip(status, ctx.bin)}`);
-    else if (unchanged) ctx.term.out('TIP: An app restart may be required for the change to take effect.');
+    else if (!changed) ctx.term.out('TIP: An app restart may be required for the change to take effect.');
     else ctx.term.out('TIP: An app restart is required for the change to take effect.');
   };
 }
@@ -28,8 +28,8 @@ export function spaceSwitch(enabled: boolean): CommandRun<(typeof SPECS)['allow-
   return async (ctx, { args: { spaceName } }) => {
     const cf = await loggedInClients(ctx, 'org', ctx.term.notice);
     ctx.term.out(`${verb(enabled)} ssh support for space ${spaceName} as ${cf.auth.username}...`);
-    const { unchanged } = await setSpaceSsh(cf, spaceName, enabled);
-    if (unchanged) ctx.term.out(`ssh support for space '${spaceName}' is already ${state(enabled)}.`);
+    const { changed } = await setSpaceSsh(cf, spaceName, enabled);
+    if (!changed) ctx.term.out(`ssh support for space '${spaceName}' is already ${state(enabled)}.`);
     ctx.term.ok();
   };
 }

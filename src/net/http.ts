@@ -14,7 +14,7 @@ export interface HttpOptions {
   /** Milliseconds before a request without an answer is given up. */
   timeoutMs?: number;
   /** Where http_proxy, https_proxy and no_proxy are read (the command's environment). */
-  env?: Readonly<Record<string, string | undefined>>;
+  env: Readonly<Record<string, string | undefined>>;
 }
 
 export interface HttpRequest {
@@ -113,7 +113,7 @@ export class HttpClient {
 
   private async agentsFor(url: URL): Promise<{ httpAgent: http.Agent; httpsAgent: https.Agent }> {
     // all_proxy is left out on purpose: as in cf, it is a SOCKS5 proxy for SSH only.
-    const proxy = httpProxyFor(url, this.options.env ?? {});
+    const proxy = httpProxyFor(url, this.options.env);
     if (!proxy) return { httpAgent: this.directAgents.http, httpsAgent: this.directAgents.https };
     let agent = this.proxyAgents.get(proxy);
     if (!agent) {

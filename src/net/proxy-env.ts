@@ -19,7 +19,8 @@ export function proxyAllowed(url: URL, env: Env): boolean {
   const port = Number(url.port) || DEFAULT_PORTS[url.protocol.replace(/:$/, '')] || 0;
   return noProxy.split(/[,\s]+/).every((entry) => {
     if (!entry) return true;
-    const withPort = /^(.+):(\d+)$/.exec(entry);
+    // host:port or [v6]:port; a bare IPv6 address (two colons or more) has no port.
+    const withPort = /^(\[[^\]]+\]|[^:]+):(\d+)$/.exec(entry);
     const entryHost = (withPort?.[1] ?? entry).replace(/^\[|\]$/g, '');
     if (withPort && Number(withPort[2]) !== port) return true;
     if (!/^[.*]/.test(entryHost)) return host !== entryHost;
@@ -27,10 +28,13 @@ export function proxyAllowed(url: URL, env: Env): boolean {
   });
 }
 
-/** The http(s)_proxy for the URL's scheme, unless no_proxy excludes its host; '' for none. */
+/**
+ * The http(s)_proxy for the URL's scheme, unless no_proxy excludes its host; '' for none. A
+ * value without a scheme is an http:// proxy, as curl takes it (the CONNECT itself is plain HTTP).
+ */
 export function httpProxyFor(url: URL, env: Env): string {
   const scheme = url.protocol.replace(/:$/, '');
   const proxy = variable(env, `${scheme}_proxy`);
   if (!proxy || !proxyAllowed(url, env)) return '';
-  return proxy.includes('://') ? proxy : `${scheme}://${proxy}`;
+  return proxy.includes('://') ? proxy : `http://${proxy}`;
 }

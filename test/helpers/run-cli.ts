@@ -7,10 +7,9 @@
 // What the spawned helper (cli.ts) does in 0.4–0.8 s takes a few milliseconds here. Keep
 // spawned runs for what needs a real process: signals, terminals, packaging, the cf host.
 import { PassThrough, Writable } from 'node:stream';
-import { runCli as cliMain } from '../../src/cli.js';
-import { type Context, type ContextOptions, createContext } from '../../src/context.js';
+import type { Context, ContextOptions } from '../../src/context.js';
 import { describeError } from '../../src/errors.js';
-import { pluginLaunch, runPlugin } from '../../src/plugin-launch.js';
+import { runArgv } from '../../src/plugin-launch.js';
 import { type CliOptions, type CliResult, tempHome } from './cli.js';
 import type { SpawnStubs } from './spawn-stubs.js';
 
@@ -105,18 +104,15 @@ export function startCli(home: string, args: string[], options: RunOptions = {})
   }
   for (const [key, value] of Object.entries(env)) if (value === undefined) delete env[key];
 
-  const io: ContextOptions = {
+  const io: Omit<ContextOptions, 'bin' | 'pluginStore'> = {
     streams: { stdin, stdout, stderr },
     env,
     now: options.now,
     spawn: options.stubs?.spawn,
     onSignals: signals.subscribe,
   };
-  // As bin.ts: cf's launches go to runPlugin, anything else is a standalone run.
-  const launch = pluginLaunch(args);
-  const run = async (): Promise<number> => (launch ? runPlugin(launch, io) : cliMain(args, createContext(io)));
-
-  const ended = run().then(
+  // Where bin.ts starts: cf's launches go to runPlugin, anything else is a standalone run.
+  const ended = runArgv(args, io).then(
     (code) => code,
     // bin.ts's last resort: the message and exit 1.
     (err: unknown) => {

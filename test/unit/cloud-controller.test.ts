@@ -26,7 +26,7 @@ class MemoryStore implements LoginStore {
 
 describe('Cloud Controller and UAA clients', () => {
   let foundation: Foundation;
-  const httpClient = new HttpClient({ sslDisabled: false, userAgent: 'test' });
+  const httpClient = new HttpClient({ sslDisabled: false, userAgent: 'test', env: {} });
 
   before(async () => {
     foundation = await startFoundation();
@@ -173,7 +173,7 @@ describe('Cloud Controller and UAA clients', () => {
     await new Promise<void>((resolve) => flaky.listen(0, '127.0.0.1', resolve));
     const url = `http://127.0.0.1:${(flaky.address() as AddressInfo).port}`;
     try {
-      const client = new HttpClient({ sslDisabled: false, userAgent: 'test' });
+      const client = new HttpClient({ sslDisabled: false, userAgent: 'test', env: {} });
       assert.equal((await client.send({ method: 'GET', url })).status, 200);
       assert.equal(requests, 2);
       requests = 0;
@@ -190,7 +190,7 @@ describe('Cloud Controller and UAA clients', () => {
     await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
     const url = `http://127.0.0.1:${(silent.address() as AddressInfo).port}`;
     try {
-      const quick = new HttpClient({ sslDisabled: false, userAgent: 'test', timeoutMs: 200 });
+      const quick = new HttpClient({ sslDisabled: false, userAgent: 'test', timeoutMs: 200, env: {} });
       await assert.rejects(new CloudController(quick, url, undefined, () => undefined).root(), (err: unknown) => {
         assert.ok(err instanceof NetworkError);
         assert.equal(err.message, `Cannot reach ${url}: the request timed out. Check your network, or set https_proxy if you are behind a proxy.`);
