@@ -81,8 +81,17 @@ function commanderArgument(argument: ArgumentSpec): string {
   }
 }
 
+/**
+ * The flag whose value is missing, as the user typed it: commander names the option by all its
+ * forms. Only the last argument can lack its value: `-c`, `--command`, or a group such as `-Tc`.
+ */
+function flagMissingItsValue(argv: readonly string[]): string {
+  const last = argv.at(-1) ?? '';
+  return last.startsWith('--') ? last : `-${last.slice(-1)}`;
+}
+
 /** commander's error, in the cf CLI's words (go-flags quotes a flag `like this'). */
-function usageMessage(err: CommanderError): string {
+function usageMessage(err: CommanderError, argv: readonly string[]): string {
   const quoted = /'([^']+)'/.exec(err.message)?.[1] ?? '';
   switch (err.code) {
     case 'commander.unknownOption':
@@ -90,7 +99,7 @@ function usageMessage(err: CommanderError): string {
     case 'commander.missingArgument':
       return `the required argument \`${quoted}\` was not provided`;
     case 'commander.optionMissingArgument':
-      return `expected argument for flag \`${quoted.split(' ')[0]?.split(',').pop()?.trim()}'`;
+      return `expected argument for flag \`${flagMissingItsValue(argv)}'`;
     default:
       return err.message.replace(/^error: /, '');
   }
@@ -147,7 +156,7 @@ export async function runCli(argv: string[], ctx: Context): Promise<number> {
     if (err instanceof CommanderError) {
       if (['commander.helpDisplayed', 'commander.help', 'commander.version'].includes(err.code)) return 0;
       // A flag or argument that did not parse: the message, an empty line, then the help.
-      term.err(`Incorrect Usage: ${usageMessage(err)}`);
+      term.err(`Incorrect Usage: ${usageMessage(err, argv)}`);
       term.err();
       term.out(helpFor(ctx, current));
       return 1;
