@@ -1,9 +1,15 @@
 // Option values that need more checking than their type: a usage error in cf's words when they fail.
 import { UsageError } from '../errors.js';
 
+/** Diego keeps an instance's index in an int32. */
+const MAX_INSTANCE_INDEX = 2 ** 31 - 1;
+
 export function instanceIndex(value: string | undefined): number | undefined {
   if (value === undefined) return undefined;
-  if (!/^\d+$/.test(value)) throw new UsageError(`invalid argument for flag '--app-instance-index, -i': '${value}' is not an instance index (0, 1, 2, ...)`);
+  const flag = `invalid argument for flag '--app-instance-index, -i'`;
+  if (!/^\d+$/.test(value)) throw new UsageError(`${flag}: '${value}' is not an instance index (0, 1, 2, ...)`);
+  // Past 2^53 Number() rounds, but anything that large is far beyond the limit anyway.
+  if (Number(value) > MAX_INSTANCE_INDEX) throw new UsageError(`${flag}: '${value}' is out of range (0 to ${MAX_INSTANCE_INDEX})`);
   return Number(value);
 }
 
