@@ -11,12 +11,8 @@ export interface DialOptions {
   timeoutMs: number;
 }
 
-const DEFAULT_DIAL_TIMEOUT_SECONDS = 6;
-
-export function dialTimeoutMs(env: NodeJS.ProcessEnv): number {
-  const seconds = Number(env.CF_DIAL_TIMEOUT);
-  return (Number.isFinite(seconds) && seconds > 0 ? seconds : DEFAULT_DIAL_TIMEOUT_SECONDS) * 1000;
-}
+// Until actions/ssh.ts and actions/openssh.ts import it from settings.ts, where it now lives.
+export { dialTimeoutMs } from './settings.js';
 
 /** How the SSH endpoint is reached, for messages. */
 export function route(host: string, port: number, env: NodeJS.ProcessEnv): { kind: 'direct' | 'socks5' | 'http-connect'; proxy?: URL } {

@@ -1,7 +1,9 @@
 // What the user typed or set that cannot work, each answered with one line naming it: a flag
-// without its value, an instance index out of range. The CLI in-process.
+// without its value, an instance index out of range, an SSH timing out of range. The CLI
+// in-process.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { dialTimeoutMs, handshakeTimeoutMs, keepaliveMs, silentEndpointMessage } from '../../src/ssh/settings.js';
 import { runCli, tempHome } from '../helpers/run-cli.js';
 
 describe('inputs that cannot work', () => {
@@ -43,5 +45,51 @@ describe('inputs that cannot work', () => {
       assert.equal(r.stderr, `Incorrect Usage: ${outOfRange.replace('%s', value)}\n`, what);
       assert.match(r.stdout, new RegExp(`^FAILED\\n\\nNAME:\\n   ${args[0]} - `), what);
     }
+  });
+});
+
+describe('SSH timings from the environment', () => {
+  it('default to a 6 s dial, 30 s keepalives and 16 s for a silent endpoint; an empty variable is unset', () => {
+    assert.equal(dialTimeoutMs({}), 6000);
+    assert.equal(keepaliveMs({}), 30_000);
+    assert.equal(handshakeTimeoutMs({}), 16_000);
+    assert.equal(dialTimeoutMs({ CF_DIAL_TIMEOUT: '' }), 6000);
+    assert.equal(keepaliveMs({ CF_SSH_TOOLS_KEEPALIVE_SECONDS: ' ' }), 30_000);
+  });
+
+  it('take seconds within their range, fractions included', () => {
+    assert.equal(dialTimeoutMs({ CF_DIAL_TIMEOUT: '1' }), 1000);
+    assert.equal(dialTimeoutMs({ CF_DIAL_TIMEOUT: '2.5' }), 2500);
+    assert.equal(dialTimeoutMs({ CF_DIAL_TIMEOUT: ' 20 ' }), 20_000);
+    assert.equal(dialTimeoutMs({ CF_DIAL_TIMEOUT: '3600' }), 3_600_000);
+    assert.equal(handshakeTimeoutMs({ CF_DIAL_TIMEOUT: '20' }), 30_000);
+    assert.equal(keepaliveMs({ CF_SSH_TOOLS_KEEPALIVE_SECONDS: '1' }), 1000);
+    assert.equal(keepaliveMs({ CF_SSH_TOOLS_KEEPALIVE_SECONDS: '86400' }), 86_400_000);
+  });
+
+  it('refuse anything else with one line naming the variable and its range', () => {
+    const dial = ['abc', '0', '0.5', '-5', 'NaN', 'Infinity', '1e3', '0x10', '3601', '3000000', '5s'];
+    for (const value of dial) {
+      assert.throws(() => dialTimeoutMs({ CF_DIAL_TIMEOUT: value }), { name: 'UserError', message: `CF_DIAL_TIMEOUT must be a number of seconds from 1 to 3600, not '${value}'.` });
+      assert.throws(() => handshakeTimeoutMs({ CF_DIAL_TIMEOUT: value }), { name: 'UserError' });
+    }
+    const keepalive = ['0', '0.001', '-1', 'soon', '86401', '2147484'];
+    for (const value of keepalive) {
+      assert.throws(() => keepaliveMs({ CF_SSH_TOOLS_KEEPALIVE_SECONDS: value }), {
+        name: 'UserError',
+        message: `CF_SSH_TOOLS_KEEPALIVE_SECONDS must be a number of seconds from 1 to 86400, not '${value}'.`,
+      });
+    }
+  });
+
+  it('a silent endpoint is told the one bound and both its parts', () => {
+    assert.equal(
+      silentEndpointMessage('ssh.example.com', 2222, {}),
+      'Error opening SSH connection: no SSH answer from ssh.example.com:2222 within 16 s (CF_DIAL_TIMEOUT 6 s to connect + 10 s for the SSH handshake).',
+    );
+    assert.equal(
+      silentEndpointMessage('::1', 2222, { CF_DIAL_TIMEOUT: '2.5' }),
+      'Error opening SSH connection: no SSH answer from [::1]:2222 within 12.5 s (CF_DIAL_TIMEOUT 2.5 s to connect + 10 s for the SSH handshake).',
+    );
   });
 });
