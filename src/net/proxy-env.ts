@@ -1,6 +1,7 @@
-// http_proxy, https_proxy and no_proxy, read from the environment we are given (not the
-// process's), with the rules curl and proxy-from-env use: entries separated by commas or spaces,
-// `*` for every host, a leading `.` or `*` for a domain and its subdomains, an optional :port.
+// http_proxy, https_proxy, all_proxy and no_proxy, read from the environment we are given (not
+// the process's). no_proxy has the rules curl and proxy-from-env use: entries separated by
+// commas or spaces, `*` for every host, a leading `.` or `*` for a domain and its subdomains,
+// an optional :port.
 
 type Env = Readonly<Record<string, string | undefined>>;
 
@@ -37,4 +38,25 @@ export function httpProxyFor(url: URL, env: Env): string {
   const proxy = variable(env, `${scheme}_proxy`);
   if (!proxy || !proxyAllowed(url, env)) return '';
   return proxy.includes('://') ? proxy : `http://${proxy}`;
+}
+
+/**
+ * all_proxy for a connection that is not HTTP (the SSH dial), unless no_proxy excludes its host;
+ * '' for none. Only socks5:// and socks5h:// count, as in cf (golang.org/x/net/proxy): cf dials
+ * directly past any other scheme, or a bare host:port, and so do we.
+ */
+export function socksProxyFor(url: URL, env: Env): string {
+  const proxy = variable(env, 'all_proxy');
+  if (!isSocksProxy(proxy) || !proxyAllowed(url, env)) return '';
+  return proxy;
+}
+
+/** all_proxy is set, but to something cf does not use (see socksProxyFor). */
+export function allProxyIgnored(env: Env): boolean {
+  const proxy = variable(env, 'all_proxy');
+  return proxy !== '' && !isSocksProxy(proxy);
+}
+
+function isSocksProxy(value: string): boolean {
+  return /^socks5h?:\/\//i.test(value);
 }

@@ -3,7 +3,7 @@
 import http from 'node:http';
 import net from 'node:net';
 import { NetworkError } from '../errors.js';
-import { httpProxyFor } from '../net/proxy-env.js';
+import { allProxyIgnored, httpProxyFor, socksProxyFor } from '../net/proxy-env.js';
 
 export interface DialOptions {
   env: NodeJS.ProcessEnv;
@@ -14,11 +14,13 @@ export interface DialOptions {
 // Until actions/ssh.ts and actions/openssh.ts import it from settings.ts, where it now lives.
 export { dialTimeoutMs } from './settings.js';
 
-/** How the SSH endpoint is reached, for messages. */
+/** How the SSH endpoint is reached: all_proxy (SOCKS5) first, then https_proxy, each unless no_proxy names the host. */
 export function route(host: string, port: number, env: NodeJS.ProcessEnv): { kind: 'direct' | 'socks5' | 'http-connect'; proxy?: URL } {
-  const socks = env.all_proxy || env.ALL_PROXY;
-  if (socks) return { kind: 'socks5', proxy: new URL(socks.includes('://') ? socks : `socks5://${socks}`) };
-  const http = httpProxyFor(new URL(`https://${host.includes(':') ? `[${host}]` : host}:${port}`), env);
+  // https:// only to give no_proxy's :port entries the endpoint's port.
+  const endpoint = new URL(`https://${host.includes(':') ? `[${host}]` : host}:${port}`);
+  const socks = socksProxyFor(endpoint, env);
+  if (socks) return { kind: 'socks5', proxy: new URL(socks) };
+  const http = httpProxyFor(endpoint, env);
   if (http) return { kind: 'http-connect', proxy: new URL(http) };
   return { kind: 'direct' };
 }
@@ -40,7 +42,9 @@ export async function dial(host: string, port: number, options: DialOptions): Pr
     const reason = (err as Error).message;
     const proxy = via.proxy ? ` through the ${via.kind === 'socks5' ? 'SOCKS5' : 'HTTP'} proxy ${via.proxy.host}` : '';
     const tip = via.proxy ? 'Check the proxy setting.' : `Port ${port} may be blocked by your network: set all_proxy (SOCKS5) or https_proxy (HTTP CONNECT) to go through a proxy.`;
-    throw new NetworkError(`Cannot reach the SSH endpoint ${where}${proxy}: ${reason}. ${tip}`);
+    // The setting the user made, and why it did nothing.
+    const ignored = via.kind !== 'socks5' && allProxyIgnored(options.env) ? ' all_proxy is not used: it must start with socks5:// or socks5h://.' : '';
+    throw new NetworkError(`Cannot reach the SSH endpoint ${where}${proxy}: ${reason}. ${tip}${ignored}`);
   }
 }
 
