@@ -1,8 +1,13 @@
 // What the user typed or set that cannot work, each answered with one line naming it: a flag
-// without its value, an instance index out of range, an SSH timing out of range. The CLI
-// in-process.
+// without its value, an instance index out of range, an SSH timing out of range, a wrong
+// choice in the instance picker. The CLI in-process.
 import assert from 'node:assert/strict';
+import { once } from 'node:events';
+import { PassThrough } from 'node:stream';
 import { describe, it } from 'node:test';
+import type { App, InstanceStats, Process } from '../../src/cf/cloud-controller.js';
+import { chooseInstance } from '../../src/commands/instance-picker.js';
+import { createContext } from '../../src/context.js';
 import { dialTimeoutMs, handshakeTimeoutMs, keepaliveMs, silentEndpointMessage } from '../../src/ssh/settings.js';
 import { runCli, tempHome } from '../helpers/run-cli.js';
 
@@ -91,5 +96,91 @@ describe('SSH timings from the environment', () => {
       silentEndpointMessage('::1', 2222, { CF_DIAL_TIMEOUT: '2.5' }),
       'Error opening SSH connection: no SSH answer from [::1]:2222 within 12.5 s (CF_DIAL_TIMEOUT 2.5 s to connect + 10 s for the SSH handshake).',
     );
+  });
+});
+
+describe('the instance picker', () => {
+  const app = { guid: 'app-guid', name: 'demo-app', state: 'STARTED' } as App;
+  const web: Process = { guid: 'web-guid', type: 'web', instances: 4 };
+  const stats: InstanceStats[] = [
+    { type: 'web', index: 0, state: 'CRASHED', details: 'exited with 1' },
+    { type: 'web', index: 1, state: 'RUNNING', uptime: 3720, mem_quota: 268435456, usage: { cpu: 0.012, mem: 52428800 } },
+    { type: 'web', index: 2, state: 'STARTING' },
+    { type: 'web', index: 3, state: 'RUNNING', uptime: 59 },
+  ];
+
+  const TABLE = [
+    'demo-app runs 4 web instances:',
+    '  #   state      uptime   cpu    memory',
+    '  0   CRASHED    -        -      -',
+    '  1   RUNNING    1h2m     1.2%   50M of 256M',
+    '  2   STARTING   -        -      -',
+    '  3   RUNNING    0m59s    -      -',
+  ].join('\n');
+  const PROMPT = 'Instance (enter for 1): ';
+
+  /** The picker on a terminal of the test's making: stdin a TTY, or lines typed ahead (not a TTY). */
+  function picker(stdinIsTTY: boolean) {
+    const stdin = Object.assign(new PassThrough(), { isTTY: stdinIsTTY });
+    const stderr = Object.assign(new PassThrough(), { isTTY: true });
+    let shown = '';
+    stderr.on('data', (chunk: Buffer) => (shown += chunk.toString()));
+    const stdout = Object.assign(new PassThrough(), { isTTY: true });
+    const ctx = createContext({ streams: { stdin, stdout, stderr }, env: {} });
+    /** Resolves once the prompt has been shown `count` times. */
+    const prompted = async (count: number) => {
+      while (shown.split(PROMPT).length - 1 < count) await once(stderr, 'data');
+    };
+    return { stdin, choose: (states = stats) => chooseInstance(ctx, app, web, states), shown: () => shown, prompted };
+  }
+
+  it('offers the first running instance for enter', async () => {
+    const { stdin, choose, shown } = picker(false);
+    stdin.end('\n');
+    assert.equal(await choose(), 1);
+    assert.equal(shown(), `${TABLE}\n${PROMPT}`);
+  });
+
+  it('says why a choice is wrong and asks again', async () => {
+    const { stdin, choose, shown } = picker(false);
+    stdin.end('two\n0\n3\n');
+    assert.equal(await choose(), 3);
+    assert.equal(shown(), `${TABLE}\n${PROMPT}'two' is not an instance index.\n${PROMPT}Instance 0 is CRASHED (exited with 1), not RUNNING.\n${PROMPT}`);
+  });
+
+  it('gives up after three wrong choices with one line: the last one’s problem and what to do', async () => {
+    const { stdin, choose } = picker(false);
+    stdin.end('x\n9\n0\n1\n');
+    await assert.rejects(choose(), {
+      name: 'UserError',
+      message: 'Instance 0 is CRASHED (exited with 1), not RUNNING. No instance chosen after 3 tries: give one with -i INDEX.',
+    });
+  });
+
+  it('asks again on a terminal, where each answer is typed after its prompt', { timeout: 5000 }, async () => {
+    const { stdin, choose, shown, prompted } = picker(true);
+    const chosen = choose();
+    await prompted(1);
+    stdin.write('2\n');
+    await prompted(2);
+    stdin.write('  3 \n');
+    assert.equal(await chosen, 3);
+    assert.equal(shown(), `${TABLE}\n${PROMPT}Instance 2 is STARTING, not RUNNING.\n${PROMPT}`);
+  });
+
+  it('ends with one line at the end of input (Ctrl-D), on a terminal or not', async () => {
+    for (const tty of [true, false]) {
+      const { stdin, choose } = picker(tty);
+      stdin.end();
+      await assert.rejects(choose(), { name: 'UserError', message: 'No instance chosen (end of input): give one with -i INDEX.' });
+    }
+  });
+
+  it('does not ask when no instance is running', async () => {
+    const { stdin, choose, shown } = picker(false);
+    stdin.end('1\n');
+    const down = stats.map((s) => ({ ...s, state: 'DOWN' }));
+    await assert.rejects(choose(down), { name: 'UserError', message: "None of demo-app's 4 web instances is RUNNING." });
+    assert.doesNotMatch(shown(), /Instance \(/);
   });
 });
