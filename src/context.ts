@@ -1,8 +1,8 @@
 // What commands may use. Every external effect reaches a command through here, so a test
 // can run the whole CLI in-process with its own streams, environment and clock.
 import { spawn } from 'node:child_process';
-import { CfConfigStore, cfConfigPath } from './config/cf-config.js';
-import { OwnLoginStore, ownStateDir } from './config/own-login.js';
+import { CfConfigStore, cfConfigFolder } from './config/cf-config.js';
+import { OwnLoginStore, ownStateFolder } from './config/own-login.js';
 import type { LoginStore } from './config/login.js';
 import { Terminal, type TerminalStreams } from './io/terminal.js';
 import { HttpClient } from './net/http.js';
@@ -51,8 +51,8 @@ function processSignals(handler: (signal: NodeJS.Signals) => void): () => void {
 export function createContext(options: ContextOptions): Context {
   const { env } = options;
   const term = new Terminal(options.streams);
-  const ownLogin = new OwnLoginStore(ownStateDir(env), !/^(1|true|yes)$/i.test(env.CF_SSH_TOOLS_NO_KEYCHAIN ?? ''));
-  const loginStores: LoginStore[] = [ownLogin, new CfConfigStore(cfConfigPath(env))];
+  const ownLogin = new OwnLoginStore(ownStateFolder(env), !/^(1|true|yes)$/i.test(env.CF_SSH_TOOLS_NO_KEYCHAIN ?? ''));
+  const loginStores: LoginStore[] = [ownLogin, CfConfigStore.in(cfConfigFolder(env))];
   if (options.pluginStore) loginStores.unshift(options.pluginStore);
   const clients = new Map<string, HttpClient>();
   return {

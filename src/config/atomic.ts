@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
-import { mkdir, open, rename, rm } from 'node:fs/promises';
+import { open, rename, rm } from 'node:fs/promises';
 import path from 'node:path';
+import { makeDirectory } from './dirs.js';
 
 /**
  * Writes a file the way the cf CLI writes config.json: a temp file in the same folder,
@@ -8,7 +9,7 @@ import path from 'node:path';
  */
 export async function writeFileAtomic(file: string, content: string, mode = 0o600): Promise<void> {
   const dir = path.dirname(file);
-  await mkdir(dir, { recursive: true, mode: 0o700 });
+  await makeDirectory(dir);
   const temp = path.join(dir, `.${path.basename(file)}.${randomBytes(6).toString('hex')}.tmp`);
   try {
     const handle = await open(temp, 'wx', mode);

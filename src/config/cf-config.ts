@@ -5,6 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { UserError } from '../errors.js';
 import { writeFileAtomic } from './atomic.js';
+import { type Folder, folderError, inFolder, type Place, placeFrom, subfolder } from './dirs.js';
 import type { StoredLogin, LoginStore } from './login.js';
 
 const CONFIG_VERSION = 4;
@@ -28,19 +29,32 @@ interface CfConfigFile {
   [other: string]: unknown;
 }
 
-export function cfHome(env: NodeJS.ProcessEnv): string {
-  return env.CF_HOME || os.homedir();
+/** $CF_HOME, else $HOME, as cf takes them (the system's home folder where HOME is not set). */
+export function cfHome(env: NodeJS.ProcessEnv): Place {
+  return placeFrom(env, env.CF_HOME ? 'CF_HOME' : 'HOME', os.homedir);
 }
 
-export function cfConfigPath(env: NodeJS.ProcessEnv): string {
-  return path.join(cfHome(env), '.cf', 'config.json');
+export function cfConfigFolder(env: NodeJS.ProcessEnv): Folder {
+  return subfolder(cfHome(env), '.cf', CF_CONFIG_USE);
 }
+
+const CF_CONFIG_USE = "cf's config";
 
 export class CfConfigStore implements LoginStore {
   readonly description: string;
+  private readonly folder: Folder;
 
-  constructor(readonly file: string) {
+  /** `setting` names where the file's folder comes from, for messages (CF_HOME=...); the folder itself by default. */
+  constructor(
+    readonly file: string,
+    setting = path.dirname(file),
+  ) {
     this.description = `cf CLI config ${file}`;
+    this.folder = { dir: path.dirname(file), setting, use: CF_CONFIG_USE };
+  }
+
+  static in(folder: Folder): CfConfigStore {
+    return new CfConfigStore(path.join(folder.dir, 'config.json'), folder.setting);
   }
 
   private async readRaw(): Promise<CfConfigFile | undefined> {
@@ -49,7 +63,7 @@ export class CfConfigStore implements LoginStore {
       text = await readFile(this.file, 'utf8');
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-      throw new UserError(`Cannot read ${this.file}: ${(err as Error).message}`);
+      throw folderError(this.folder, err, `cannot read ${this.file}`);
     }
     try {
       const parsed = JSON.parse(text) as CfConfigFile;
@@ -106,6 +120,6 @@ export class CfConfigStore implements LoginStore {
         AllowSSH: state.space?.allowSSH ?? false,
       },
     };
-    await writeFileAtomic(this.file, JSON.stringify(next, null, 2)); // cf writes no final newline
+    await inFolder(this.folder, () => writeFileAtomic(this.file, JSON.stringify(next, null, 2))); // cf writes no final newline
   }
 }

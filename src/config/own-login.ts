@@ -6,6 +6,7 @@ import { UserError } from '../errors.js';
 import { type SecretStorage, TokenVault } from './token-vault.js';
 import { writeFileAtomic } from './atomic.js';
 import { cfHome } from './cf-config.js';
+import { type Folder, inFolder, subfolder } from './dirs.js';
 import type { StoredLogin, LoginStore } from './login.js';
 
 type PublicState = Omit<StoredLogin, 'accessToken' | 'refreshToken' | 'uaaClientSecret' | 'trace'>;
@@ -15,8 +16,11 @@ interface SessionFile extends PublicState {
   secretStorage: SecretStorage;
 }
 
-export function ownStateDir(env: NodeJS.ProcessEnv): string {
-  return env.CF_SSH_TOOLS_HOME || path.join(cfHome(env), '.cf-ssh-tools');
+/** $CF_SSH_TOOLS_HOME, else .cf-ssh-tools in cf's home. */
+export function ownStateFolder(env: NodeJS.ProcessEnv): Folder {
+  const use = "cf-ssh-tools' state";
+  const own = env.CF_SSH_TOOLS_HOME;
+  return own ? { dir: own, setting: `CF_SSH_TOOLS_HOME=${own}`, use } : subfolder(cfHome(env), '.cf-ssh-tools', use);
 }
 
 export class OwnLoginStore implements LoginStore {
@@ -27,12 +31,12 @@ export class OwnLoginStore implements LoginStore {
   fellBackToFile = false;
 
   constructor(
-    readonly dir: string,
+    private readonly folder: Folder,
     keychainAllowed: boolean,
     vault?: TokenVault,
   ) {
-    this.file = path.join(dir, 'session.json');
-    this.vault = vault ?? new TokenVault(dir, keychainAllowed);
+    this.file = path.join(folder.dir, 'session.json');
+    this.vault = vault ?? new TokenVault(folder.dir, keychainAllowed);
     this.description = `cf-ssh-tools session ${this.file}`;
   }
 
@@ -66,14 +70,18 @@ export class OwnLoginStore implements LoginStore {
 
   async save(state: StoredLogin): Promise<void> {
     const { accessToken, refreshToken, uaaClientSecret, trace: _trace, ...rest } = state;
-    const secretStorage = await this.vault.write({ accessToken, refreshToken, clientSecret: uaaClientSecret });
-    this.fellBackToFile = secretStorage === 'file' && this.vault.keychainFailure !== undefined;
-    const file: SessionFile = { version: 1, secretStorage, ...rest };
-    await writeFileAtomic(this.file, `${JSON.stringify(file, null, 2)}\n`);
+    await inFolder(this.folder, async () => {
+      const secretStorage = await this.vault.write({ accessToken, refreshToken, clientSecret: uaaClientSecret });
+      this.fellBackToFile = secretStorage === 'file' && this.vault.keychainFailure !== undefined;
+      const file: SessionFile = { version: 1, secretStorage, ...rest };
+      await writeFileAtomic(this.file, `${JSON.stringify(file, null, 2)}\n`);
+    });
   }
 
   async clear(): Promise<void> {
-    await this.vault.clear();
-    await rm(this.file, { force: true });
+    await inFolder(this.folder, async () => {
+      await this.vault.clear();
+      await rm(this.file, { force: true });
+    });
   }
 }

@@ -1,13 +1,20 @@
 // What the user typed or set that cannot work, each answered with one line naming it: a flag
 // without its value, an instance index out of range, an SSH timing out of range, a wrong
-// choice in the instance picker. The CLI in-process.
+// choice in the instance picker, a HOME, CF_HOME, CF_SSH_TOOLS_HOME or TMPDIR we cannot
+// write to. The CLI and the foundation in-process.
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
+import { statSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
 import { PassThrough } from 'node:stream';
-import { describe, it } from 'node:test';
+import { after, before, describe, it } from 'node:test';
 import type { App, InstanceStats, Process } from '../../src/cf/cloud-controller.js';
 import { chooseInstance } from '../../src/commands/instance-picker.js';
+import { CfConfigStore, cfConfigFolder } from '../../src/config/cf-config.js';
+import { makePrivateTempDir } from '../../src/config/dirs.js';
+import { emptyLogin } from '../../src/config/login.js';
 import { createContext } from '../../src/context.js';
+import { type Foundation, startFoundation } from '../foundation/server.js';
 import { dialTimeoutMs, handshakeTimeoutMs, keepaliveMs, silentEndpointMessage } from '../../src/ssh/settings.js';
 import { runCli, tempHome } from '../helpers/run-cli.js';
 
@@ -182,5 +189,65 @@ describe('the instance picker', () => {
     const down = stats.map((s) => ({ ...s, state: 'DOWN' }));
     await assert.rejects(choose(down), { name: 'UserError', message: "None of demo-app's 4 web instances is RUNNING." });
     assert.doesNotMatch(shown(), /Instance \(/);
+  });
+});
+
+describe('folders we cannot use', () => {
+  let foundation: Foundation;
+  before(async () => {
+    foundation = await startFoundation({ ssh: false });
+  });
+  after(() => foundation.stop());
+
+  // Node 20's recursive mkdir spins forever under /proc: a short deadline makes that a failure.
+  const quickly = { timeoutMs: 5000 };
+  const onLinux = { skip: process.platform !== 'linux' && '/proc is Linux’s' };
+  const login = () => ['login', '-a', foundation.url, '-u', 'developer', '-p', 'developer-pass', '-o', 'demo-org', '-s', 'demo-space'];
+  const errors = (stderr: string) => stderr.split('\n').filter((line) => line && !line.startsWith('Warning: Insecure http'));
+
+  it('login with a HOME, CF_HOME or CF_SSH_TOOLS_HOME under /proc: one line naming it, exit 1, at once', onLinux, async () => {
+    const cases: [NodeJS.ProcessEnv, string][] = [
+      [{ HOME: '/proc', CF_HOME: undefined }, "Cannot use HOME=/proc for cf-ssh-tools' state: cannot create /proc/.cf-ssh-tools (no such file or directory)."],
+      [{ CF_HOME: '/proc' }, "Cannot use CF_HOME=/proc for cf-ssh-tools' state: cannot create /proc/.cf-ssh-tools (no such file or directory)."],
+      [{ CF_SSH_TOOLS_HOME: '/proc/self/x' }, "Cannot use CF_SSH_TOOLS_HOME=/proc/self/x for cf-ssh-tools' state: cannot create /proc/self/x (no such file or directory)."],
+      [{ CF_SSH_TOOLS_HOME: '/proc/self' }, "Cannot use CF_SSH_TOOLS_HOME=/proc/self for cf-ssh-tools' state: cannot write in /proc/self (no such file or directory)."],
+    ];
+    for (const [env, message] of cases) {
+      const r = await runCli(tempHome(), login(), { env, ...quickly });
+      assert.equal(r.code, 1, JSON.stringify(env));
+      assert.deepEqual(errors(r.stderr), [message], JSON.stringify(env));
+      assert.match(r.stdout, /\nFAILED\n$/);
+    }
+  });
+
+  it('a file where a folder should be: one line naming the variable, for our state and for cf’s config', async () => {
+    const file = path.join(tempHome(), 'a-file');
+    writeFileSync(file, '');
+    const state = await runCli(tempHome(), login(), { env: { CF_SSH_TOOLS_HOME: path.join(file, 'state') }, ...quickly });
+    assert.equal(state.code, 1);
+    assert.deepEqual(errors(state.stderr), [`Cannot use CF_SSH_TOOLS_HOME=${file}/state for cf-ssh-tools' state: cannot create ${file}/state (not a directory).`]);
+    const config = await runCli(tempHome(), ['ssh-enabled', 'demo-app'], { env: { CF_HOME: file }, ...quickly });
+    assert.equal(config.code, 1);
+    assert.deepEqual(errors(config.stderr), [`Cannot use CF_HOME=${file} for cf's config: cannot read ${file}/.cf/config.json (not a directory).`]);
+  });
+
+  it('cf’s config folder under /proc: one line, at once', onLinux, async () => {
+    const store = CfConfigStore.in(cfConfigFolder({ CF_HOME: '/proc' }));
+    await assert.rejects(store.save(emptyLogin('https://api.example.com')), {
+      name: 'UserError',
+      message: "Cannot use CF_HOME=/proc for cf's config: cannot create /proc/.cf (no such file or directory).",
+    });
+  });
+
+  it('a private temp folder under TMPDIR, or one line naming TMPDIR', async () => {
+    const tmp = tempHome();
+    const made = await makePrivateTempDir({ TMPDIR: tmp }, 'cf-ssh-tools-');
+    assert.equal(path.dirname(made), tmp);
+    assert.match(path.basename(made), /^cf-ssh-tools-.{6}$/);
+    assert.equal(statSync(made).mode & 0o777, 0o700);
+    await assert.rejects(makePrivateTempDir({ TMPDIR: path.join(tmp, 'missing') }, 'cf-ssh-tools-'), {
+      name: 'UserError',
+      message: `Cannot use TMPDIR=${tmp}/missing for temporary files: cannot create a folder in ${tmp}/missing (no such file or directory).`,
+    });
   });
 });
