@@ -1,5 +1,7 @@
 // CF_TRACE: every request and response, as the cf CLI logs them, with secrets hidden.
-import { appendFileSync } from 'node:fs';
+import { appendFileSync, closeSync, openSync } from 'node:fs';
+import { getSystemErrorMap } from 'node:util';
+import { UserError } from '../errors.js';
 
 export const HIDDEN = '[PRIVATE DATA HIDDEN]';
 
@@ -10,6 +12,13 @@ export function traceSink(setting: string | undefined, stderr: (text: string) =>
   const value = (setting ?? '').trim();
   if (value === '' || /^(false|0|no)$/i.test(value)) return undefined;
   if (/^(true|1|yes)$/i.test(value)) return stderr;
+  // Opened once now, so that a file we cannot write is said as such, not as a failed request.
+  try {
+    closeSync(openSync(value, 'a', 0o600));
+  } catch (err) {
+    const { errno, message } = err as NodeJS.ErrnoException;
+    throw new UserError(`Cannot write the CF_TRACE file ${value}: ${(errno !== undefined && getSystemErrorMap().get(errno)?.[1]) || message}.`);
+  }
   return (text) => appendFileSync(value, text, { mode: 0o600 });
 }
 

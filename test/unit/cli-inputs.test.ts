@@ -1,7 +1,7 @@
 // What the user typed or set that cannot work, each answered with one line naming it: a flag
 // without its value, an instance index out of range, an SSH timing out of range, a wrong
-// choice in the instance picker, a HOME, CF_HOME, CF_SSH_TOOLS_HOME or TMPDIR we cannot
-// write to. The CLI and the foundation in-process.
+// choice in the instance picker, a HOME, CF_HOME, CF_SSH_TOOLS_HOME, TMPDIR or CF_TRACE we
+// cannot write to. The CLI and the foundation in-process.
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import { statSync, writeFileSync } from 'node:fs';
@@ -249,5 +249,11 @@ describe('folders we cannot use', () => {
       name: 'UserError',
       message: `Cannot use TMPDIR=${tmp}/missing for temporary files: cannot create a folder in ${tmp}/missing (no such file or directory).`,
     });
+  });
+
+  it('a CF_TRACE file we cannot write is said as such, not as an unreachable API', async () => {
+    const r = await runCli(tempHome(), login(), { env: { CF_TRACE: '/nonexistent/trace.log' }, ...quickly });
+    assert.equal(r.code, 1);
+    assert.deepEqual(errors(r.stderr), ['Cannot write the CF_TRACE file /nonexistent/trace.log: no such file or directory.']);
   });
 });
