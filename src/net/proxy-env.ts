@@ -57,6 +57,7 @@ export function allProxyIgnored(env: Env): boolean {
   return proxy !== '' && !isSocksProxy(proxy);
 }
 
+/** A socks5:// or socks5h:// URL; cf dials directly past one that does not parse, too. */
 function isSocksProxy(value: string): boolean {
-  return /^socks5h?:\/\//i.test(value);
+  return /^socks5h?:\/\//i.test(value) && URL.canParse(value);
 }

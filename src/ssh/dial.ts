@@ -43,7 +43,7 @@ export async function dial(host: string, port: number, options: DialOptions): Pr
     const proxy = via.proxy ? ` through the ${via.kind === 'socks5' ? 'SOCKS5' : 'HTTP'} proxy ${via.proxy.host}` : '';
     const tip = via.proxy ? 'Check the proxy setting.' : `Port ${port} may be blocked by your network: set all_proxy (SOCKS5) or https_proxy (HTTP CONNECT) to go through a proxy.`;
     // The setting the user made, and why it did nothing.
-    const ignored = via.kind !== 'socks5' && allProxyIgnored(options.env) ? ' all_proxy is not used: it must start with socks5:// or socks5h://.' : '';
+    const ignored = via.kind !== 'socks5' && allProxyIgnored(options.env) ? ' all_proxy is not used: it must be a socks5:// or socks5h:// URL.' : '';
     throw new NetworkError(`Cannot reach the SSH endpoint ${where}${proxy}: ${reason}. ${tip}${ignored}`);
   }
 }

@@ -25,6 +25,7 @@ describe('the SSH dial’s route', () => {
     ['all_proxy http:// is not cf’s: direct', { all_proxy: HTTP }, direct],
     ['all_proxy socks4:// is not cf’s: direct', { all_proxy: 'socks4://socks.internal:1080' }, direct],
     ['a bare host:port is not cf’s either: direct', { all_proxy: 'socks.internal:1080' }, direct],
+    ['an all_proxy that does not parse: direct, as cf', { all_proxy: 'socks5://[socks.internal' }, direct],
     ['an unused all_proxy falls through to https_proxy', { all_proxy: HTTP, https_proxy: HTTP }, connect],
     ['SOCKS5 before HTTP CONNECT', { all_proxy: SOCKS, https_proxy: HTTP }, socks()],
     ['https_proxy alone: HTTP CONNECT', { https_proxy: HTTP }, connect],
@@ -47,7 +48,7 @@ describe('the SSH dial’s route', () => {
     const tip = `Port ${port} may be blocked by your network: set all_proxy (SOCKS5) or https_proxy (HTTP CONNECT) to go through a proxy.`;
     await assert.rejects(dial('127.0.0.1', port, { env: { all_proxy: HTTP }, timeoutMs: 5000 }), {
       name: 'NetworkError',
-      message: `Cannot reach the SSH endpoint 127.0.0.1:${port}: connection refused. ${tip} all_proxy is not used: it must start with socks5:// or socks5h://.`,
+      message: `Cannot reach the SSH endpoint 127.0.0.1:${port}: connection refused. ${tip} all_proxy is not used: it must be a socks5:// or socks5h:// URL.`,
     });
     await assert.rejects(dial('127.0.0.1', port, { env: { all_proxy: SOCKS, no_proxy: '127.0.0.1' }, timeoutMs: 5000 }), {
       message: `Cannot reach the SSH endpoint 127.0.0.1:${port}: connection refused. ${tip}`,
