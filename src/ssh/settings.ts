@@ -24,9 +24,10 @@ export const SSH_HANDSHAKE_MS = 10_000;
 function milliseconds(env: Env, setting: SecondsSetting): number {
   const raw = env[setting.variable];
   if (raw === undefined || raw.trim() === '') return setting.fallback * 1000;
-  const seconds = /^\s*\d+(\.\d+)?\s*$/.test(raw) ? Number(raw) : Number.NaN;
+  // Whole seconds, as cf reads CF_DIAL_TIMEOUT and OpenSSH its ServerAliveInterval.
+  const seconds = /^\s*\d+\s*$/.test(raw) ? Number(raw) : Number.NaN;
   if (!(seconds >= setting.min && seconds <= setting.max)) {
-    throw new UserError(`${setting.variable} must be a number of seconds from ${setting.min} to ${setting.max}, not '${raw}'.`);
+    throw new UserError(`${setting.variable} must be a whole number of seconds from ${setting.min} to ${setting.max}, not '${raw}'.`);
   }
   return seconds * 1000;
 }
