@@ -58,15 +58,20 @@ export async function sshStatus(cf: CfClients, app: App): Promise<SshStatus> {
 
 export interface AppSwitchResult {
   app: App;
-  /** False when the app's switch already had the state asked for: nothing was sent. */
+  /** False when the app's switch already had the state asked for. */
   changed: boolean;
 }
 
-/** Sets a switch unless it already has that state (no PATCH, no audit event); true when it changed it. */
+/**
+ * Sets a switch, and says whether it had another state before. The PATCH goes out even when
+ * the switch already has the state asked for, as cf does for apps: only Cloud Controller knows
+ * whether this user may change it (a 403 for a space auditor or manager), and a PATCH that
+ * changes nothing leaves no trace (no audit event, no new updated_at).
+ */
 async function setSwitch(read: () => Promise<SshFeature>, write: (enabled: boolean) => Promise<SshFeature>, enabled: boolean): Promise<boolean> {
-  if ((await read()).enabled === enabled) return false;
+  const before = await read();
   await write(enabled);
-  return true;
+  return before.enabled !== enabled;
 }
 
 export async function setAppSsh(cf: CfClients, appName: string, enabled: boolean): Promise<AppSwitchResult> {
@@ -93,8 +98,10 @@ export async function setSpaceSsh(cf: CfClients, spaceName: string, enabled: boo
     (on) => cc.setSpaceSshFeature(space.guid, on),
     enabled,
   );
-  if (changed && cf.login.space?.guid === space.guid) {
-    cf.login.space.allowSSH = enabled;
+  // The targeted space's switch is kept with the login, as cf keeps it in config.json.
+  const targeted = cf.login.space;
+  if (targeted?.guid === space.guid && targeted.allowSSH !== enabled) {
+    targeted.allowSSH = enabled;
     await cf.store.save(cf.login);
   }
   return { space, changed };

@@ -23,6 +23,7 @@ export const run: CommandRun<(typeof SPECS)['ssh-code']> = async (ctx, { args: {
   const host = endpoint.host.includes(':') ? `[${endpoint.host}]` : endpoint.host;
   ctx.term.out(`ssh -p ${endpoint.port} ${user}@${host}`);
   ctx.term.out(`scp -P ${endpoint.port} -o User=${user} LOCAL_FILE ${host}:REMOTE_PATH`);
-  ctx.term.out(`sftp -P ${endpoint.port} ${user}@${host}`);
+  // scp and sftp take the first colon of user@host for the end of the host: the user goes in -o User=.
+  ctx.term.out(`sftp -P ${endpoint.port} -o User=${user} ${host}`);
   ctx.term.out(`Password (one-time code, good for one connection): ${code}`);
 };

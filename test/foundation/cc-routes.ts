@@ -296,7 +296,7 @@ export function ccRoutes(router: Router, world: World, tokens: TokenService, set
     authed((req, user) => {
       const space = visibleSpace(user, req.params[0]);
       if (!space) return notFound('Space');
-      if (!world.canManageSpace(user, space)) return notAuthorized();
+      if (!world.canUpdateSpace(user, space)) return notAuthorized();
       const { enabled } = req.json<{ enabled?: unknown }>();
       if (typeof enabled !== 'boolean') return unprocessable('Enabled must be a boolean');
       space.allowSsh = enabled;

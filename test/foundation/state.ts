@@ -3,7 +3,7 @@
 // instances with their credential bindings (app bindings and service keys), and CC's jobs.
 import { randomUUID } from 'node:crypto';
 
-export type SpaceRole = 'developer' | 'auditor';
+export type SpaceRole = 'developer' | 'auditor' | 'manager';
 
 export interface User {
   guid: string;
@@ -18,6 +18,7 @@ export interface Org {
   guid: string;
   name: string;
   managers: Set<string>;
+  auditors: Set<string>;
 }
 
 export interface Space {
@@ -113,6 +114,8 @@ export const SEED_USERS = {
   developer: 'developer-pass',
   auditor: 'auditor-pass',
   manager: 'manager-pass',
+  'space-manager': 'space-manager-pass',
+  'org-auditor': 'org-auditor-pass',
 } as const;
 
 export const SEED_CLIENT = { id: 'ci-client', secret: 'ci-secret' };
@@ -141,8 +144,9 @@ export class World {
     return user;
   }
 
-  private addOrg(name: string, managers: User[] = []): Org {
-    const org = { guid: randomUUID(), name, managers: new Set(managers.map((u) => u.guid)) };
+  private addOrg(name: string, managers: User[] = [], auditors: User[] = []): Org {
+    const guids = (users: User[]) => new Set(users.map((u) => u.guid));
+    const org = { guid: randomUUID(), name, managers: guids(managers), auditors: guids(auditors) };
     this.orgs.push(org);
     return org;
   }
@@ -192,13 +196,16 @@ export class World {
     const developer = this.addUser('developer', SEED_USERS.developer);
     const auditor = this.addUser('auditor', SEED_USERS.auditor);
     const manager = this.addUser('manager', SEED_USERS.manager);
+    const spaceManager = this.addUser('space-manager', SEED_USERS['space-manager']);
+    const orgAuditor = this.addUser('org-auditor', SEED_USERS['org-auditor']);
     const client = this.addUser(SEED_CLIENT.id, SEED_CLIENT.secret, false, true);
 
-    const org = this.addOrg('demo-org', [manager]);
+    const org = this.addOrg('demo-org', [manager], [orgAuditor]);
     this.addOrg('sandbox-org');
     const members: [User, SpaceRole][] = [
       [developer, 'developer'],
       [auditor, 'auditor'],
+      [spaceManager, 'manager'],
     ];
     const demo = this.addSpace(org, 'demo-space', true, [...members, [client, 'developer']]);
     const locked = this.addSpace(org, 'locked-space', false, members);
@@ -279,8 +286,12 @@ export class World {
 
   // --- who may see and do what -------------------------------------------------
 
+  // CC's permissions.rb: an org auditor sees the org but none of its spaces; every space role
+  // and the org manager see the space; only developers write to it; managers of the space or
+  // the org update the space itself (its SSH switch among it).
+
   canSeeOrg(user: User, org: Org): boolean {
-    return user.admin || org.managers.has(user.guid) || this.spaces.some((s) => s.orgGuid === org.guid && s.roles.has(user.guid));
+    return user.admin || org.managers.has(user.guid) || org.auditors.has(user.guid) || this.spaces.some((s) => s.orgGuid === org.guid && s.roles.has(user.guid));
   }
 
   canSeeSpace(user: User, space: Space): boolean {
@@ -291,8 +302,8 @@ export class World {
     return user.admin || space.roles.get(user.guid) === 'developer';
   }
 
-  canManageSpace(user: User, space: Space): boolean {
-    return user.admin || this.orgOf(space).managers.has(user.guid);
+  canUpdateSpace(user: User, space: Space): boolean {
+    return user.admin || space.roles.get(user.guid) === 'manager' || this.orgOf(space).managers.has(user.guid);
   }
 
   orgOf(space: Space): Org {

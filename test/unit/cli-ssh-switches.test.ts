@@ -1,24 +1,32 @@
 // enable-ssh, disable-ssh, ssh-enabled, allow-space-ssh, disallow-space-ssh and
-// space-ssh-allowed against the test foundation, as developer, auditor, manager and admin:
-// the CLI and the foundation in-process, with the exact requests where they matter.
+// space-ssh-allowed against the test foundation, as developer, space auditor, space manager,
+// org manager, org auditor and admin: the CLI and the foundation in-process, with the exact
+// requests where they matter.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { type Foundation, startFoundation } from '../foundation/server.js';
 import { expectRequests } from '../helpers/expect-requests.js';
-import { loggedIn, runCli } from '../helpers/run-cli.js';
+import { passwordGrant } from '../helpers/foundation.js';
+import { loggedIn, runCli, tempHome } from '../helpers/run-cli.js';
 
 describe('SSH switches', () => {
   let foundation: Foundation;
   let developer: string;
   let auditor: string;
   let manager: string;
+  let spaceManager: string;
 
   const appSsh = (name: string) => foundation.world.apps.find((a) => a.name === name)?.sshEnabled;
   const spaceSsh = (name: string) => foundation.world.spaces.find((s) => s.name === name)?.allowSsh;
 
   before(async () => {
     foundation = await startFoundation({ ssh: false });
-    [developer, auditor, manager] = await Promise.all([loggedIn(foundation.url, 'developer'), loggedIn(foundation.url, 'auditor'), loggedIn(foundation.url, 'manager')]);
+    [developer, auditor, manager, spaceManager] = await Promise.all([
+      loggedIn(foundation.url, 'developer'),
+      loggedIn(foundation.url, 'auditor'),
+      loggedIn(foundation.url, 'manager'),
+      loggedIn(foundation.url, 'space-manager'),
+    ]);
   });
   after(() => foundation.stop());
 
@@ -45,15 +53,17 @@ describe('SSH switches', () => {
     assert.equal(appSsh('no-ssh-app'), false);
   });
 
-  it('disable-ssh is safe to run twice: exit 0, no prompt, no second PATCH', async () => {
+  it('disable-ssh is safe to run twice: exit 0, no prompt, and CC still asked each time', async () => {
     const first = await expectRequests(foundation, ['GET /v3/apps?names=demo-app&space_guids=:space', 'GET /v3/apps/:guid/features/ssh', 'PATCH /v3/apps/:guid/features/ssh'], () =>
       runCli(developer, ['disable-ssh', 'demo-app']),
     );
     assert.equal(first.code, 0, first.stderr);
     assert.equal(first.stdout, 'Disabling ssh support for app demo-app as developer...\nOK\n\n');
     assert.equal(appSsh('demo-app'), false);
-    const second = await expectRequests(foundation, ['GET /v3/apps?names=demo-app&space_guids=:space', 'GET /v3/apps/:guid/features/ssh'], () =>
-      runCli(developer, ['disable-ssh', 'demo-app']),
+    const second = await expectRequests(
+      foundation,
+      ['GET /v3/apps?names=demo-app&space_guids=:space', 'GET /v3/apps/:guid/features/ssh', 'PATCH /v3/apps/:guid/features/ssh'],
+      () => runCli(developer, ['disable-ssh', 'demo-app']),
     );
     assert.equal(second.code, 0);
     assert.equal(second.stdout, "Disabling ssh support for app demo-app as developer...\nssh support for app 'demo-app' is already disabled.\nOK\n\n");
@@ -118,6 +128,40 @@ describe('SSH switches', () => {
     assert.equal(appSsh('demo-app'), true);
   });
 
+  it('a switch already as asked is no OK for whoever may not set it: CC is asked all the same', async () => {
+    for (const [home, user] of [
+      [auditor, 'auditor'],
+      [spaceManager, 'space-manager'],
+    ] as const) {
+      const enable = await expectRequests(
+        foundation,
+        ['GET /v3/apps?names=demo-app&space_guids=:space', 'GET /v3/apps/:guid/features/ssh', 'PATCH /v3/apps/:guid/features/ssh'],
+        () => runCli(home, ['enable-ssh', 'demo-app']),
+      );
+      assert.equal(enable.code, 1, user);
+      assert.equal(enable.stdout, `Enabling ssh support for app demo-app as ${user}...\nFAILED\n`);
+      assert.equal(enable.stderr, 'You are not authorized to perform the requested action\n');
+      const disable = await runCli(home, ['disable-ssh', 'no-ssh-app']);
+      assert.equal(disable.code, 1, user);
+      assert.equal(disable.stdout, `Disabling ssh support for app no-ssh-app as ${user}...\nFAILED\n`);
+      assert.equal(disable.stderr, 'You are not authorized to perform the requested action\n');
+    }
+    assert.equal(appSsh('demo-app'), true);
+    assert.equal(appSsh('no-ssh-app'), false);
+  });
+
+  it('the foundation refuses as CC does: 403 CF-NotAuthorized, code 10003', async () => {
+    const { access_token } = await passwordGrant(foundation.url, 'auditor', 'auditor-pass');
+    const app = foundation.world.apps.find((a) => a.name === 'demo-app');
+    const res = await fetch(`${foundation.url}/v3/apps/${app?.guid}/features/ssh`, {
+      method: 'PATCH',
+      headers: { Authorization: `bearer ${access_token}`, 'Content-Type': 'application/json' },
+      body: JSON.stringify({ enabled: true }),
+    });
+    assert.equal(res.status, 403);
+    assert.deepEqual(await res.json(), { errors: [{ code: 10003, title: 'CF-NotAuthorized', detail: 'You are not authorized to perform the requested action' }] });
+  });
+
   it('app not found', async () => {
     const r = await expectRequests(foundation, ['GET /v3/apps?names=no-such-app&space_guids=:space'], () => runCli(developer, ['ssh-enabled', 'no-such-app']));
     assert.equal(r.code, 1);
@@ -125,10 +169,10 @@ describe('SSH switches', () => {
     assert.equal(r.stdout, 'FAILED\n');
   });
 
-  it('space switches: only org managers and admins may change them; disallow twice is fine', async () => {
+  it('space switches: only space and org managers and admins may change them; disallow twice is fine', async () => {
     const denied = await runCli(developer, ['allow-space-ssh', 'locked-space']);
     assert.equal(denied.code, 1);
-    assert.match(denied.stderr, /You are not authorized to perform the requested action/);
+    assert.equal(denied.stderr, 'You are not authorized to perform the requested action\n');
     assert.equal(spaceSsh('locked-space'), false);
 
     const allow = await expectRequests(
@@ -141,14 +185,42 @@ describe('SSH switches', () => {
     assert.equal(spaceSsh('locked-space'), true);
     assert.equal((await runCli(developer, ['space-ssh-allowed', 'locked-space'])).stdout, "ssh support is enabled in space 'locked-space'.\n");
 
-    const disallow = await runCli(manager, ['disallow-space-ssh', 'locked-space']);
-    assert.equal(disallow.stdout, 'Disabling ssh support for space locked-space as manager...\nOK\n\n');
-    const twice = await expectRequests(foundation, ['GET /v3/spaces?names=locked-space&organization_guids=:org&order_by=name', 'GET /v3/spaces/:guid/features/ssh'], () =>
-      runCli(manager, ['disallow-space-ssh', 'locked-space']),
+    const disallow = await runCli(spaceManager, ['disallow-space-ssh', 'locked-space']);
+    assert.equal(disallow.stdout, 'Disabling ssh support for space locked-space as space-manager...\nOK\n\n');
+    const twice = await expectRequests(
+      foundation,
+      ['GET /v3/spaces?names=locked-space&organization_guids=:org&order_by=name', 'GET /v3/spaces/:guid/features/ssh', 'PATCH /v3/spaces/:guid/features/ssh'],
+      () => runCli(manager, ['disallow-space-ssh', 'locked-space']),
     );
     assert.equal(twice.code, 0);
     assert.equal(twice.stdout, "Disabling ssh support for space locked-space as manager...\nssh support for space 'locked-space' is already disabled.\nOK\n\n");
     assert.equal(spaceSsh('locked-space'), false);
+  });
+
+  it('a space switch already as asked is no OK for a developer or auditor; an org auditor sees no space', async () => {
+    for (const [home, user] of [
+      [developer, 'developer'],
+      [auditor, 'auditor'],
+    ] as const) {
+      const r = await expectRequests(
+        foundation,
+        ['GET /v3/spaces?names=demo-space&organization_guids=:org&order_by=name', 'GET /v3/spaces/:guid/features/ssh', 'PATCH /v3/spaces/:guid/features/ssh'],
+        () => runCli(home, ['allow-space-ssh', 'demo-space']),
+      );
+      assert.equal(r.code, 1, user);
+      assert.equal(r.stdout, `Enabling ssh support for space demo-space as ${user}...\nFAILED\n`);
+      assert.equal(r.stderr, 'You are not authorized to perform the requested action\n');
+    }
+    const orgAuditor = tempHome();
+    const login = await runCli(orgAuditor, ['login', '-a', foundation.url, '-u', 'org-auditor', '-p', 'org-auditor-pass', '-o', 'demo-org']);
+    assert.equal(login.code, 0, login.stderr);
+    const r = await expectRequests(foundation, ['GET /v3/spaces?names=demo-space&organization_guids=:org&order_by=name'], () =>
+      runCli(orgAuditor, ['allow-space-ssh', 'demo-space']),
+    );
+    assert.equal(r.code, 1);
+    assert.equal(r.stdout, 'Enabling ssh support for space demo-space as org-auditor...\nFAILED\n');
+    assert.equal(r.stderr, "Space 'demo-space' not found.\n");
+    assert.equal(spaceSsh('demo-space'), true);
   });
 
   it('space not found, and --json for space-ssh-allowed', async () => {
