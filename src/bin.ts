@@ -1,22 +1,31 @@
 #!/usr/bin/env node
-// The entry point: the only place that reads process.argv and calls process.exit. cf starts a
-// plugin as `<binary> <port> ...`; anything else is a standalone run.
-import { describeError } from './errors.js';
+// The entry point: the only place that reads process.argv and ends the process. cf starts a
+// plugin as `<port> ...`; anything else is a standalone run. Stop signals and stdout's errors
+// are heard here for the whole process, and every running connection is stopped through them.
+import { dieBy, ProcessStops } from './context.js';
+import { describeError, signalExitCode } from './errors.js';
 import { runArgv } from './plugin-launch.js';
 
+const stops = new ProcessStops();
+stops.install();
+
 async function main(): Promise<number> {
-  const io = { streams: { stdin: process.stdin, stdout: process.stdout, stderr: process.stderr }, env: process.env };
+  const io = { streams: { stdin: process.stdin, stdout: process.stdout, stderr: process.stderr }, env: process.env, onStop: stops.subscribe };
   return runArgv(process.argv.slice(2), io);
 }
 
-main().then(
-  (code) => {
-    process.exitCode = code;
-    // Let stdout drain, then leave even if a keep-alive socket is still open.
-    process.stdout.write('', () => process.exit(code));
-  },
-  (err: unknown) => {
-    process.stderr.write(`${describeError(err).message}\n`);
-    process.exit(1);
-  },
-);
+function end(code: number): void {
+  // Stopped by a signal and cleaned up: die by it, so a shell loop stops as it would for cf or ssh.
+  if (stops.signal && code === signalExitCode(stops.signal)) dieBy(stops.signal);
+  // Our reader went away (`| head`): stop quietly, as ssh and cf do.
+  if (stops.output?.kind === 'output-closed') process.exit(141);
+  process.exitCode = code;
+  // Let stdout drain, then leave even if a keep-alive socket is still open.
+  if (stops.output) process.exit(code);
+  process.stdout.write('', () => process.exit(code));
+}
+
+main().then(end, (err: unknown) => {
+  process.stderr.write(`${describeError(err).message}\n`);
+  end(1);
+});

@@ -4,7 +4,7 @@ import { Command, CommanderError, Option } from 'commander';
 import type { ArgumentSpec, CommandInput, CommandRun, CommandSpec, OptionSpec } from './commands/command-spec.js';
 import { COMMAND_NAMES, COMMAND_SPECS, type CommandName, SPECS } from './commands/specs.js';
 import type { Context } from './context.js';
-import { describeError, UsageError } from './errors.js';
+import { describeError, StoppedError, UsageError } from './errors.js';
 import { commandHelp, programHelp } from './io/help.js';
 import { pluginNameOf } from './plugin/names.js';
 import { VERSION } from './version.js';
@@ -161,6 +161,8 @@ export async function runCli(argv: string[], ctx: Context): Promise<number> {
       term.out(helpFor(ctx, current));
       return 1;
     }
+    // Stopped by a signal or a closed stdout, and cleaned up: the user knows why, nothing to add.
+    if (err instanceof StoppedError) return err.exitCode;
     const { message, exitCode: code } = describeError(err);
     term.err(message);
     term.out('FAILED');

@@ -1,6 +1,7 @@
 // What commands may use. Every external effect reaches a command through here, so a test
 // can run the whole CLI in-process with its own streams, environment and clock.
 import { spawn } from 'node:child_process';
+import os from 'node:os';
 import { CfConfigStore, cfConfigFolder } from './config/cf-config.js';
 import { OwnLoginStore, ownStateFolder } from './config/own-login.js';
 import type { LoginStore } from './config/login.js';
@@ -23,11 +24,66 @@ export interface Context {
   http(sslDisabled: boolean, configTrace?: string): HttpClient;
   /** Starts a local program (the system ssh, a database client). */
   spawn: typeof spawn;
-  /** Calls `handler` on SIGINT, SIGTERM or SIGHUP until the returned function is called. */
-  onSignals(handler: (signal: NodeJS.Signals) => void): () => void;
+  /** Calls `handler` on a stop signal or a failed stdout until the returned function is called. */
+  onStop: SubscribeStops;
+  /** cf started us: cf dies on Ctrl-C (it has no handler around a plugin), so Ctrl-C ends our run too. */
+  readonly launchedByCf: boolean;
 }
 
-const STOP_SIGNALS: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
+/** What stops every running connection: a signal, or stdout closed by its reader (EPIPE) or failing. */
+export type StopReason = { kind: 'signal'; signal: NodeJS.Signals } | { kind: 'output-closed' } | { kind: 'output-failed'; error: Error };
+
+export type SubscribeStops = (handler: (reason: StopReason) => void) => () => void;
+
+export const STOP_SIGNALS: readonly NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
+
+export function outputStop(error: NodeJS.ErrnoException): StopReason {
+  return error.code === 'EPIPE' ? { kind: 'output-closed' } : { kind: 'output-failed', error };
+}
+
+/**
+ * The process's one listener for stop signals and stdout's errors, installed by the entry point
+ * for the whole run; every running connection subscribes. A signal that finds no subscriber ends
+ * the process at once by that signal (nothing of ours needs cleaning up then), terminal restored.
+ */
+export class ProcessStops {
+  private readonly handlers = new Set<(reason: StopReason) => void>();
+  /** The last signal received, and whether stdout failed: how the entry point ends the process. */
+  signal?: NodeJS.Signals;
+  output?: StopReason;
+
+  readonly subscribe: SubscribeStops = (handler) => {
+    const own = (reason: StopReason) => handler(reason);
+    this.handlers.add(own);
+    return () => void this.handlers.delete(own);
+  };
+
+  install(): void {
+    for (const signal of STOP_SIGNALS) process.on(signal, () => this.deliver({ kind: 'signal', signal }));
+    process.stdout.on('error', (error) => this.deliver(outputStop(error)));
+  }
+
+  private deliver(reason: StopReason): void {
+    if (reason.kind === 'signal') {
+      this.signal = reason.signal;
+      if (this.handlers.size === 0) dieBy(reason.signal);
+    } else {
+      this.output ??= reason;
+    }
+    for (const handler of this.handlers) handler(reason);
+  }
+}
+
+/** Ends the process by `signal`, as if we had no handler: shells see death by signal (a loop stops on Ctrl-C). */
+export function dieBy(signal: NodeJS.Signals): never {
+  // A signal kills without Node's own terminal reset (SIGHUP, at a hidden prompt): leave no raw mode behind.
+  if (process.stdin.isTTY) process.stdin.setRawMode(false);
+  process.removeAllListeners(signal);
+  process.kill(process.pid, signal);
+  // The signal is delivered asynchronously; nothing else may run meanwhile.
+  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 1000);
+  process.exit(128 + (os.constants.signals[signal] ?? 0));
+}
 
 export interface ContextOptions {
   streams: TerminalStreams;
@@ -36,16 +92,10 @@ export interface ContextOptions {
   now?: () => number;
   /** cf's login, when cf runs us as a plugin (ahead of every other store). */
   pluginStore?: LoginStore;
-  /** Tests start programs through a stub registry and deliver signals themselves. */
+  /** Tests start programs through a stub registry. */
   spawn?: typeof spawn;
-  onSignals?: Context['onSignals'];
-}
-
-function processSignals(handler: (signal: NodeJS.Signals) => void): () => void {
-  for (const signal of STOP_SIGNALS) process.on(signal, handler);
-  return () => {
-    for (const signal of STOP_SIGNALS) process.removeListener(signal, handler);
-  };
+  /** The entry point's ProcessStops; tests deliver stops themselves. */
+  onStop: SubscribeStops;
 }
 
 export function createContext(options: ContextOptions): Context {
@@ -78,6 +128,7 @@ export function createContext(options: ContextOptions): Context {
       return client;
     },
     spawn: options.spawn ?? spawn,
-    onSignals: options.onSignals ?? processSignals,
+    onStop: options.onStop,
+    launchedByCf: options.pluginStore !== undefined,
   };
 }

@@ -1,4 +1,5 @@
 // Typed errors and the one mapping from an error to what the user sees and the exit code.
+import { constants } from 'node:os';
 
 /** Something the user can fix; the message says what to do. Printed, then FAILED, exit 1. */
 export class UserError extends Error {
@@ -80,6 +81,23 @@ export class CfApiError extends UserError {
     if (details.length > 1) return ['Multiple errors occurred:', ...details.map((d) => `- ${d}`)].join('\n');
     if (status === 403) return 'You are not authorized to perform the requested action';
     return `The Cloud Controller answered ${path} with HTTP ${status}.`;
+  }
+}
+
+/** 128 + the signal's number, as shells report a process killed by a signal. */
+export function signalExitCode(signal: string): number {
+  const number = constants.signals[`SIG${signal.replace(/^SIG/, '')}` as keyof typeof constants.signals];
+  return 128 + (number ?? 0);
+}
+
+/**
+ * A run that was stopped and has cleaned up: nothing more to say. A signal's exit status is
+ * 128 + its number (the entry point then dies by the signal itself); stdout closed by its
+ * reader is 141, as for ssh and cf killed by SIGPIPE.
+ */
+export class StoppedError extends UserError {
+  constructor(readonly signal: NodeJS.Signals | 'SIGPIPE') {
+    super('', signalExitCode(signal));
   }
 }
 

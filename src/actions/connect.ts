@@ -1,27 +1,20 @@
 // What `connect-to-service` means on Cloud Foundry: the service's credentials (the app's
-// binding, or a service key made for this run alone), and a tunnel to the service through
-// an app instance, checked end to end before anyone uses it.
+// binding, or a service key made for this run alone and deleted at its end), and the check
+// that the service is reachable from the app instance.
 import { randomBytes } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Client } from 'ssh2';
-import type { App, CredentialBinding } from '../cf/cloud-controller.js';
-import type { Context } from '../context.js';
-import { CfApiError, UserError } from '../errors.js';
+import type { App, Resource } from '../cf/cloud-controller.js';
+import { CfApiError, describeError, NetworkError, UserError } from '../errors.js';
 import { isCredhubReference, type ServiceBinding, vcapBindings } from '../services/credentials.js';
-import { type Forwarding, openForwards } from '../ssh/forward.js';
-import type { CfClients } from './cf-clients.js';
-import { connectToInstance, ensureSshEnabled, findInstance, type InstanceTarget, sshEndpoint } from './ssh.js';
-import { targetedSpace } from './cf-clients.js';
-
-export interface ServiceCredentials {
-  binding: ServiceBinding;
-  /** Undoes what getting them made (deletes the service key); safe to call more than once. */
-  release(): Promise<void>;
-}
-
-const noRelease = async () => undefined;
+import { type CfClients, targetedSpace } from './cf-clients.js';
+import type { Lifecycle } from './lifecycle.js';
+import { KeyLedger, type LedgerRun } from '../config/key-ledger.js';
+import { ownStateFolder } from '../config/own-login.js';
+import type { Context } from '../context.js';
 
 /** The app's binding: VCAP_SERVICES first, its details endpoint for CredHub-backed ones or when env is closed to us. */
-export async function bindingCredentials(cf: CfClients, app: App, serviceName: string): Promise<ServiceCredentials> {
+export async function bindingCredentials(cf: CfClients, app: App, serviceName: string): Promise<ServiceBinding> {
   const { cc } = cf;
   let fromEnv: ServiceBinding | undefined;
   let bound: string[] = [];
@@ -32,7 +25,7 @@ export async function bindingCredentials(cf: CfClients, app: App, serviceName: s
   } catch (err) {
     if (!(err instanceof CfApiError && err.status === 403)) throw err;
   }
-  if (fromEnv && !isCredhubReference(fromEnv.credentials)) return { binding: fromEnv, release: noRelease };
+  if (fromEnv && !isCredhubReference(fromEnv.credentials)) return fromEnv;
   const [binding] = await cc.credentialBindings({ app_guids: app.guid, service_instance_names: serviceName, type: 'app' });
   if (!binding) {
     const hint = bound.length > 0 ? ` It is bound to: ${bound.join(', ')}.` : '';
@@ -44,55 +37,97 @@ export async function bindingCredentials(cf: CfClients, app: App, serviceName: s
       `Service instance '${serviceName}' keeps the app's credentials in CredHub, out of reach of its users: give --credentials key to use a service key made for this run.`,
     );
   }
-  return { binding: { ...fromEnv, name: serviceName, credentials }, release: noRelease };
+  return { ...fromEnv, name: serviceName, credentials };
 }
 
 /** Our service keys are named for the user and a random suffix: never shared, never clashing. */
-export function serviceKeyPrefix(username: string): string {
-  return `cf-ssh-tools-${username
+export function serviceKeyName(username: string): string {
+  const user = username
     .toLowerCase()
     .replace(/[^a-z0-9]+/g, '-')
-    .replace(/^-|-$/g, '')}-`;
+    .replace(/^-|-$/g, '');
+  return `cf-ssh-tools-${user}-${randomBytes(4).toString('hex')}`;
+}
+
+/** Pauses between DELETE attempts of a service key: a broker or CC that fails for a moment gets ~7 s. */
+const DELETE_RETRY_MS = [500, 1500, 5000];
+
+const retryable = (err: unknown) => err instanceof NetworkError || (err instanceof CfApiError && (err.status >= 500 || err.status === 429));
+
+/** Deletes the key named `name` (whatever state its create left it in), retrying what may pass; gone already is done. */
+async function deleteServiceKey(cf: CfClients, instanceGuid: string, name: string): Promise<void> {
+  for (let attempt = 0; ; attempt += 1) {
+    try {
+      const keys = await cf.cc.credentialBindings({ service_instance_guids: instanceGuid, type: 'key', names: name });
+      for (const key of keys.filter((k) => k.name === name)) await cf.cc.deleteCredentialBinding(key);
+      return;
+    } catch (err) {
+      if (err instanceof CfApiError && err.status === 404) return;
+      const pause = DELETE_RETRY_MS[attempt];
+      if (pause === undefined || !retryable(err)) throw err;
+      await sleep(pause);
+    }
+  }
 }
 
 /**
- * A service key for this run only. Keys of this user that a killed run left behind are
- * deleted first (`onNotice` says so); the new key is deleted by `release`.
+ * Deletes the keys recorded by runs of ours that died before deleting them (killed, crashed,
+ * lost power). Only recorded keys of dead runs on this API: never a live run's key, never a
+ * key we did not make. What cannot be deleted stays recorded for the next run.
  */
-export async function serviceKeyCredentials(cf: CfClients, serviceName: string, onNotice: (message: string) => void): Promise<ServiceCredentials> {
-  const { cc } = cf;
-  const [instance] = await cc.serviceInstancesNamed(serviceName, targetedSpace(cf).guid);
-  if (!instance) throw new UserError(`Service instance '${serviceName}' not found.`);
-  const prefix = serviceKeyPrefix(cf.auth.username);
-  for (const stale of (await cc.credentialBindings({ service_instance_guids: instance.guid, type: 'key' })).filter((k) => k.name.startsWith(prefix))) {
-    await cc.deleteCredentialBinding(stale);
-    onNotice(`Deleted service key ${stale.name}, left behind by an earlier run that was stopped.`);
-  }
-  const key: CredentialBinding = await cc.createServiceKey(`${prefix}${randomBytes(4).toString('hex')}`, instance.guid);
-  let released = false;
-  const release = async () => {
-    if (released) return;
-    released = true;
-    await cc.deleteCredentialBinding(key);
-  };
-  try {
-    return { binding: { name: serviceName, credentials: await cc.credentialBindingDetails(key.guid) }, release };
-  } catch (err) {
-    await release();
-    throw err;
+async function deleteKeysOfDeadRuns(cf: CfClients, ledger: KeyLedger, run: LedgerRun, onNotice: (message: string) => void): Promise<void> {
+  for (const orphan of await ledger.orphans()) {
+    if (orphan.keys.length > 0 && !orphan.keys.some((key) => key.api === cf.login.api)) continue;
+    for (const key of (await run.claim(orphan)) ?? []) {
+      if (key.api !== cf.login.api) continue;
+      try {
+        await deleteServiceKey(cf, key.serviceInstanceGuid, key.keyName);
+        await run.forget(key.keyName);
+        onNotice(`Deleted service key ${key.keyName} of ${key.serviceName}, left behind by an earlier run that was stopped.`);
+      } catch (err) {
+        onNotice(`Could not delete service key ${key.keyName} of ${key.serviceName}, left behind by an earlier run: ${describeError(err).message} The next run tries again.`);
+      }
+    }
   }
 }
 
-export interface Tunnel {
-  target: InstanceTarget;
-  connection: Client;
-  forwarding: Forwarding;
-  local: { host: string; port: number };
-  close(): void;
+/**
+ * A service key for this run only, deleted at the run's teardown. It is recorded, and its
+ * deletion is on the cleanup stack, before the create is sent: a create that fails or is cut
+ * off halfway (a broker error, a stop, a crash) still has its key deleted, now or by a later run.
+ */
+export async function serviceKeyCredentials(ctx: Context, cf: CfClients, instance: Resource, life: Lifecycle, onNotice: (message: string) => void): Promise<ServiceBinding> {
+  // Recorded in our state folder, so that a later run can tell a dead run's keys from a live one's.
+  const ledger = new KeyLedger(ownStateFolder(ctx.env).dir);
+  const run = await ledger.openRun();
+  life.defer('the record of service keys', () => run.close());
+  await life.until(deleteKeysOfDeadRuns(cf, ledger, run, onNotice));
+  const name = serviceKeyName(cf.auth.username);
+  await run.record({ api: cf.login.api, serviceInstanceGuid: instance.guid, serviceName: instance.name, keyName: name });
+  life.defer(`the service key ${name}`, async () => {
+    try {
+      await deleteServiceKey(cf, instance.guid, name);
+    } catch (err) {
+      throw new UserError(
+        `${describeError(err).message.replace(/\.?$/, '.')} Delete it with 'cf delete-service-key ${instance.name} ${name} -f'; the next connect-to-service --credentials key tries again.`,
+      );
+    }
+    await run.forget(name);
+  });
+  const key = await life.until(cf.cc.createServiceKey(name, instance.guid));
+  await run.created(name, key.guid);
+  return { name: instance.name, credentials: await life.until(cf.cc.credentialBindingDetails(key.guid)) };
+}
+
+/** The service instance a key would be made for, looked up before anything is made. */
+export async function serviceInstance(cf: CfClients, serviceName: string): Promise<Resource> {
+  const [instance] = await cf.cc.serviceInstancesNamed(serviceName, targetedSpace(cf).guid);
+  if (!instance) throw new UserError(`Service instance '${serviceName}' not found.`);
+  return instance;
 }
 
 /** Opens a direct-tcpip channel to the service once and closes it: the tunnel reaches it, or we say why not. */
-function checkReachable(connection: Client, host: string, port: number, via: string): Promise<void> {
+export function checkReachable(connection: Client, host: string, port: number, via: string): Promise<void> {
   return new Promise((resolve, reject) => {
     connection.forwardOut('127.0.0.1', 0, host, port, (err, channel) => {
       if (err) return reject(new UserError(`The service at ${host}:${port} cannot be reached from ${via}: ${err.message}.`));
@@ -100,39 +135,4 @@ function checkReachable(connection: Client, host: string, port: number, via: str
       resolve();
     });
   });
-}
-
-export async function openTunnel(
-  ctx: Context,
-  cf: CfClients,
-  appName: string,
-  index: number | undefined,
-  remote: { host: string; port: number },
-  local: { bind: string; port: number },
-  onError: (message: string) => void,
-): Promise<Tunnel> {
-  const endpoint = await sshEndpoint(cf);
-  const target = await findInstance(cf, appName, 'web', index ?? 0);
-  await ensureSshEnabled(cf, target.app, ctx.bin);
-  const connection = await connectToInstance(ctx, cf, endpoint, target, false);
-  try {
-    await checkReachable(connection, remote.host, remote.port, `${appName}/${target.index}`);
-    const forwarding = await openForwards(connection, [{ bindAddress: local.bind, localPort: local.port, remoteHost: remote.host, remotePort: remote.port }], onError);
-    const [listening] = forwarding.listening;
-    if (!listening) throw new UserError(`The tunnel's local listener on ${local.bind}:${local.port} did not open.`);
-    const { port } = listening;
-    return {
-      target,
-      connection,
-      forwarding,
-      local: { host: local.bind, port },
-      close: () => {
-        forwarding.close();
-        connection.end();
-      },
-    };
-  } catch (err) {
-    connection.end();
-    throw err;
-  }
 }

@@ -1,14 +1,15 @@
-// Starting a local program (a database client, or the user's own command) beside a tunnel:
-// its secrets in its environment or in 0600 files of a 0700 folder that is removed afterwards,
-// the terminal handed to it, and its exit status returned.
+// Starting a local program (a database client, the system ssh, or the user's own command) as
+// part of a lifecycle: its secrets in its environment or in 0600 files of a 0700 folder removed
+// at teardown, the terminal handed to it, ended if the run ends first, its exit status returned.
+import type { ChildProcess } from 'node:child_process';
 import { constants } from 'node:fs';
-import { access, chmod, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import os from 'node:os';
+import { access, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import { makePrivateTempDir } from '../config/dirs.js';
 import type { Context } from '../context.js';
-import { UserError } from '../errors.js';
 import type { LocalProgram } from '../services/clients.js';
-import { signalExitCode } from '../ssh/session.js';
+import { signalExitCode, StoppedError, UserError } from '../errors.js';
+import type { Lifecycle } from './lifecycle.js';
 
 export class MissingProgramError extends UserError {}
 
@@ -34,30 +35,52 @@ export async function findProgram(programs: string[], env: NodeJS.ProcessEnv): P
   return undefined;
 }
 
-export async function runLocalProgram(ctx: Context, program: LocalProgram): Promise<number> {
+/** How long a program asked to end (SIGTERM, or the signal we got) has before SIGKILL. */
+const END_GRACE_MS = 2000;
+
+function exitOf(child: ChildProcess): Promise<number> {
+  return new Promise((resolve, reject) => {
+    if (child.exitCode !== null || child.signalCode !== null) return resolve(child.exitCode ?? signalExitCode(child.signalCode ?? 'SIGTERM'));
+    child.once('error', reject);
+    child.once('exit', (code, signal) => resolve(code ?? signalExitCode(signal ?? 'SIGTERM')));
+  });
+}
+
+/** Ends a program that outlives its run (a lost tunnel, a stop): the stop's signal or SIGTERM, then SIGKILL. */
+async function endProgram(child: ChildProcess, exited: Promise<number>, stop: unknown): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const gone = exited.then(
+    () => true,
+    () => true,
+  );
+  child.kill(stop instanceof StoppedError && stop.signal !== 'SIGPIPE' ? stop.signal : 'SIGTERM');
+  let timer: NodeJS.Timeout | undefined;
+  const waited = await Promise.race([gone, new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), END_GRACE_MS)))]);
+  clearTimeout(timer);
+  if (!waited) {
+    child.kill('SIGKILL');
+    await gone;
+  }
+}
+
+/** Runs the program to its end as part of `life`: its files and the program itself are cleaned up on every way out. */
+export async function runLocalProgram(ctx: Context, program: LocalProgram, life: Lifecycle): Promise<number> {
   const executable = await findProgram(program.programs, ctx.env);
   if (!executable) throw new MissingProgramError(`${program.programs.join(' or ')} is not installed.`);
-  const dir = await mkdtemp(path.join(os.tmpdir(), 'cf-ssh-tools-'));
+  const dir = await makePrivateTempDir(ctx.env, 'cf-ssh-tools-');
+  life.defer('the temporary folder', () => rm(dir, { recursive: true, force: true }));
+  const fill = (value: string) => value.replaceAll('{dir}', dir);
+  for (const file of program.files) await writeFile(path.join(dir, file.name), fill(file.content), { mode: file.executable ? 0o700 : 0o600 });
+  const env = Object.fromEntries(Object.entries(program.env).map(([k, v]) => [k, fill(v)]));
+  life.signal.throwIfAborted();
+  const child = ctx.spawn(executable, program.args.map(fill), { stdio: 'inherit', env: { ...ctx.env, ...env } });
+  const exited = exitOf(child);
+  life.defer(path.basename(executable), () => endProgram(child, exited, life.signal.reason));
+  // Ctrl-C reaches the program from the terminal itself (psql cancels its query): we stay up.
+  const takeCtrlCBack = life.handCtrlCToProgram();
   try {
-    await chmod(dir, 0o700);
-    const fill = (value: string) => value.replaceAll('{dir}', dir);
-    for (const file of program.files) await writeFile(path.join(dir, file.name), fill(file.content), { mode: file.executable ? 0o700 : 0o600 });
-    const env = Object.fromEntries(Object.entries(program.env).map(([k, v]) => [k, fill(v)]));
-    const child = ctx.spawn(executable, program.args.map(fill), { stdio: 'inherit', env: { ...ctx.env, ...env } });
-    // Ctrl-C reaches the program from the terminal itself (psql cancels its query): we stay up.
-    // Other stop signals are passed on, and cleaning up follows its exit.
-    const stopSignals = ctx.onSignals((signal) => {
-      if (signal !== 'SIGINT') child.kill(signal);
-    });
-    try {
-      return await new Promise<number>((resolve, reject) => {
-        child.once('error', reject);
-        child.once('exit', (code, signal) => resolve(code ?? signalExitCode(signal ?? 'TERM')));
-      });
-    } finally {
-      stopSignals();
-    }
+    return await life.until(exited);
   } finally {
-    await rm(dir, { recursive: true, force: true });
+    takeCtrlCBack();
   }
 }

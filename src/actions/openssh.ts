@@ -3,14 +3,16 @@
 // line), and a known_hosts file pinned to the host key that matches the published fingerprint.
 import type { Context } from '../context.js';
 import { UserError } from '../errors.js';
-import { dialTimeoutMs, route } from '../ssh/dial.js';
+import { route } from '../ssh/dial.js';
+import { dialTimeoutMs, KEEPALIVE_COUNT_MAX, keepaliveMs } from '../ssh/settings.js';
 import { verifyHostKey } from '../ssh/fingerprint.js';
 import type { ForwardSpec } from '../ssh/forward-spec.js';
 import { knownHostsLine, readHostKey } from '../ssh/host-key.js';
 import type { ClientFile } from '../services/clients.js';
 import { MissingProgramError, runLocalProgram } from './local-program.js';
 import type { CfClients } from './cf-clients.js';
-import { type InstanceTarget, keepaliveMs, type SshEndpoint, sshUsername } from './ssh.js';
+import type { Lifecycle, Reporter } from './lifecycle.js';
+import { type InstanceTarget, type SshEndpoint, sshUsername } from './ssh.js';
 import { oneTimeCode } from './ssh-code.js';
 
 export interface OpenSshOptions {
@@ -33,6 +35,8 @@ export function openSshArgs(endpoint: SshEndpoint, target: InstanceTarget, known
   return [
     '-p',
     String(endpoint.port),
+    // The user's own options first: for ssh, the first value given for an option wins.
+    ...options.extraArgs,
     ...hostCheck,
     '-o',
     'PubkeyAuthentication=no',
@@ -40,42 +44,51 @@ export function openSshArgs(endpoint: SshEndpoint, target: InstanceTarget, known
     'PreferredAuthentications=password,keyboard-interactive',
     '-o',
     'NumberOfPasswordPrompts=1',
+    // Ours, so the system ssh gives up on a silent endpoint or a dead connection as we do.
+    '-o',
+    `ConnectTimeout=${Math.ceil(dialTimeoutMs(env) / 1000)}`,
     '-o',
     `ServerAliveInterval=${keepaliveMs(env) / 1000}`,
+    '-o',
+    `ServerAliveCountMax=${KEEPALIVE_COUNT_MAX}`,
     ...(options.noCommand ? ['-N'] : options.pty ? ['-tt'] : ['-T']),
     ...options.forwards.flatMap((f) => ['-L', `${bracketed(f.bindAddress)}:${f.localPort}:${bracketed(f.remoteHost)}:${f.remotePort}`]),
-    ...options.extraArgs,
     `${sshUsername(target)}@${endpoint.host}`,
     ...(options.command === undefined ? [] : [options.command]),
   ];
 }
 
-/** `onNotice` is where a note for the user goes: the command prints it. */
+/** The system ssh runs as part of `life`: ended, and its files removed, on every way out. */
 export async function handOffToOpenSsh(
   ctx: Context,
   cf: CfClients,
   endpoint: SshEndpoint,
   target: InstanceTarget,
   options: OpenSshOptions,
-  onNotice: (message: string) => void,
+  life: Lifecycle,
+  reporter: Reporter,
 ): Promise<number> {
   if (route(endpoint.host, endpoint.port, ctx.env).kind !== 'direct') {
-    onNotice('Note: the system ssh connects directly; give it a ProxyCommand in ~/.ssh/config to go through your proxy.');
+    reporter.notice('Note: the system ssh connects directly; give it a ProxyCommand in ~/.ssh/config to go through your proxy.');
   }
   const files: ClientFile[] = [{ name: 'askpass', content: `#!/bin/sh\nprintf '%s\\n' "$${CODE_VARIABLE}"\n`, executable: true }];
   if (!options.skipHostValidation) {
-    const key = await readHostKey(endpoint.host, endpoint.port, { env: ctx.env, timeoutMs: dialTimeoutMs(ctx.env) });
+    const key = await life.until(readHostKey(endpoint.host, endpoint.port, { env: ctx.env, timeoutMs: dialTimeoutMs(ctx.env) }));
     verifyHostKey(endpoint.fingerprint, key);
     files.push({ name: 'known_hosts', content: `${knownHostsLine(endpoint.host, endpoint.port, key)}\n` });
   }
-  const code = await oneTimeCode(cf, endpoint.root);
+  const code = await life.until(oneTimeCode(cf, endpoint.root));
   try {
-    return await runLocalProgram(ctx, {
-      programs: ['ssh'],
-      args: openSshArgs(endpoint, target, options.skipHostValidation ? undefined : '{dir}/known_hosts', options, ctx.env),
-      env: { SSH_ASKPASS: '{dir}/askpass', SSH_ASKPASS_REQUIRE: 'force', DISPLAY: ctx.env.DISPLAY || ':0', [CODE_VARIABLE]: code },
-      files,
-    });
+    return await runLocalProgram(
+      ctx,
+      {
+        programs: ['ssh'],
+        args: openSshArgs(endpoint, target, options.skipHostValidation ? undefined : '{dir}/known_hosts', options, ctx.env),
+        env: { SSH_ASKPASS: '{dir}/askpass', SSH_ASKPASS_REQUIRE: 'force', DISPLAY: ctx.env.DISPLAY || ':0', [CODE_VARIABLE]: code },
+        files,
+      },
+      life,
+    );
   } catch (err) {
     if (err instanceof MissingProgramError) {
       throw new UserError("No ssh program on PATH (Debian/Ubuntu: apt-get install openssh-client). Leave out '--ssh-client openssh' to use the built-in client.");

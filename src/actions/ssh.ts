@@ -6,7 +6,7 @@ import type { App, InstanceStats, Process, RootInfo } from '../cf/cloud-controll
 import type { Context } from '../context.js';
 import { UserError } from '../errors.js';
 import { connectSsh } from '../ssh/client.js';
-import { dialTimeoutMs } from '../ssh/dial.js';
+import { dialTimeoutMs, KEEPALIVE_COUNT_MAX, keepaliveMs } from '../ssh/settings.js';
 import type { CfClients } from './cf-clients.js';
 import { oneTimeCode } from './ssh-code.js';
 import { findApp } from './lookup.js';
@@ -25,8 +25,6 @@ export interface InstanceTarget {
   index: number;
   stats: InstanceStats[];
 }
-
-const DEFAULT_KEEPALIVE_SECONDS = 30;
 
 export async function sshEndpoint(cf: CfClients): Promise<SshEndpoint> {
   const root = await cf.cc.root();
@@ -77,12 +75,14 @@ export function sshUsername(target: InstanceTarget): string {
   return `cf:${target.process.guid}/${target.index}`;
 }
 
-export function keepaliveMs(env: NodeJS.ProcessEnv): number {
-  const seconds = Number(env.CF_SSH_TOOLS_KEEPALIVE_SECONDS);
-  return (Number.isFinite(seconds) && seconds > 0 ? seconds : DEFAULT_KEEPALIVE_SECONDS) * 1000;
-}
-
-export async function connectToInstance(ctx: Context, cf: CfClients, endpoint: SshEndpoint, target: InstanceTarget, skipHostValidation: boolean): Promise<Client> {
+export async function connectToInstance(
+  ctx: Context,
+  cf: CfClients,
+  endpoint: SshEndpoint,
+  target: InstanceTarget,
+  skipHostValidation: boolean,
+  signal: AbortSignal,
+): Promise<Client> {
   const code = await oneTimeCode(cf, endpoint.root);
   return connectSsh({
     host: endpoint.host,
@@ -93,6 +93,8 @@ export async function connectToInstance(ctx: Context, cf: CfClients, endpoint: S
     env: ctx.env,
     timeoutMs: dialTimeoutMs(ctx.env),
     keepaliveMs: keepaliveMs(ctx.env),
+    keepaliveCountMax: KEEPALIVE_COUNT_MAX,
+    signal,
   });
 }
 

@@ -159,7 +159,13 @@ export class CloudController {
     return this.list<Resource>('/v3/service_instances', { names: name, space_guids: spaceGuid });
   }
 
-  async credentialBindings(query: { app_guids?: string; service_instance_guids?: string; service_instance_names?: string; type?: 'app' | 'key' }): Promise<CredentialBinding[]> {
+  async credentialBindings(query: {
+    app_guids?: string;
+    service_instance_guids?: string;
+    service_instance_names?: string;
+    names?: string;
+    type?: 'app' | 'key';
+  }): Promise<CredentialBinding[]> {
     return this.list<CredentialBinding>('/v3/service_credential_bindings', query);
   }
 

@@ -13,12 +13,13 @@
 //   <run>.sock          its socket (in the temp folder when this path is too long for one)
 //   <run>+<tag>.json    keys the run claimed from a dead run: alive iff <run>.json is
 import { randomBytes } from 'node:crypto';
-import { lstat, mkdir, readdir, readFile, rename, rm } from 'node:fs/promises';
+import { lstat, readdir, readFile, rename, rm } from 'node:fs/promises';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { UserError } from '../errors.js';
 import { writeFileAtomic } from './atomic.js';
+import { makeDirectory } from './dirs.js';
 
 /** A service key as the run that makes it records it. */
 export interface LedgerKey {
@@ -60,7 +61,7 @@ export class KeyLedger {
   /** Starts a run: its socket listens before its record exists, so no one takes a starting run for a dead one. */
   async openRun(): Promise<LedgerRun> {
     try {
-      await mkdir(this.dir, { recursive: true, mode: 0o700 });
+      await makeDirectory(this.dir);
       return await LedgerRun.start(this.dir);
     } catch (err) {
       if (err instanceof UserError) throw err;

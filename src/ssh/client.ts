@@ -5,6 +5,7 @@ import { UserError } from '../errors.js';
 import { dial, type DialOptions } from './dial.js';
 import { verifyHostKey } from './fingerprint.js';
 import { useCloudFoundryKeepalive } from './keepalive.js';
+import { SSH_HANDSHAKE_MS, silentEndpointMessage } from './settings.js';
 
 // ssh2 is CommonJS: its classes come from the default export.
 const { Client } = ssh2;
@@ -18,6 +19,8 @@ export interface SshConnectOptions extends DialOptions {
   /** The fingerprint published in the API root; undefined skips the check (-k). */
   fingerprint?: string;
   keepaliveMs: number;
+  keepaliveCountMax: number;
+  signal?: AbortSignal;
 }
 
 /** Offered in this order: what Diego's proxy accepts first, fast AES-GCM ahead of CTR. */
@@ -30,14 +33,14 @@ export const ALGORITHMS = {
 
 export const NOT_AUTHORIZED = 'Error opening SSH connection: You are not authorized to perform the requested action.';
 
-/** The connection went away under a running session: OpenSSH's exit code for it. */
+/** The connection went away (`when`: during the SSH handshake, after 12 s): OpenSSH's exit code for it. */
 export class ConnectionLostError extends UserError {
-  constructor(detail: string) {
-    super(`Connection to the app instance was lost (${detail}).`, 255);
+  constructor(when: string, why: string) {
+    super(`Connection to the app instance was lost ${when} (${why}).`, 255);
   }
 }
 
-/** Connects and authenticates; resolves once the connection is ready for channels. */
+/** Connects and authenticates; resolves once the connection is ready for channels. `signal` abandons it at any point. */
 export async function connectSsh(options: SshConnectOptions, onHostKey?: (key: Buffer) => void): Promise<Client> {
   const sock = await dial(options.host, options.port, options);
   const client = new Client();
@@ -45,21 +48,28 @@ export async function connectSsh(options: SshConnectOptions, onHostKey?: (key: B
   return new Promise((resolve, reject) => {
     // ssh2 reports a connection that closes before it is ready only with 'close': without
     // listening for it the promise would never settle, and Node would exit 0 with nothing done.
-    const closedEarly = () => fail(new ConnectionLostError('it closed during the SSH handshake'));
+    const closedEarly = () => fail(new ConnectionLostError('during the SSH handshake', 'closed by the other end'));
+    const abandon = () => fail(options.signal?.reason as Error);
     const fail = (err: Error & { level?: string }) => {
       client.removeAllListeners('ready');
       client.removeListener('close', closedEarly);
+      options.signal?.removeEventListener('abort', abandon);
+      // A late 'error' from the dying connection must find a listener.
+      client.on('error', () => undefined);
       sock.destroy();
-      if (err instanceof ConnectionLostError) return reject(err);
-      if (err.message === 'Connection lost before handshake') return reject(new ConnectionLostError('it closed before the SSH handshake'));
+      if (options.signal?.aborted || err instanceof ConnectionLostError) return reject(err);
+      if (err.message === 'Connection lost before handshake') return reject(new ConnectionLostError('before the SSH handshake', 'closed by the other end'));
       if (hostKeyError) return reject(hostKeyError);
       if (err.level === 'client-authentication') return reject(new UserError(NOT_AUTHORIZED));
-      if (err.level === 'client-timeout') return reject(new UserError(`Error opening SSH connection: no answer from ${options.host}:${options.port} (CF_DIAL_TIMEOUT).`));
+      if (err.level === 'client-timeout') return reject(new UserError(silentEndpointMessage(options.host, options.port, options.env)));
       reject(new UserError(`Error opening SSH connection: ${err.message}`));
     };
+    if (options.signal?.aborted) return abandon();
+    options.signal?.addEventListener('abort', abandon, { once: true });
     client.once('ready', () => {
       client.removeListener('error', fail);
       client.removeListener('close', closedEarly);
+      options.signal?.removeEventListener('abort', abandon);
       // From here a failure (a keepalive timeout, a reset) ends the connection with 'close',
       // which every user of the connection waits for; an 'error' nobody hears would crash us.
       client.on('error', () => undefined);
@@ -73,9 +83,10 @@ export async function connectSsh(options: SshConnectOptions, onHostKey?: (key: B
       password: options.password,
       tryKeyboard: false,
       algorithms: structuredClone(ALGORITHMS) as never,
-      readyTimeout: options.timeoutMs + 20_000,
+      // The dial has had its part of the bound; this is the handshake's.
+      readyTimeout: SSH_HANDSHAKE_MS,
       keepaliveInterval: options.keepaliveMs,
-      keepaliveCountMax: 3,
+      keepaliveCountMax: options.keepaliveCountMax,
       hostVerifier: (key: Buffer) => {
         onHostKey?.(key);
         if (options.fingerprint === undefined) return true;

@@ -12,7 +12,6 @@ export interface DialOptions {
 }
 
 // Until actions/ssh.ts and actions/openssh.ts import it from settings.ts, where it now lives.
-export { dialTimeoutMs } from './settings.js';
 
 /** How the SSH endpoint is reached: all_proxy (SOCKS5) first, then https_proxy, each unless no_proxy names the host. */
 export function route(host: string, port: number, env: NodeJS.ProcessEnv): { kind: 'direct' | 'socks5' | 'http-connect'; proxy?: URL } {

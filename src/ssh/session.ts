@@ -1,10 +1,8 @@
 // A shell or a command on an SSH connection, wired to the local terminal: PTY with TERM and
 // the window size, raw mode (always restored), resizes, stdin to the remote (EOF included),
 // and how the remote process ended.
-import { constants } from 'node:os';
 import type { Client, ClientChannel, PseudoTtyOptions } from 'ssh2';
 import type { TerminalStreams } from '../io/terminal.js';
-import { ConnectionLostError } from './client.js';
 
 export interface SessionOptions {
   /** exec this; a shell when undefined. */
@@ -17,12 +15,6 @@ export interface SessionOptions {
 export interface SessionEnd {
   code?: number;
   signal?: string;
-}
-
-/** 128 + the signal's number, as shells report a process killed by a signal. */
-export function signalExitCode(signal: string): number {
-  const number = constants.signals[`SIG${signal.replace(/^SIG/, '')}` as keyof typeof constants.signals];
-  return 128 + (number ?? 0);
 }
 
 function windowSize(streams: TerminalStreams): { rows: number; cols: number } {
@@ -41,7 +33,8 @@ function openChannel(client: Client, options: SessionOptions): Promise<ClientCha
   });
 }
 
-export async function runSession(client: Client, options: SessionOptions): Promise<SessionEnd> {
+/** Runs until the remote process ends; `signal` (the run's stop, a lost connection among them) ends it early with its reason. */
+export async function runSession(client: Client, options: SessionOptions, signal: AbortSignal): Promise<SessionEnd> {
   const { stdin, stdout, stderr } = options.streams;
   const channel = await openChannel(client, options);
   const raw = Boolean(options.pty && stdin.isTTY && stdin.setRawMode);
@@ -60,15 +53,24 @@ export async function runSession(client: Client, options: SessionOptions): Promi
     stdin.pipe(channel);
     return await new Promise<SessionEnd>((resolve, reject) => {
       const end: SessionEnd = {};
-      channel.on('exit', (code: number | null, signal?: string) => {
+      channel.on('exit', (code: number | null, exitSignal?: string) => {
         if (code !== null && code !== undefined) end.code = code;
-        if (signal) end.signal = signal.replace(/^SIG/, '');
+        if (exitSignal) end.signal = exitSignal.replace(/^SIG/, '');
       });
-      channel.once('close', () => resolve(end));
-      client.once('close', () => reject(new ConnectionLostError('the connection closed')));
-      client.once('error', (err) => reject(new ConnectionLostError(err.message)));
+      const stop = () => {
+        channel.close();
+        reject(signal.reason as Error);
+      };
+      if (signal.aborted) return stop();
+      signal.addEventListener('abort', stop, { once: true });
+      channel.once('close', () => {
+        signal.removeEventListener('abort', stop);
+        resolve(end);
+      });
     });
   } finally {
+    channel.unpipe(stdout);
+    channel.stderr.unpipe(stderr);
     stdin.unpipe(channel);
     stdin.pause();
     if (raw) stdin.setRawMode!(false);

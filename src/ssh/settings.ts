@@ -18,6 +18,9 @@ const DIAL_TIMEOUT: SecondsSetting = { variable: 'CF_DIAL_TIMEOUT', fallback: 6,
 /** Seconds between keepalives; three unanswered ones declare the connection lost. */
 const KEEPALIVE: SecondsSetting = { variable: 'CF_SSH_TOOLS_KEEPALIVE_SECONDS', fallback: 30, min: 1, max: 86400 };
 
+/** Unanswered keepalives before a connection counts as lost (cf's, and our OpenSSH hand-off's). */
+export const KEEPALIVE_COUNT_MAX = 3;
+
 /** After the dial, how long the endpoint has to complete the SSH handshake. */
 export const SSH_HANDSHAKE_MS = 10_000;
 
@@ -38,6 +41,12 @@ export function dialTimeoutMs(env: Env): number {
 
 export function keepaliveMs(env: Env): number {
   return milliseconds(env, KEEPALIVE);
+}
+
+/** Checks every SSH timing at once, so a bad value fails before any request is made. */
+export function checkSshSettings(env: Env): void {
+  dialTimeoutMs(env);
+  keepaliveMs(env);
 }
 
 /** The one bound within which an endpoint that accepts TCP but never speaks SSH must fail. */

@@ -56,8 +56,9 @@ describe('connect-to-service with real databases', () => {
     return { child, port, output: () => stdout, errors: () => stderr };
   }
 
-  async function stop(child: ReturnType<typeof spawn>, signal: NodeJS.Signals): Promise<number | null> {
-    const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
+  /** Sends `signal` and resolves with how the run ended: its exit status, or the signal it died of. */
+  async function stop(child: ReturnType<typeof spawn>, signal: NodeJS.Signals): Promise<number | NodeJS.Signals | null> {
+    const exited = new Promise<number | NodeJS.Signals | null>((resolve) => child.once('exit', (code, died) => resolve(code ?? died)));
     child.kill(signal);
     return exited;
   }
@@ -129,7 +130,7 @@ describe('connect-to-service with real databases', () => {
       });
       assert.ok(password, 'a plain psql connected through the tunnel');
     } finally {
-      assert.equal(await stop(t.child, 'SIGINT'), 0);
+      assert.equal(await stop(t.child, 'SIGINT'), 'SIGINT', 'cleaned up, then dead of Ctrl-C, as cf ssh -N');
     }
   });
 
@@ -171,7 +172,7 @@ describe('connect-to-service with real databases', () => {
       const made = await keys();
       assert.equal(made.length, 1);
       assert.match(made[0]?.name ?? '', /^cf-ssh-tools-developer-[0-9a-f]{8}$/);
-      await stop(t.child, signal);
+      assert.equal(await stop(t.child, signal), signal);
       assert.deepEqual(await keys(), [], `the key is gone after ${signal}`);
     }
   });
@@ -184,7 +185,7 @@ describe('connect-to-service with real databases', () => {
     assert.equal((await keys()).length, 1);
     const r = await cli(developer, ['connect-to-service', 'db-app', 'demo-pg', '--credentials', 'key', '--', '-tAc', 'select 3']);
     assert.equal(r.stdout.trim(), '3', r.stderr);
-    assert.match(r.stderr, new RegExp(`Deleted service key ${left.name}, left behind by an earlier run`));
+    assert.match(r.stderr, new RegExp(`^Deleted service key ${left.name} of demo-pg, left behind by an earlier run that was stopped\\.$`, 'm'));
     assert.deepEqual(await keys(), []);
   });
 
@@ -224,14 +225,10 @@ describe('connect-to-service with real databases', () => {
     for (const password of passwords) assert.ok(!args.includes(password));
   });
 
-  it('a client that is not installed: names the package and prints the details instead', async () => {
-    const t = await tunnel(developer, ['db-app', 'demo-pg'], { PATH: '/nonexistent' });
-    try {
-      assert.match(t.errors(), /No client started: psql is not installed \(Debian\/Ubuntu package: postgresql-client\)/);
-      assert.match(t.output(), /^Tunnel to demo-pg \(postgres\) is open:/);
-    } finally {
-      assert.equal(await stop(t.child, 'SIGTERM'), 0);
-    }
+  it('a client that is not installed, without a terminal: names the package and stops, never waiting for Ctrl-C', async () => {
+    const r = await cli(developer, ['connect-to-service', 'db-app', 'demo-pg'], { env: { PATH: '/nonexistent' } });
+    assert.equal(r.code, 1, r.stderr);
+    assert.equal(r.stderr, 'No client started: psql is not installed (Debian/Ubuntu package: postgresql-client). Give --no-client to hold the tunnel open for other programs.\n');
   });
 
   it('Ctrl-C in psql cancels the query, not the tunnel; the tunnel ends when psql does', async () => {
@@ -263,13 +260,15 @@ describe('connect-to-service with real databases', () => {
     }
   });
 
-  it('a service whose type nothing tells: the details instead of a client, with the reason; --type decides', async () => {
-    const t = await tunnel(developer, ['db-app', 'legacy-db']);
+  it('a service whose type nothing tells: the reason, and --type decides; --no-client holds the tunnel anyway', async () => {
+    const r = await cli(developer, ['connect-to-service', 'db-app', 'legacy-db']);
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /^No client started: the type of 'legacy-db' could not be told \(no hints\); give it with --type\. Give --no-client/m);
+    const t = await tunnel(developer, ['db-app', 'legacy-db', '--no-client']);
     try {
-      assert.match(t.errors(), /^No client started: the type of 'legacy-db' could not be told \(no hints\); give it with --type\.$/m);
       assert.match(t.output(), /^Tunnel to legacy-db is open:$/m);
     } finally {
-      await stop(t.child, 'SIGINT');
+      assert.equal(await stop(t.child, 'SIGINT'), 'SIGINT');
     }
     const typed = await cli(developer, ['connect-to-service', 'db-app', 'legacy-db', '--type', 'postgres', '--', '-tAc', 'select 5']);
     assert.equal(typed.stdout.trim(), '5', typed.stderr);

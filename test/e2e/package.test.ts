@@ -235,13 +235,17 @@ describe('the packaged executable', { skip: why, timeout: 600_000 }, () => {
     );
   });
 
-  it('cf connect-to-service --no-client: the tunnel reaches PostgreSQL; Ctrl-C closes it', async (t) => {
+  it('cf connect-to-service --no-client --credentials key: the tunnel reaches PostgreSQL; Ctrl-C to the process group ends it cleanly', async (t) => {
     const { databases } = await foundation.control<{ databases: { kind: string }[] }>('GET', '/foundation/databases');
     if (!databases.some((d) => d.kind === 'postgres')) return t.skip('neither PostgreSQL nor PGlite is installed');
     const home = tempHome();
     // Its own process group, like a terminal's foreground job: Ctrl-C reaches cf and the plugin.
     const env = { PATH: process.env.PATH, HOME: home, CF_HOME: home, XDG_CACHE_HOME: path.join(home, 'cache') };
-    const child = spawn(host, ['-config', session, binary, 'connect-to-service', 'db-app', 'demo-pg', '--no-client'], { env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(host, ['-config', session, binary, 'connect-to-service', 'db-app', 'demo-pg', '--no-client', '--credentials', 'key'], {
+      env,
+      detached: true,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let stdout = '';
     let stderr = '';
     child.stderr.on('data', (d) => (stderr += d));
@@ -267,9 +271,14 @@ describe('the packaged executable', { skip: why, timeout: 600_000 }, () => {
       socket.once('error', reject);
     });
     assert.match(answer, /^[SN]$/);
+    const keys = () => foundation.control<{ name: string }[]>('GET', '/foundation/service-keys');
+    assert.equal((await keys()).length, 1, 'the run made its key');
     process.kill(-child.pid!, 'SIGINT');
     assert.equal(await exited, 130, stderr);
     clearTimeout(timer);
+    // The terminal's Ctrl-C reached the plugin too: it cleaned up and said nothing more (no native dump, no stack).
+    assert.equal(stderr, 'Press Ctrl-C to close the tunnel.\n');
+    assert.deepEqual(await keys(), [], 'the key is deleted');
   });
 
   it('CLI-MESSAGE-UNINSTALL exits 0', async () => {

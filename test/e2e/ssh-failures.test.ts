@@ -46,7 +46,7 @@ async function cuttingProxy(cutAfter: number): Promise<{ url: string; tunnels: (
   };
 }
 
-const LOST_IN_HANDSHAKE = /^Connection to the app instance was lost \(it closed (before|during) the SSH handshake\)\.$/m;
+const LOST_IN_HANDSHAKE = /^Connection to the app instance was lost (before|during) the SSH handshake \(closed by the other end\)\.$/m;
 
 describe('lost connections', () => {
   let foundation: RunningFoundation;

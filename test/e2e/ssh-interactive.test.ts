@@ -100,15 +100,23 @@ describe('ssh on a terminal', () => {
     await p.waitFor(/^no tty\s*$/m);
   });
 
-  it('offers the instance picker when several instances run and no -i is given', async () => {
+  it('offers the instance picker for an interactive shell when several instances run and no -i is given; -c takes instance 0 as cf does', async () => {
     const p = pane('picker');
     p.type(ssh(`demo-app -c 'echo "picked=$CF_INSTANCE_INDEX"'`));
+    await p.waitFor(/^picked=0\s*$/m);
+    assert.doesNotMatch(p.screen(), /runs 2 web instances/);
+    p.type(ssh('demo-app'));
     await p.waitFor(/demo-app runs 2 web instances:/);
     const screen = p.screen();
     assert.match(screen, /#\s+state\s+uptime\s+cpu\s+memory/);
     assert.match(screen, /\n\s+1\s+RUNNING\s+1h0m\s+0\.8%\s+80M of 256M/);
     await p.waitFor(/Instance \(enter for 0\):/);
+    p.type('7');
+    await p.waitFor(/demo-app has no web instance 7\./);
     p.type('1');
-    await p.waitFor(/^picked=1\s*$/m);
+    p.type('echo "shell=$CF_INSTANCE_INDEX"');
+    await p.waitFor(/^shell=1\s*$/m);
+    p.type('exit');
+    await p.waitFor(/^exit\s*\nlocal\$\s*$/m);
   });
 });

@@ -10,7 +10,9 @@ import { ROOT } from './foundation.js';
 export const BIN = path.join(ROOT, 'build/src/bin.js');
 
 export interface CliResult {
+  /** null when a signal ended the process (`signal`). */
   code: number | null;
+  signal?: NodeJS.Signals | null;
   stdout: string;
   stderr: string;
 }
@@ -45,9 +47,9 @@ export function cli(home: string, args: string[], options: CliOptions = {}): Pro
       child.kill('SIGKILL');
       reject(new Error(`cf-ssh-tools ${args.join(' ')} did not finish in time\n${stdout}\n${stderr}`));
     }, options.timeoutMs ?? 20_000);
-    child.once('close', (code) => {
+    child.once('close', (code, signal) => {
       clearTimeout(timer);
-      resolve({ code, stdout, stderr });
+      resolve({ code, signal, stdout, stderr });
     });
   });
 }

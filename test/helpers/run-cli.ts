@@ -7,7 +7,7 @@
 // What the spawned helper (cli.ts) does in 0.4–0.8 s takes a few milliseconds here. Keep
 // spawned runs for what needs a real process: signals, terminals, packaging, the cf host.
 import { PassThrough, Writable } from 'node:stream';
-import type { Context, ContextOptions } from '../../src/context.js';
+import type { ContextOptions, StopReason, SubscribeStops } from '../../src/context.js';
 import { describeError } from '../../src/errors.js';
 import { runArgv } from '../../src/plugin-launch.js';
 import { type CliOptions, type CliResult, tempHome } from './cli.js';
@@ -16,13 +16,13 @@ import type { SpawnStubs } from './spawn-stubs.js';
 export { tempHome };
 export type { CliResult };
 
-/** Stop signals for in-process runs: the CLI subscribes through ctx.onSignals, the test sends. */
+/** Stops for in-process runs (signals, stdout closed): the CLI subscribes through ctx.onStop, the test sends. */
 export class TestSignals {
-  private readonly handlers = new Set<(signal: NodeJS.Signals) => void>();
+  private readonly handlers = new Set<(reason: StopReason) => void>();
 
-  readonly subscribe: Context['onSignals'] = (handler) => {
+  readonly subscribe: SubscribeStops = (handler) => {
     // A handler of its own per subscription, so that subscribing one twice is counted twice.
-    const own = (signal: NodeJS.Signals) => handler(signal);
+    const own = (reason: StopReason) => handler(reason);
     this.handlers.add(own);
     return () => void this.handlers.delete(own);
   };
@@ -34,8 +34,17 @@ export class TestSignals {
 
   /** Delivers a signal to every subscriber, as the process would. Returns how many got it. */
   send(signal: NodeJS.Signals): number {
+    return this.deliver({ kind: 'signal', signal });
+  }
+
+  /** stdout's reader went away (EPIPE), as the entry point reports it. */
+  closeOutput(): number {
+    return this.deliver({ kind: 'output-closed' });
+  }
+
+  private deliver(reason: StopReason): number {
     const handlers = [...this.handlers];
-    for (const handler of handlers) handler(signal);
+    for (const handler of handlers) handler(reason);
     return handlers.length;
   }
 }
@@ -109,7 +118,7 @@ export function startCli(home: string, args: string[], options: RunOptions = {})
     env,
     now: options.now,
     spawn: options.stubs?.spawn,
-    onSignals: signals.subscribe,
+    onStop: signals.subscribe,
   };
   // Where bin.ts starts: cf's launches go to runPlugin, anything else is a standalone run.
   const ended = runArgv(args, io).then(

@@ -29,6 +29,8 @@ export interface SpawnCall {
   stderr: Writable;
   /** Signals the CLI sent the program (child.kill), in order. */
   signals: NodeJS.Signals[];
+  /** Resolves with the first signal the CLI sends the program (at once if one was sent). */
+  signalled(): Promise<NodeJS.Signals>;
 }
 
 /** Plays the program: its exit status (0 when nothing is returned); a thrown error is spawn's 'error'. */
@@ -59,8 +61,10 @@ class StubChild extends EventEmitter {
   }
 
   kill(signal: NodeJS.Signals | number = 'SIGTERM'): boolean {
-    this.signals.push(typeof signal === 'number' ? (`signal ${signal}` as NodeJS.Signals) : signal);
+    const name = typeof signal === 'number' ? (`signal ${signal}` as NodeJS.Signals) : signal;
+    this.signals.push(name);
     this.killed = true;
+    this.emit('signalled', name);
     return true;
   }
 }
@@ -103,7 +107,11 @@ export class SpawnStubs {
     const child = new StubChild(stub ? this.nextPid++ : undefined, signals);
     const streams = this.streams;
     if (!streams) throw new Error('SpawnStubs: no streams to write to; pass the stubs to runCli (test/helpers/run-cli.ts)');
-    const call: SpawnCall = { executable: command, program: stub?.program ?? command, args, env: options.env ?? {}, options, ...streams, signals };
+    const signalled = () => {
+      const [first] = signals;
+      return first ? Promise.resolve(first) : new Promise<NodeJS.Signals>((resolve) => child.once('signalled', resolve));
+    };
+    const call: SpawnCall = { executable: command, program: stub?.program ?? command, args, env: options.env ?? {}, options, ...streams, signals, signalled };
     this.calls.push(call);
     if (!stub) {
       this.unexpected.push([command, ...args].join(' '));

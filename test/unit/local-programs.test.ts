@@ -12,6 +12,7 @@ import path from 'node:path';
 import { after, afterEach, before, beforeEach, describe, it } from 'node:test';
 import { type Foundation, startFoundation } from '../foundation/server.js';
 import type { App } from '../foundation/state.js';
+import { answersFor, FakeCf } from '../helpers/fake-cf.js';
 import { echoServer, roundTrip } from '../helpers/net.js';
 import { loggedIn, runCli, startCli, TestSignals } from '../helpers/run-cli.js';
 import { type SpawnCall, SpawnStubs } from '../helpers/spawn-stubs.js';
@@ -129,16 +130,35 @@ describe('local programs', () => {
 
   it('psql: SIGTERM is passed on to the program and cleaning up waits for its exit; SIGINT is left to the terminal', async () => {
     const signals = new TestSignals();
-    stubs.register('psql', (call) => {
-      // Two listen: connect-to-service (to clean up before it stops) and the program's start.
-      assert.equal(signals.send('SIGINT'), 2);
-      assert.equal(signals.send('SIGTERM'), 2);
-      assert.deepEqual(call.signals, ['SIGTERM']);
+    stubs.register('psql', async (call) => {
+      // One run listens: its lifecycle. Ctrl-C is psql's own (it cancels a query); SIGTERM ends the run.
+      assert.equal(signals.send('SIGINT'), 1);
+      assert.deepEqual(call.signals, [], 'Ctrl-C reaches psql from the terminal, not from us');
+      assert.equal(signals.send('SIGTERM'), 1);
+      assert.equal(await call.signalled(), 'SIGTERM');
       return 143;
     });
     const r = await runCli(developer, ['connect-to-service', 'tools-app', 'stub-pg'], { stubs, signals });
     assert.equal(r.code, 143, r.stderr);
+    assert.equal(r.stdout + r.stderr, '', 'a stop says nothing more');
     assert.equal(signals.subscribed, 0, 'no stop-signal handler is left behind');
+  });
+
+  it('under cf, Ctrl-C ends the run: cf itself has died of it, so psql is ended and everything cleaned up', async () => {
+    const signals = new TestSignals();
+    stubs.register('psql', async (call) => {
+      assert.equal(signals.send('SIGINT'), 1);
+      assert.equal(await call.signalled(), 'SIGINT');
+      return 130;
+    });
+    const cf = new FakeCf(await answersFor(foundation));
+    try {
+      const r = await runCli(developer, [String(await cf.listen()), 'connect-to-service', 'tools-app', 'stub-pg'], { stubs, signals });
+      assert.equal(r.code, 130, r.stderr);
+      assert.equal(signals.subscribed, 0);
+    } finally {
+      await cf.close();
+    }
   });
 
   it('mariadb: --defaults-extra-file first, a 0600 file in a 0700 folder with the password, removed afterwards', async () => {
@@ -190,7 +210,7 @@ describe('local programs', () => {
     assert.match(run.stdout(), /password:\s+\*{8} \(--show-password shows it\)/);
     assert.equal(run.signals.send('SIGINT'), 1);
     const r = await run.result;
-    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.code, 130, 'stopped by Ctrl-C, as cf ssh -N');
     assert.deepEqual(keys(), [], 'the key went with the tunnel');
     assert.doesNotMatch(r.stdout + r.stderr, new RegExp(PG_PASSWORD));
   });
@@ -206,6 +226,10 @@ describe('local programs', () => {
       assert.deepEqual(call.args, [
         '-p',
         proxyPort,
+        // The user's own first: for ssh the first value of an option wins.
+        '-o',
+        'ConnectTimeout=5',
+        '-q',
         '-o',
         `UserKnownHostsFile=${dir}/known_hosts`,
         '-o',
@@ -219,11 +243,12 @@ describe('local programs', () => {
         '-o',
         'NumberOfPasswordPrompts=1',
         '-o',
-        'ServerAliveInterval=30',
-        '-T',
+        'ConnectTimeout=6',
         '-o',
-        'ConnectTimeout=5',
-        '-q',
+        'ServerAliveInterval=30',
+        '-o',
+        'ServerAliveCountMax=3',
+        '-T',
         `cf:${app.guid}/1@${host}`,
         'echo hi',
       ]);

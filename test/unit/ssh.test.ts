@@ -13,7 +13,7 @@ import { wantsPty } from '../../src/commands/ssh.js';
 import { fingerprintLike, verifyHostKey } from '../../src/ssh/fingerprint.js';
 import { parseForwardSpec } from '../../src/ssh/forward-spec.js';
 import { knownHostsLine } from '../../src/ssh/host-key.js';
-import { signalExitCode } from '../../src/ssh/session.js';
+import { signalExitCode } from '../../src/errors.js';
 import { tempHome } from '../helpers/cli.js';
 
 describe('-L specifications', () => {
@@ -119,10 +119,11 @@ describe('--ssh-client openssh', () => {
       { command: 'uptime', pty: false, noCommand: false, forwards: [parseForwardSpec('[::1]:8080:localhost:80')], skipHostValidation: false, extraArgs: ['-v'] },
       {},
     );
-    assert.deepEqual(args.slice(0, 2), ['-p', '2222']);
+    // The user's own arguments right after the port: for ssh, the first value of an option wins.
+    assert.deepEqual(args.slice(0, 3), ['-p', '2222', '-v']);
     assert.ok(args.includes('UserKnownHostsFile=/tmp/kh') && args.includes('StrictHostKeyChecking=yes'));
     assert.ok(args.includes('-T'));
-    assert.deepEqual(args.slice(-4), ['[::1]:8080:localhost:80', '-v', 'cf:p-guid/1@ssh.example.com', 'uptime']);
+    assert.deepEqual(args.slice(-4), ['-L', '[::1]:8080:localhost:80', 'cf:p-guid/1@ssh.example.com', 'uptime']);
     const shell = openSshArgs(endpoint, target, undefined, { pty: true, noCommand: false, forwards: [], skipHostValidation: true, extraArgs: [] }, {});
     assert.ok(shell.includes('-tt') && shell.includes('StrictHostKeyChecking=no'));
     assert.equal(shell.at(-1), 'cf:p-guid/1@ssh.example.com');

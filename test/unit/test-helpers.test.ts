@@ -4,6 +4,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { RecordedRequest } from '../foundation/server.js';
 import { assertRequests, expectRequests } from '../helpers/expect-requests.js';
+import type { StopReason } from '../../src/context.js';
 import { runCli, startCli, tempHome, TestSignals } from '../helpers/run-cli.js';
 import { SpawnStubs } from '../helpers/spawn-stubs.js';
 
@@ -70,13 +71,15 @@ describe('runCli and the spawn stubs', () => {
   it('TestSignals counts subscriptions and delivers to each', () => {
     const signals = new TestSignals();
     const got: string[] = [];
-    const off = signals.subscribe((s) => got.push(`a:${s}`));
-    signals.subscribe((s) => got.push(`b:${s}`))();
+    const named = (r: StopReason) => (r.kind === 'signal' ? r.signal : r.kind);
+    const off = signals.subscribe((r) => got.push(`a:${named(r)}`));
+    signals.subscribe((r) => got.push(`b:${named(r)}`))();
     assert.equal(signals.subscribed, 1);
     assert.equal(signals.send('SIGTERM'), 1);
+    assert.equal(signals.closeOutput(), 1);
     off();
     assert.equal(signals.send('SIGINT'), 0);
-    assert.deepEqual(got, ['a:SIGTERM']);
+    assert.deepEqual(got, ['a:SIGTERM', 'a:output-closed']);
   });
 
   it('a stub is used once, by base name or by path, and verify reports what its handler threw', async () => {
