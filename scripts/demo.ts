@@ -42,7 +42,7 @@ async function main(): Promise<number> {
     { args: ['space-ssh-allowed', 'locked-space'] },
     { args: ['target', '-s', 'locked-space'] },
     { args: ['ssh-enabled', 'locked-app', '--json'] },
-    { args: ['allow-space-ssh', 'locked-space'], expectCode: 1, note: 'only org managers may' },
+    { args: ['allow-space-ssh', 'locked-space'], expectCode: 1, note: 'only space and org managers may' },
     { args: ['target', '-s', 'demo-space'] },
     { args: ['ssh', 'demo-app', '-c', 'echo "hello from instance $CF_INSTANCE_INDEX"; exit 3'], expectCode: 3, note: 'the remote exit status is ours' },
     { args: ['ssh', 'demo-app', '-i', '1', '--app-env', '-c', 'echo "$PWD: APP_PROFILE_LOADED=$APP_PROFILE_LOADED"'], note: 'in the app environment' },

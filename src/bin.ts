@@ -10,7 +10,10 @@ const stops = new ProcessStops();
 stops.install();
 
 async function main(): Promise<number> {
-  const io = { streams: { stdin: process.stdin, stdout: process.stdout, stderr: process.stderr }, env: process.env, onStop: stops.subscribe };
+  const { isSea } = await import('node:sea');
+  // The packaged executable is all of us; unpackaged, node runs this script.
+  const self = isSea() ? [process.execPath] : [process.execPath, process.argv[1] ?? ''];
+  const io = { streams: { stdin: process.stdin, stdout: process.stdout, stderr: process.stderr }, env: process.env, onStop: stops.subscribe, self };
   return runArgv(process.argv.slice(2), io);
 }
 

@@ -26,6 +26,8 @@ export interface Context {
   spawn: typeof spawn;
   /** Calls `handler` on a stop signal or a failed stdout until the returned function is called. */
   onStop: SubscribeStops;
+  /** How to start ourselves again (our executable, and the script when unpackaged): ssh's ProxyCommand. */
+  readonly self: readonly string[];
   /** cf started us: cf dies on Ctrl-C (it has no handler around a plugin), so Ctrl-C ends our run too. */
   readonly launchedByCf: boolean;
 }
@@ -94,6 +96,7 @@ export interface ContextOptions {
   pluginStore?: LoginStore;
   /** Tests start programs through a stub registry. */
   spawn?: typeof spawn;
+  self: readonly string[];
   /** The entry point's ProcessStops; tests deliver stops themselves. */
   onStop: SubscribeStops;
 }
@@ -129,6 +132,7 @@ export function createContext(options: ContextOptions): Context {
     },
     spawn: options.spawn ?? spawn,
     onStop: options.onStop,
+    self: options.self,
     launchedByCf: options.pluginStore !== undefined,
   };
 }

@@ -1,6 +1,7 @@
 // How cf starts a plugin, and what we do for each: `<port> SendMetadata` at install,
 // `<port> CLI-MESSAGE-UNINSTALL` at uninstall, `<port> <command> args...` to run a command.
 import { describeApi } from './actions/login.js';
+import { PROXY_DIAL, relayThroughProxy } from './actions/proxy-dial.js';
 import { runCli } from './cli.js';
 import { type Context, createContext, type ContextOptions } from './context.js';
 import { describeError } from './errors.js';
@@ -57,6 +58,7 @@ export async function runPlugin(launch: PluginLaunch, io: Omit<ContextOptions, '
 
 /** What the process runs: cf's launch when argv is one, else a standalone command. bin.ts and the tests' in-process runs both start here. */
 export function runArgv(argv: string[], io: Omit<ContextOptions, 'bin' | 'pluginStore'>): Promise<number> {
+  if (argv[0] === PROXY_DIAL) return relayThroughProxy(argv.slice(1), io.streams, io.env);
   const launch = pluginLaunch(argv);
   return launch ? runPlugin(launch, io) : runCli(argv, createContext(io));
 }

@@ -4,6 +4,7 @@
 import type { Context } from '../context.js';
 import { UserError } from '../errors.js';
 import { route } from '../ssh/dial.js';
+import { proxyCommand } from './proxy-dial.js';
 import { dialTimeoutMs, KEEPALIVE_COUNT_MAX, keepaliveMs } from '../ssh/settings.js';
 import { verifyHostKey } from '../ssh/fingerprint.js';
 import type { ForwardSpec } from '../ssh/forward-spec.js';
@@ -11,7 +12,7 @@ import { knownHostsLine, readHostKey } from '../ssh/host-key.js';
 import type { ClientFile } from '../services/clients.js';
 import { MissingProgramError, runLocalProgram } from './local-program.js';
 import type { CfClients } from './cf-clients.js';
-import type { Lifecycle, Reporter } from './lifecycle.js';
+import type { Lifecycle } from './lifecycle.js';
 import { type InstanceTarget, type SshEndpoint, sshUsername } from './ssh.js';
 import { oneTimeCode } from './ssh-code.js';
 
@@ -23,6 +24,8 @@ export interface OpenSshOptions {
   skipHostValidation: boolean;
   /** Given after --, passed to ssh as they are. */
   extraArgs: string[];
+  /** How ssh reaches the endpoint when a proxy is set: through us (proxy-dial.ts). */
+  proxyCommand?: string;
 }
 
 const CODE_VARIABLE = 'CF_SSH_TOOLS_ONE_TIME_CODE';
@@ -51,6 +54,7 @@ export function openSshArgs(endpoint: SshEndpoint, target: InstanceTarget, known
     `ServerAliveInterval=${keepaliveMs(env) / 1000}`,
     '-o',
     `ServerAliveCountMax=${KEEPALIVE_COUNT_MAX}`,
+    ...(options.proxyCommand ? ['-o', `ProxyCommand=${options.proxyCommand}`] : []),
     ...(options.noCommand ? ['-N'] : options.pty ? ['-tt'] : ['-T']),
     ...options.forwards.flatMap((f) => ['-L', `${bracketed(f.bindAddress)}:${f.localPort}:${bracketed(f.remoteHost)}:${f.remotePort}`]),
     `${sshUsername(target)}@${endpoint.host}`,
@@ -59,18 +63,8 @@ export function openSshArgs(endpoint: SshEndpoint, target: InstanceTarget, known
 }
 
 /** The system ssh runs as part of `life`: ended, and its files removed, on every way out. */
-export async function handOffToOpenSsh(
-  ctx: Context,
-  cf: CfClients,
-  endpoint: SshEndpoint,
-  target: InstanceTarget,
-  options: OpenSshOptions,
-  life: Lifecycle,
-  reporter: Reporter,
-): Promise<number> {
-  if (route(endpoint.host, endpoint.port, ctx.env).kind !== 'direct') {
-    reporter.notice('Note: the system ssh connects directly; give it a ProxyCommand in ~/.ssh/config to go through your proxy.');
-  }
+export async function handOffToOpenSsh(ctx: Context, cf: CfClients, endpoint: SshEndpoint, target: InstanceTarget, options: OpenSshOptions, life: Lifecycle): Promise<number> {
+  const proxied = route(endpoint.host, endpoint.port, ctx.env).kind !== 'direct';
   const files: ClientFile[] = [{ name: 'askpass', content: `#!/bin/sh\nprintf '%s\\n' "$${CODE_VARIABLE}"\n`, executable: true }];
   if (!options.skipHostValidation) {
     const key = await life.until(readHostKey(endpoint.host, endpoint.port, { env: ctx.env, timeoutMs: dialTimeoutMs(ctx.env) }));
@@ -83,7 +77,13 @@ export async function handOffToOpenSsh(
       ctx,
       {
         programs: ['ssh'],
-        args: openSshArgs(endpoint, target, options.skipHostValidation ? undefined : '{dir}/known_hosts', options, ctx.env),
+        args: openSshArgs(
+          endpoint,
+          target,
+          options.skipHostValidation ? undefined : '{dir}/known_hosts',
+          { ...options, proxyCommand: proxied ? proxyCommand(ctx.self) : undefined },
+          ctx.env,
+        ),
         env: { SSH_ASKPASS: '{dir}/askpass', SSH_ASKPASS_REQUIRE: 'force', DISPLAY: ctx.env.DISPLAY || ':0', [CODE_VARIABLE]: code },
         files,
       },

@@ -53,7 +53,6 @@ export async function runSsh(ctx: Context, cf: CfClients, request: SshRequest, r
           extraArgs: request.openSshArgs,
         },
         life,
-        reporter,
       );
     }
     return runBuiltin(ctx, cf, endpoint, target, request, life, reporter);

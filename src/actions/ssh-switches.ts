@@ -118,7 +118,7 @@ export function blockedTip(status: SshStatus, bin: string): string {
     case 'global':
       return 'SSH is disabled globally on this Cloud Foundry: only its operators can enable it.';
     case 'space':
-      return `SSH is not allowed in space '${status.space}': an org manager can run '${bin} allow-space-ssh ${status.space}'.`;
+      return `SSH is not allowed in space '${status.space}': a space or org manager can run '${bin} allow-space-ssh ${status.space}'.`;
     case 'app':
       return `SSH is disabled for app '${status.app}': a space developer can run '${bin} enable-ssh ${status.app}'.`;
     default:

@@ -169,6 +169,13 @@ describe('ssh through the foundation’s SSH proxy', () => {
         const r = await cli(developer, ['ssh', 'demo-app', '-c', 'echo via proxy'], { env: { [variable]: proxy.url, no_proxy: '' } });
         assert.equal(r.stdout, 'via proxy\n', `${variable}: ${r.stderr}`);
         assert.ok(proxy.tunnels.includes(root.links.app_ssh.href), `${variable}: tunnels ${proxy.tunnels.join(', ')}`);
+        // The system ssh takes the same way: its ProxyCommand runs our own dialer.
+        proxy.tunnels.length = 0;
+        const openssh = await cli(developer, ['ssh', 'demo-app', '--ssh-client', 'openssh', '-c', 'echo openssh via proxy'], { env: { [variable]: proxy.url, no_proxy: '' } });
+        assert.equal(openssh.stdout.replace(/\r/g, ''), 'openssh via proxy\n', `${variable}: ${openssh.stderr}`);
+        assert.equal(openssh.code, 0);
+        // Two tunnels: reading the host key to pin it, then ssh's own connection.
+        assert.deepEqual(proxy.tunnels, [root.links.app_ssh.href, root.links.app_ssh.href], `${variable}: tunnels ${proxy.tunnels.join(', ')}`);
       } finally {
         proxy.close();
       }

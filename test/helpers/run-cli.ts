@@ -10,7 +10,7 @@ import { PassThrough, Writable } from 'node:stream';
 import type { ContextOptions, StopReason, SubscribeStops } from '../../src/context.js';
 import { describeError } from '../../src/errors.js';
 import { runArgv } from '../../src/plugin-launch.js';
-import { type CliOptions, type CliResult, tempHome } from './cli.js';
+import { BIN, type CliOptions, type CliResult, tempHome } from './cli.js';
 import type { SpawnStubs } from './spawn-stubs.js';
 
 export { tempHome };
@@ -119,6 +119,7 @@ export function startCli(home: string, args: string[], options: RunOptions = {})
     now: options.now,
     spawn: options.stubs?.spawn,
     onStop: signals.subscribe,
+    self: [process.execPath, BIN],
   };
   // Where bin.ts starts: cf's launches go to runPlugin, anything else is a standalone run.
   const ended = runArgv(args, io).then(

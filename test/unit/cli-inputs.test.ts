@@ -135,7 +135,7 @@ describe('the instance picker', () => {
     let shown = '';
     stderr.on('data', (chunk: Buffer) => (shown += chunk.toString()));
     const stdout = Object.assign(new PassThrough(), { isTTY: true });
-    const ctx = createContext({ streams: { stdin, stdout, stderr }, env: {}, onStop: () => () => undefined });
+    const ctx = createContext({ streams: { stdin, stdout, stderr }, env: {}, onStop: () => () => undefined, self: [] });
     /** Resolves once the prompt has been shown `count` times. */
     const prompted = async (count: number) => {
       while (shown.split(PROMPT).length - 1 < count) await once(stderr, 'data');

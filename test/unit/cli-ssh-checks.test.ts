@@ -39,7 +39,7 @@ describe('ssh before connecting', () => {
     assert.equal(app.code, 1);
     assert.equal(app.stderr, "SSH is disabled for app 'no-ssh-app': a space developer can run 'cf-ssh-tools enable-ssh no-ssh-app'.\n");
     const locked = await runCli(await loggedIn(foundation.url, 'developer', 'locked-space'), ['ssh', 'locked-app', '-c', 'true']);
-    assert.equal(locked.stderr, "SSH is not allowed in space 'locked-space': an org manager can run 'cf-ssh-tools allow-space-ssh locked-space'.\n");
+    assert.equal(locked.stderr, "SSH is not allowed in space 'locked-space': a space or org manager can run 'cf-ssh-tools allow-space-ssh locked-space'.\n");
     foundation.world.globalSsh = false;
     try {
       const global = await runCli(developer, ['ssh', 'demo-app', '-c', 'true']);

@@ -79,7 +79,7 @@ describe('SSH switches', () => {
     const home = await loggedIn(foundation.url, 'developer', 'locked-space');
     const locked = await runCli(home, ['enable-ssh', 'locked-app']);
     assert.equal(locked.code, 0, locked.stderr);
-    assert.match(locked.stdout, /TIP: SSH is not allowed in space 'locked-space': an org manager can run 'cf-ssh-tools allow-space-ssh locked-space'\./);
+    assert.match(locked.stdout, /TIP: SSH is not allowed in space 'locked-space': a space or org manager can run 'cf-ssh-tools allow-space-ssh locked-space'\./);
   });
 
   it('ssh-enabled reports each level, in text and JSON, and only reads', async () => {

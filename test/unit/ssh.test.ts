@@ -2,12 +2,15 @@
 // exit codes for signals, and the OpenSSH hand-off's arguments.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
+import net from 'node:net';
+import { PassThrough } from 'node:stream';
 import { createHash } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, it } from 'node:test';
 import ssh2 from 'ssh2';
 import { openSshArgs } from '../../src/actions/openssh.js';
+import { proxyCommand, relayThroughProxy } from '../../src/actions/proxy-dial.js';
 import { appEnvCommand, type InstanceTarget, type SshEndpoint } from '../../src/actions/ssh.js';
 import { wantsPty } from '../../src/commands/ssh.js';
 import { fingerprintLike, verifyHostKey } from '../../src/ssh/fingerprint.js';
@@ -135,5 +138,38 @@ describe('ssh2 crypto', () => {
     const { createRequire } = await import('node:module');
     const crypto = createRequire(import.meta.url)('ssh2/lib/protocol/crypto.js') as { bindingAvailable: boolean };
     assert.equal(crypto.bindingAvailable, true);
+  });
+});
+
+describe('the system ssh through a proxy', () => {
+  it("runs us again as ssh's ProxyCommand, each word quoted for the shell and % doubled", () => {
+    assert.equal(proxyCommand(['/usr/bin/node', "/opt/it's 100%/bin.js"]), `'/usr/bin/node' '/opt/it'\\''s 100%%/bin.js' __proxy-dial %h %p`);
+  });
+
+  it('relays between stdin/stdout and the endpoint until it closes', async () => {
+    const echo = net.createServer((socket) => socket.pipe(socket));
+    await new Promise<void>((resolve) => echo.listen(0, '127.0.0.1', resolve));
+    try {
+      const stdin = new PassThrough();
+      const stdout = new PassThrough();
+      const chunks: Buffer[] = [];
+      stdout.on('data', (chunk: Buffer) => chunks.push(chunk));
+      const relayed = relayThroughProxy(['127.0.0.1', String((echo.address() as net.AddressInfo).port)], { stdin, stdout, stderr: new PassThrough() }, {});
+      // Ending stdin ends the connection; the echo server ends its side, and the relay is over.
+      stdin.end('SSH-2.0-test\r\n');
+      assert.equal(await relayed, 0);
+      assert.equal(Buffer.concat(chunks).toString(), 'SSH-2.0-test\r\n');
+    } finally {
+      echo.close();
+    }
+  });
+
+  it('fails with our dial message and 255 when the endpoint cannot be reached', async () => {
+    const stderr = new PassThrough();
+    let said = '';
+    stderr.on('data', (chunk: Buffer) => (said += chunk.toString()));
+    const code = await relayThroughProxy(['127.0.0.1', '1'], { stdin: new PassThrough(), stdout: new PassThrough(), stderr }, {});
+    assert.equal(code, 255);
+    assert.match(said, /^Cannot reach the SSH endpoint 127\.0\.0\.1:1: connection refused\./);
   });
 });
