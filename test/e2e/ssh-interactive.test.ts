@@ -92,6 +92,29 @@ describe('ssh on a terminal', () => {
   it('restores the terminal when cf-ssh-tools itself is stopped by SIGTERM', () =>
     interruptedSession('sigterm', 'demo-app -i 1 --process web', async () => execFileSync('pkill', ['-TERM', '-f', 'bin.js ssh demo-app -i 1 --process web']), /local\$\s*$/, 143));
 
+  it('Ctrl-C during a command stops a shell loop: the process dies of SIGINT after cleaning up, as cf and ssh do', async () => {
+    const p = pane('loop');
+    // The local shell expands $i: run-1, then run-2 if the loop went on.
+    p.type(`for i in 1 2; do ${ssh('demo-app -i 0 -c "echo run-$i; sleep 20"')}; done; echo "loop went on"`);
+    await p.waitFor(/^run-1\s*$/m);
+    p.keys('C-c');
+    await p.waitFor(/\^C\s*\nlocal\$\s*$/);
+    p.type('echo "local-exit=$?"');
+    await p.waitFor(/local-exit=130/);
+    assert.doesNotMatch(p.screen(), /^(run-2|loop went on)\s*$/m);
+  });
+
+  it('SIGHUP at the hidden password prompt leaves the terminal as it was', async () => {
+    const p = pane('hangup');
+    p.type(`${process.execPath} ${BIN} login -a ${foundation.url} -u developer`);
+    await p.waitFor(/Password: ?$/m);
+    execFileSync('pkill', ['-HUP', '-f', `bin.js login -a ${foundation.url} -u developer`]);
+    await p.waitFor(/local\$\s*$/);
+    p.type('echo "local-exit=$?"');
+    await p.waitFor(/local-exit=129/);
+    assert.equal((await localModes(p)).trim(), 'isig icanon echo');
+  });
+
   it('-t with a command gets a PTY on a terminal; -T never does', async () => {
     const p = pane('flags');
     p.type(ssh(`demo-app -i 0 -t -c 'test -t 0 && echo "has a tty"'`));

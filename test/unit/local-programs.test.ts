@@ -215,6 +215,16 @@ describe('local programs', () => {
     assert.doesNotMatch(r.stdout + r.stderr, new RegExp(PG_PASSWORD));
   });
 
+  it('ssh -N without -L says no tunnel is open, and Ctrl-C ends it with 130', async () => {
+    const run = startCli(developer, ['ssh', 'demo-app', '-N']);
+    await run.waitFor('stderr', /Press Ctrl-C to disconnect\./);
+    assert.equal(run.stderr(), 'Connected to demo-app/0, with no command and no tunnels (-N without -L). Press Ctrl-C to disconnect.\n');
+    assert.equal(run.signals.send('SIGINT'), 1);
+    const r = await run.result;
+    assert.equal(r.code, 130);
+    assert.equal(r.stdout, '', 'a stop prints no FAILED');
+  });
+
   it('ssh --ssh-client openssh: port, options, cf:GUID/INDEX, the host key pinned, and the code through SSH_ASKPASS only', async () => {
     const proxy = foundation.ssh?.proxy;
     assert.ok(proxy);
