@@ -88,7 +88,10 @@ describe('the connection lifecycle', () => {
     );
     assert.equal(signals.send('SIGHUP'), 3);
     for (const err of await Promise.all(runs)) assert.ok(err instanceof StoppedError && err.signal === 'SIGHUP');
-    assert.deepEqual(undone.sort((a, b) => a - b), [1, 2, 3]);
+    assert.deepEqual(
+      undone.sort((a, b) => a - b),
+      [1, 2, 3],
+    );
     assert.equal(signals.subscribed, 0);
   });
 
