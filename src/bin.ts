@@ -2,6 +2,7 @@
 // The entry point: the only place that reads process.argv and ends the process. cf starts a
 // plugin as `<port> ...`; anything else is a standalone run. Stop signals and stdout's errors
 // are heard here for the whole process, and every running connection is stopped through them.
+import { isSea } from 'node:sea';
 import { dieBy, ProcessStops } from './context.js';
 import { describeError, signalExitCode } from './errors.js';
 import { runArgv } from './plugin-launch.js';
@@ -10,7 +11,6 @@ const stops = new ProcessStops();
 stops.install();
 
 async function main(): Promise<number> {
-  const { isSea } = await import('node:sea');
   // The packaged executable is all of us; unpackaged, node runs this script.
   const self = isSea() ? [process.execPath] : [process.execPath, process.argv[1] ?? ''];
   const io = { streams: { stdin: process.stdin, stdout: process.stdout, stderr: process.stderr }, env: process.env, onStop: stops.subscribe, self };
