@@ -6,6 +6,7 @@ import path from 'node:path';
 import { UserError } from '../errors.js';
 import { writeFileAtomic } from './atomic.js';
 import { type Folder, folderError, inFolder, type Place, placeFrom, subfolder } from './dirs.js';
+import { withFileLock } from './file-lock.js';
 import type { StoredLogin, LoginStore } from './login.js';
 
 const CONFIG_VERSION = 4;
@@ -121,5 +122,10 @@ export class CfConfigStore implements LoginStore {
       },
     };
     await inFolder(this.folder, () => writeFileAtomic(this.file, JSON.stringify(next, null, 2))); // cf writes no final newline
+  }
+
+  /** Only our runs take this lock: cf itself refreshes without it. */
+  whileLocked<T>(work: () => Promise<T>): Promise<T> {
+    return withFileLock(this.folder, `.${path.basename(this.file)}.cf-ssh-tools.lock`, work);
   }
 }

@@ -37,6 +37,8 @@ export interface LoginStore {
   save(state: StoredLogin): Promise<void>;
   /** A new access token from whoever owns the session (cf, when it runs us), instead of our own refresh. */
   refreshAccessToken?(): Promise<string>;
+  /** Runs `work` while no other run of ours refreshes or saves this session (stores in files we write). */
+  whileLocked?<T>(work: () => Promise<T>): Promise<T>;
 }
 
 export function isLoggedIn(state: StoredLogin | undefined): boolean {

@@ -7,6 +7,7 @@ import { type SecretStorage, TokenVault } from './token-vault.js';
 import { writeFileAtomic } from './atomic.js';
 import { cfHome } from './cf-config.js';
 import { type Folder, inFolder, subfolder } from './dirs.js';
+import { withFileLock } from './file-lock.js';
 import type { StoredLogin, LoginStore } from './login.js';
 
 type PublicState = Omit<StoredLogin, 'accessToken' | 'refreshToken' | 'uaaClientSecret' | 'trace'>;
@@ -76,6 +77,10 @@ export class OwnLoginStore implements LoginStore {
       const file: SessionFile = { version: 1, secretStorage, ...rest };
       await writeFileAtomic(this.file, `${JSON.stringify(file, null, 2)}\n`);
     });
+  }
+
+  whileLocked<T>(work: () => Promise<T>): Promise<T> {
+    return withFileLock(this.folder, 'session.lock', work);
   }
 
   async clear(): Promise<void> {

@@ -1,8 +1,11 @@
 // The terminal a command talks to: output streams, TTY facts, prompts and spinners.
-// Spinners and prompts go to stderr so stdout stays clean for scripts.
+// Spinners and prompts go to stderr so stdout stays clean for scripts. What goes through out,
+// err, prompts and spinners is made safe to show (safe-text.ts): messages carry names, errors
+// and warnings that servers chose. A remote session's bytes go to the streams themselves.
 import readline from 'node:readline';
 import type { Readable, Writable } from 'node:stream';
 import { UserError } from '../errors.js';
+import { safeText } from './safe-text.js';
 
 export interface TerminalStreams {
   stdin: Readable & { isTTY?: boolean; setRawMode?: (mode: boolean) => unknown };
@@ -24,7 +27,7 @@ export class Terminal {
   }
 
   out(text = ''): void {
-    this.streams.stdout.write(`${text}\n`);
+    this.streams.stdout.write(`${safeText(text)}\n`);
   }
 
   /** cf's OK: always followed by an empty line. */
@@ -34,7 +37,7 @@ export class Terminal {
   }
 
   err(text = ''): void {
-    this.streams.stderr.write(`${text}\n`);
+    this.streams.stderr.write(`${safeText(text)}\n`);
   }
 
   /** err as a value: what commands hand to actions for warnings and notices. */
@@ -50,7 +53,7 @@ export class Terminal {
     const { default: ora } = await import('ora');
     // discardStdin off: what the user types ahead belongs to the shell that follows, and raw mode is ours to manage.
     // isEnabled: we decided above; left to itself ora would read the process's own CI variable and TTY.
-    const spinner = ora({ text, stream: this.streams.stderr, discardStdin: false, isEnabled: true }).start();
+    const spinner = ora({ text: safeText(text), stream: this.streams.stderr, discardStdin: false, isEnabled: true }).start();
     try {
       return await work();
     } finally {
@@ -60,7 +63,7 @@ export class Terminal {
 
   /** Asks on stderr and reads one line; `secret` hides what is typed on a terminal. */
   async prompt(question: string, options: { secret?: boolean } = {}): Promise<string> {
-    this.streams.stderr.write(question);
+    this.streams.stderr.write(safeText(question));
     if (!this.stdinIsTTY) {
       this.lines ??= new LineQueue(this.streams.stdin);
       const line = await this.lines.next();

@@ -28,6 +28,10 @@ export interface Connection {
   };
 }
 
+/** A JSON object; undefined for anything else (null, a list, a string). */
+const record = (value: unknown): Record<string, unknown> | undefined =>
+  typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Record<string, unknown>) : undefined;
+
 const text = (value: unknown): string | undefined => (typeof value === 'string' && value !== '' ? value : typeof value === 'number' ? String(value) : undefined);
 
 const first = (creds: Record<string, unknown>, ...keys: string[]): string | undefined => {
@@ -49,13 +53,13 @@ function parseUri(creds: Record<string, unknown>): URL | undefined {
 }
 
 /** The scheme of the credentials' URI, if they have one: postgres, mysql, rediss, ... */
-export function uriScheme(creds: Record<string, unknown>): string | undefined {
-  return parseUri(creds)?.protocol.replace(/:$/, '');
+export function uriScheme(creds: unknown): string | undefined {
+  return parseUri(record(creds) ?? {})?.protocol.replace(/:$/, '');
 }
 
 function caOf(creds: Record<string, unknown>): string | undefined {
-  const tls = creds.tls as { cert?: { ca?: unknown }; ca?: unknown } | undefined;
-  const candidates = [creds.sslrootcert, creds.ca_certificate, creds.ca, tls?.cert?.ca, tls?.ca];
+  const tls = record(creds.tls);
+  const candidates = [creds.sslrootcert, creds.ca_certificate, creds.ca, record(tls?.cert)?.ca, tls?.ca];
   return candidates.map(text).find((c) => c?.includes('BEGIN CERTIFICATE'));
 }
 
@@ -64,9 +68,10 @@ const DEFAULT_PORTS: Record<ServiceType, number> = { postgres: 5432, mysql: 3306
 /**
  * Separate fields win over the URI; host is host|hostname|host_name|hosts[0]; the database
  * is name|db_name|dbname|database|db or the URI's path; a TLS port is used when TLS is asked for.
- * Undefined when the credentials name no host and port (an S3 bucket, say).
+ * Undefined when the credentials name no host and TCP port (an S3 bucket, say), or are no object.
  */
-export function parseConnection(creds: Record<string, unknown>, type?: ServiceType): Connection | undefined {
+export function parseConnection(given: unknown, type?: ServiceType): Connection | undefined {
+  const creds = record(given) ?? {};
   const uri = parseUri(creds);
   const hosts = Array.isArray(creds.hosts) ? text(creds.hosts[0]) : undefined;
   const host = first(creds, 'host', 'hostname', 'host_name') ?? hosts ?? (uri?.hostname || undefined);
@@ -80,7 +85,7 @@ export function parseConnection(creds: Record<string, unknown>, type?: ServiceTy
   const plainPort = first(creds, 'port') ?? (uri?.port || undefined);
   const portText = required && tlsPort ? tlsPort : plainPort;
   const port = portText ? Number(portText) : type ? DEFAULT_PORTS[type] : undefined;
-  if (!host || !port || !Number.isInteger(port)) return undefined;
+  if (!host || port === undefined || !Number.isInteger(port) || port < 1 || port > 65535) return undefined;
   const uriDatabase = uri?.pathname.replace(/^\/+/, '') || undefined;
   return {
     host: host.replace(/^\[|\]$/g, ''),
@@ -120,17 +125,18 @@ export interface Detection {
  * then label, plan, tags and instance name. Conflicting hints leave it undecided.
  */
 export function detectType(binding: ServiceBinding): Detection {
-  const creds = binding.credentials;
+  const creds = record(binding.credentials) ?? {};
   const scheme = uriScheme(creds);
   if (scheme === 'mongodb+srv') return { evidence: ['a mongodb+srv URI (DNS seed lists cannot go through a tunnel)'] };
   if (scheme && SCHEMES[scheme]) return { type: SCHEMES[scheme], evidence: [`URI scheme ${scheme}`] };
   const jdbc = /^jdbc:(\w+):/.exec(text(creds.jdbcUrl) ?? '')?.[1];
   if (jdbc && SCHEMES[jdbc]) return { type: SCHEMES[jdbc], evidence: [`jdbcUrl jdbc:${jdbc}`] };
+  const tags: unknown[] = Array.isArray(binding.tags) ? binding.tags : [];
   const hints: [string, string | undefined][] = [
-    ['label', binding.label],
-    ['plan', binding.plan],
-    ...(binding.tags ?? []).map((tag): [string, string] => ['tag', tag]),
-    ['name', binding.name],
+    ['label', text(binding.label)],
+    ['plan', text(binding.plan)],
+    ...tags.map((tag): [string, string | undefined] => ['tag', text(tag)]),
+    ['name', text(binding.name)],
   ];
   const votes = new Map<ServiceType, string[]>();
   for (const [kind, value] of hints) {
@@ -147,12 +153,43 @@ export function detectType(binding: ServiceBinding): Detection {
   return { evidence: [...votes.values()].flat() };
 }
 
-/** The bindings of VCAP_SERVICES, whatever label they are grouped under. */
-export function vcapBindings(vcap: Record<string, unknown> | undefined): ServiceBinding[] {
-  return Object.values(vcap ?? {}).flatMap((entries) => (Array.isArray(entries) ? (entries as ServiceBinding[]) : []));
+/**
+ * One entry of VCAP_SERVICES in the shape ServiceBinding promises, its other fields kept; or why
+ * it cannot be used. Odd hints (tags that are no list, a label that is no string) are dropped.
+ */
+function vcapEntry(entry: unknown, label: string): ServiceBinding | string {
+  const fields = record(entry);
+  if (!fields) return 'it is not an object';
+  const name = text(fields.name);
+  if (!name) return 'it has no name';
+  if (fields.credentials === undefined) return `'${name}' has no credentials`;
+  const credentials = record(fields.credentials);
+  if (!credentials) return `the credentials of '${name}' are not an object`;
+  const tags = Array.isArray(fields.tags) ? fields.tags.filter((tag): tag is string => typeof tag === 'string') : undefined;
+  return { ...fields, name, label: text(fields.label) ?? label, plan: text(fields.plan), tags, credentials };
+}
+
+/**
+ * The bindings of VCAP_SERVICES, whatever label they are grouped under. An entry that cannot be
+ * used (not an object, no name, no credentials object) is left out, and `onSkipped` told why.
+ */
+export function vcapBindings(vcap: unknown, onSkipped: (note: string) => void = () => undefined): ServiceBinding[] {
+  const bindings: ServiceBinding[] = [];
+  for (const [label, entries] of Object.entries(record(vcap) ?? {})) {
+    if (!Array.isArray(entries)) {
+      onSkipped(`Skipped '${label}' in VCAP_SERVICES: it is not a list of services.`);
+      continue;
+    }
+    entries.forEach((entry: unknown, i) => {
+      const binding = vcapEntry(entry, label);
+      if (typeof binding === 'string') onSkipped(`Skipped entry ${i + 1} of '${label}' in VCAP_SERVICES: ${binding}.`);
+      else bindings.push(binding);
+    });
+  }
+  return bindings;
 }
 
 /** CredHub-backed bindings show only a reference in VCAP_SERVICES. */
-export function isCredhubReference(creds: Record<string, unknown>): boolean {
-  return typeof creds['credhub-ref'] === 'string';
+export function isCredhubReference(creds: unknown): boolean {
+  return typeof record(creds)?.['credhub-ref'] === 'string';
 }

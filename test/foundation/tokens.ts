@@ -41,6 +41,11 @@ export class TokenService {
   private readonly passcodes = new Map<string, string>();
   accessTtlSeconds = 600;
   refreshTtlSeconds = 30 * 24 * 3600;
+  /**
+   * Refresh token rotation as UAA can be set up for it: a refresh token works once, and each
+   * refresh hands out a new one. Off by default: refresh tokens then work until they expire.
+   */
+  singleUseRefreshTokens = false;
 
   constructor(private readonly issuer: () => string) {}
 
@@ -118,10 +123,11 @@ export class TokenService {
     return record.userGuid;
   }
 
-  /** Redeems a refresh token; refresh tokens stay valid until they expire or are revoked. */
+  /** Redeems a refresh token; it stays valid until it expires or is revoked, or, single-use, until now. */
   userForRefreshToken(token: string): string | undefined {
     const record = this.refresh.get(token);
     if (!record || record.revoked || record.expiresAt <= Date.now()) return undefined;
+    if (this.singleUseRefreshTokens) record.revoked = true;
     return record.userGuid;
   }
 
