@@ -7,26 +7,27 @@ import type { Client } from 'ssh2';
 import type { App, Resource } from '../cf/cloud-controller.js';
 import { CfApiError, describeError, NetworkError, UserError } from '../errors.js';
 import { isCredhubReference, type ServiceBinding, vcapBindings } from '../services/credentials.js';
-import { type CfClients, targetedSpace } from './cf-clients.js';
+import type { CfClients } from './cf-clients.js';
+import { appBindingTo } from './lookup.js';
 import type { Lifecycle } from './lifecycle.js';
 import { KeyLedger, type LedgerRun } from '../config/key-ledger.js';
 import { ownStateFolder } from '../config/own-login.js';
 import type { Context } from '../context.js';
 
 /** The app's binding: VCAP_SERVICES first, its details endpoint for CredHub-backed ones or when env is closed to us. */
-export async function bindingCredentials(cf: CfClients, app: App, serviceName: string): Promise<ServiceBinding> {
+export async function bindingCredentials(cf: CfClients, app: App, serviceName: string, onNotice: (message: string) => void): Promise<ServiceBinding> {
   const { cc } = cf;
   let fromEnv: ServiceBinding | undefined;
   let bound: string[] = [];
   try {
-    const bindings = vcapBindings((await cc.appEnv(app.guid)).system_env_json?.VCAP_SERVICES);
+    const bindings = vcapBindings((await cc.appEnv(app.guid)).system_env_json?.VCAP_SERVICES, onNotice);
     bound = bindings.map((b) => b.name);
     fromEnv = bindings.find((b) => b.name === serviceName || (b as { instance_name?: string }).instance_name === serviceName);
   } catch (err) {
     if (!(err instanceof CfApiError && err.status === 403)) throw err;
   }
   if (fromEnv && !isCredhubReference(fromEnv.credentials)) return fromEnv;
-  const [binding] = await cc.credentialBindings({ app_guids: app.guid, service_instance_names: serviceName, type: 'app' });
+  const binding = await appBindingTo(cf, app, serviceName);
   if (!binding) {
     const hint = bound.length > 0 ? ` It is bound to: ${bound.join(', ')}.` : '';
     throw new UserError(`Service instance '${serviceName}' is not bound to app '${app.name}'.${hint}`);
@@ -117,13 +118,6 @@ export async function serviceKeyCredentials(ctx: Context, cf: CfClients, instanc
   const key = await life.until(cf.cc.createServiceKey(name, instance.guid));
   await run.created(name, key.guid);
   return { name: instance.name, credentials: await life.until(cf.cc.credentialBindingDetails(key.guid)) };
-}
-
-/** The service instance a key would be made for, looked up before anything is made. */
-export async function serviceInstance(cf: CfClients, serviceName: string): Promise<Resource> {
-  const [instance] = await cf.cc.serviceInstancesNamed(serviceName, targetedSpace(cf).guid);
-  if (!instance) throw new UserError(`Service instance '${serviceName}' not found.`);
-  return instance;
 }
 
 /** Opens a direct-tcpip channel to the service once and closes it: the tunnel reaches it, or we say why not. */

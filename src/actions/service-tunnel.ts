@@ -10,10 +10,10 @@ import { programEnvironment } from '../services/program-env.js';
 import { openForwards } from '../ssh/forward.js';
 import { keepaliveMs } from '../ssh/settings.js';
 import type { CfClients } from './cf-clients.js';
-import { bindingCredentials, checkReachable, serviceInstance, serviceKeyCredentials } from './connect.js';
+import { bindingCredentials, checkReachable, serviceKeyCredentials } from './connect.js';
 import { type Reporter, withLifecycle } from './lifecycle.js';
 import { findProgram, runLocalProgram } from './local-program.js';
-import { findApp } from './lookup.js';
+import { findApp, findServiceInstance } from './lookup.js';
 import { connectToInstance, ensureSshEnabled, findInstance, sshEndpoint } from './ssh.js';
 
 export interface ServiceTunnelRequest {
@@ -51,8 +51,8 @@ export async function connectToService(ctx: Context, cf: CfClients, request: Ser
   const { appName, serviceName } = request;
   return withLifecycle(ctx, reporter, async (life) => {
     const app = await life.until(findApp(cf, appName));
-    const fromBinding = request.credentials === 'binding' ? await life.until(bindingCredentials(cf, app, serviceName)) : undefined;
-    const instance = request.credentials === 'key' ? await life.until(serviceInstance(cf, serviceName)) : undefined;
+    const fromBinding = request.credentials === 'binding' ? await life.until(bindingCredentials(cf, app, serviceName, reporter.notice)) : undefined;
+    const instance = request.credentials === 'key' ? await life.until(findServiceInstance(cf, serviceName)) : undefined;
     const endpoint = await life.until(sshEndpoint(cf));
     const target = await life.until(findInstance(cf, appName, 'web', request.index ?? 0));
     await life.until(ensureSshEnabled(cf, target.app, ctx.bin));

@@ -91,15 +91,14 @@ describe('look-ups by exact name, through the commands', () => {
   });
 
   // connect.ts looks the binding and the instance up itself: these pass once it calls appBindingTo and findServiceInstance.
-  const connectTodo = 'connect.ts: bindingCredentials → appBindingTo, serviceInstance → findServiceInstance (see lookup.ts)';
 
-  it("connect-to-service db-app 'x,demo-pg' finds no binding", { todo: connectTodo }, async () => {
+  it("connect-to-service db-app 'x,demo-pg' finds no binding", async () => {
     const r = await runCli(developer, ['connect-to-service', 'db-app', 'x,demo-pg', '--no-client']);
     assert.equal(r.code, 1);
     assert.equal(r.stderr, "Service instance 'x,demo-pg' is not bound to app 'db-app'. It is bound to: demo-pg.\n");
   });
 
-  it("connect-to-service --credentials key 'x,demo-pg' finds no instance and makes no key", { todo: connectTodo }, async () => {
+  it("connect-to-service --credentials key 'x,demo-pg' finds no instance and makes no key", async () => {
     const r = await runCli(developer, ['connect-to-service', 'db-app', 'x,demo-pg', '--no-client', '--credentials', 'key']);
     assert.equal(r.code, 1);
     assert.equal(r.stderr, "Service instance 'x,demo-pg' not found.\n");

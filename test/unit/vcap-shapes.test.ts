@@ -138,6 +138,16 @@ describe('connect-to-service with an odd VCAP_SERVICES', () => {
   it('uses the good entry and gets as far as the service, with no unexpected error', async () => {
     const r = await runCli(developer, ['connect-to-service', 'db-app', 'demo-pg', '--no-client']);
     assert.equal(r.code, 1);
-    assert.match(r.stderr, /^The service at 127\.0\.0\.1:1 cannot be reached from db-app\/0: .*\n$/);
+    const [skipped1, skipped2, skipped3, failure] = r.stderr.split('\n');
+    // Each entry it could not use is named; the good one is used.
+    assert.deepEqual(
+      [skipped1, skipped2, skipped3],
+      [
+        "Skipped entry 1 of 'postgres' in VCAP_SERVICES: it is not an object.",
+        "Skipped entry 2 of 'postgres' in VCAP_SERVICES: it is not an object.",
+        "Skipped entry 1 of 'broken' in VCAP_SERVICES: the credentials of 'half' are not an object.",
+      ],
+    );
+    assert.match(failure ?? '', /^The service at 127\.0\.0\.1:1 cannot be reached from db-app\/0: /);
   });
 });
