@@ -1,9 +1,11 @@
 // A Cloud Controller v3 client: the resources cf-ssh-tools reads and changes, pagination,
-// X-Cf-Warnings, error bodies turned into typed errors, one retry on a refused token.
+// X-Cf-Warnings, error bodies turned into typed errors, one retry on a refused token. Links
+// it is given (pagination, jobs) are followed only into the foundation (foundation-origins.ts).
 import { setTimeout as sleep } from 'node:timers/promises';
 import { type CcErrorItem, CfApiError, UserError } from '../errors.js';
 import type { HttpClient, HttpRequest, HttpResponse } from '../net/http.js';
 import type { TokenSource } from '../net/token-source.js';
+import { FoundationOrigins } from './foundation-origins.js';
 
 export interface RootInfo {
   links: {
@@ -87,6 +89,10 @@ interface Page<T> {
 type Query = Record<string, string | undefined>;
 
 export class CloudController {
+  /** The last root read, for the foundation's servers. */
+  private rootLinks?: RootInfo['links'];
+  private foundation?: Promise<FoundationOrigins>;
+
   constructor(
     private readonly http: HttpClient,
     private readonly api: string,
@@ -100,6 +106,7 @@ export class CloudController {
     if (res.status !== 200 || typeof res.data !== 'object' || !res.data?.links) {
       throw new UserError(`${this.api} does not look like a Cloud Foundry API (GET / answered HTTP ${res.status}).`);
     }
+    this.rootLinks = res.data.links;
     return res.data;
   }
 
@@ -212,12 +219,25 @@ export class CloudController {
 
   /** The whole answer (its headers too) of a request that succeeded; CfApiError otherwise. */
   private async request(method: HttpRequest['method'], pathOrUrl: string, json?: unknown): Promise<HttpResponse> {
-    const url = pathOrUrl.startsWith('http') ? pathOrUrl : `${this.api}${pathOrUrl}`;
-    let res = await this.send(method, url, json, false);
-    if (res.status === 401 && this.auth && isInvalidToken(res)) res = await this.send(method, url, json, true);
+    const url = await this.inFoundation(pathOrUrl);
+    let res = await this.send(method, url.href, json, false);
+    if (res.status === 401 && this.auth && isInvalidToken(res)) res = await this.send(method, url.href, json, true);
     this.warn(res);
     if (res.status >= 200 && res.status < 300) return res;
-    throw new CfApiError(res.status, errorItems(res), new URL(url).pathname);
+    throw new CfApiError(res.status, errorItems(res), url.pathname);
+  }
+
+  /**
+   * The URL of a path under the API, or of a link the Cloud Controller gave once it is known to
+   * lead into the foundation: the root is read (once) only when a link leaves the API's server.
+   */
+  private async inFoundation(pathOrUrl: string): Promise<URL> {
+    const url = resolve(this.api, pathOrUrl);
+    if (url.origin !== new URL(this.api).origin) {
+      this.foundation ??= (this.rootLinks ? Promise.resolve(this.rootLinks) : this.root().then((root) => root.links)).then((links) => new FoundationOrigins(this.api, links));
+      (await this.foundation).check(url);
+    }
+    return url;
   }
 
   /** Waits for an asynchronous operation (the job in a 202's Location) to finish. */
@@ -248,6 +268,13 @@ export class CloudController {
       if (warning) this.onWarning(warning);
     }
   }
+}
+
+/** A path goes under the API URL (which may have a path of its own); a link is read as given. */
+function resolve(api: string, pathOrUrl: string): URL {
+  if (pathOrUrl.startsWith('/') && !pathOrUrl.startsWith('//')) return new URL(`${api}${pathOrUrl}`);
+  if (!URL.canParse(pathOrUrl, api)) throw new UserError(`The Cloud Controller pointed to '${pathOrUrl}', which is not a URL: not followed.`);
+  return new URL(pathOrUrl, api);
 }
 
 function withQuery(path: string, query?: Query): string {
