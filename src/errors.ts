@@ -104,6 +104,9 @@ export class StoppedError extends UserError {
 /** The Cloud Controller or UAA could not be reached at all. */
 export class NetworkError extends UserError {}
 
+/** A server's answer broke a bound cf-ssh-tools holds requests to: time, size, pages, waits. */
+export class LimitError extends UserError {}
+
 /** A link the Cloud Controller gave that leads outside the foundation: refused before anything is sent. */
 export class OutsideFoundationError extends UserError {
   constructor(

@@ -2,7 +2,7 @@
 // X-Cf-Warnings, error bodies turned into typed errors, one retry on a refused token. Links
 // it is given (pagination, jobs) are followed only into the foundation (foundation-origins.ts).
 import { setTimeout as sleep } from 'node:timers/promises';
-import { type CcErrorItem, CfApiError, UserError } from '../errors.js';
+import { type CcErrorItem, CfApiError, LimitError, UserError } from '../errors.js';
 import type { HttpClient, HttpRequest, HttpResponse } from '../net/http.js';
 import type { TokenSource } from '../net/token-source.js';
 import { FoundationOrigins } from './foundation-origins.js';
@@ -79,7 +79,17 @@ interface Job {
 }
 
 const JOB_POLL_MS = 200;
-const JOB_TIMEOUT_MS = 120_000;
+/** The longest an asynchronous operation (creating or deleting a service key) is waited for. */
+export const JOB_TIMEOUT_MS = 120_000;
+/** The most pages of one list read; a list that goes on is refused. */
+export const MAX_PAGES = 500;
+
+export interface CcLimits {
+  maxPages: number;
+}
+
+/** Who answers, in the HTTP client's messages. */
+const SERVER = 'The Cloud Controller';
 
 interface Page<T> {
   pagination?: { next?: { href: string } | null };
@@ -98,11 +108,12 @@ export class CloudController {
     private readonly api: string,
     private readonly auth: TokenSource | undefined,
     private readonly onWarning: (warning: string) => void,
+    private readonly limits: CcLimits = { maxPages: MAX_PAGES },
   ) {}
 
   /** `GET /`: needs no login. */
   async root(): Promise<RootInfo> {
-    const res = await this.http.send<RootInfo>({ method: 'GET', url: `${this.api}/` });
+    const res = await this.http.send<RootInfo>({ method: 'GET', url: `${this.api}/`, server: SERVER });
     if (res.status !== 200 || typeof res.data !== 'object' || !res.data?.links) {
       throw new UserError(`${this.api} does not look like a Cloud Foundry API (GET / answered HTTP ${res.status}).`);
     }
@@ -201,12 +212,17 @@ export class CloudController {
     return this.call<T>('GET', withQuery(path, query));
   }
 
-  /** Every resource of a list, following pagination.next. */
+  /** Every resource of a list, following pagination.next: never to a page read before, nor past maxPages. */
   async list<T>(path: string, query?: Query): Promise<T[]> {
     const all: T[] = [];
+    const read = new Set<string>();
     let next: string | undefined = withQuery(path, query);
     while (next) {
-      const page: Page<T> = await this.call<Page<T>>('GET', next);
+      const href = resolve(this.api, next).href;
+      if (read.has(href)) throw new LimitError(`${SERVER}'s pagination of ${path} repeats page ${href}: stopped.`);
+      if (read.size === this.limits.maxPages) throw new LimitError(`${SERVER}'s pagination of ${path} goes on past ${this.limits.maxPages} pages: stopped.`);
+      read.add(href);
+      const page: Page<T> = await this.call<Page<T>>('GET', href);
       all.push(...(page.resources ?? []));
       next = page.pagination?.next?.href || undefined;
     }
@@ -257,7 +273,7 @@ export class CloudController {
   private async send(method: HttpRequest['method'], url: string, json: unknown, refresh: boolean): Promise<HttpResponse> {
     const headers: Record<string, string> = {};
     if (this.auth) headers.Authorization = refresh ? await this.auth.refresh() : await this.auth.token();
-    return this.http.send({ method, url, headers, json });
+    return this.http.send({ method, url, headers, json, server: SERVER });
   }
 
   private warn(res: HttpResponse): void {
