@@ -8,7 +8,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { AxiosInstance } from 'axios';
 import { LimitError, NetworkError, UserError } from '../errors.js';
 import { httpProxyFor } from './proxy-env.js';
-import { formatRequest, formatResponse, type TraceSink } from './trace.js';
+import { formatRequest, formatResponse, redactText, TraceSecrets, type TraceSink } from './trace.js';
 
 /** The longest one request may take, from sending it to the last byte of its answer. */
 export const REQUEST_DEADLINE_MS = 60_000;
@@ -67,6 +67,8 @@ export class HttpClient {
   private readonly directAgents: { http: http.Agent; https: https.Agent };
   private readonly proxyAgents = new Map<string, http.Agent>();
   private readonly limits: HttpLimits;
+  /** The secrets this client's trace has met: hidden in all it traces after. */
+  private readonly traceSecrets = new TraceSecrets();
 
   constructor(private readonly options: HttpOptions) {
     this.directAgents = {
@@ -141,7 +143,7 @@ export class HttpClient {
       body = JSON.stringify(req.json);
       headers['Content-Type'] = 'application/json';
     }
-    this.options.trace?.(formatRequest({ method: req.method, url, headers, body }));
+    this.options.trace?.(formatRequest({ method: req.method, url, headers, body }, new Date(), this.traceSecrets));
 
     // Loaded first: the deadline is the server's, not our modules' loading time.
     const axios = await this.client();
@@ -153,7 +155,7 @@ export class HttpClient {
       const res = await axios.request<Readable>({ method: req.method, url: url.toString(), headers, data: body, signal: deadline.signal, ...agents });
       const resHeaders = Object.fromEntries(Object.entries(res.headers).map(([k, v]) => [k.toLowerCase(), Array.isArray(v) ? v.join(', ') : String(v)]));
       const text = await this.readBody(addAbortSignal(deadline.signal, res.data), resHeaders['content-length'], req);
-      this.options.trace?.(formatResponse({ status: res.status, statusText: res.statusText, headers: resHeaders, body: text }));
+      this.options.trace?.(formatResponse({ status: res.status, statusText: res.statusText, headers: resHeaders, body: text }, new Date(), this.traceSecrets));
       return { status: res.status, headers: resHeaders, data: parseBody(text, resHeaders['content-type']) as T };
     } catch (err) {
       // A NetworkError, as a connection that failed: what retries those (connect's cleanup) retries this.
@@ -201,9 +203,9 @@ function serverOf(req: HttpRequest): string {
   return req.server ?? new URL(req.url).host;
 }
 
-/** "GET /v3/apps", for messages (without the query, which may hold a code). */
+/** "GET /v3/apps", for messages: without the query, which may hold a code, and without a token in the path. */
 function requestLine(req: HttpRequest): string {
-  return `${req.method} ${new URL(req.url).pathname}`;
+  return `${req.method} ${redactText(new URL(req.url).pathname)}`;
 }
 
 /** "The Cloud Controller's answer to GET /v3/apps" */
