@@ -48,6 +48,7 @@ describe('links outside the foundation', () => {
         res.end();
       },
       'GET /v3/processes/p/sidecars': (res) => sendJson(res, 200, { pagination: { next: { href: 'file:///etc/passwd' } }, resources: [] }),
+      'GET /v3/processes/q/sidecars': (res) => sendJson(res, 200, { pagination: { next: { href: 'http://[api' } }, resources: [] }),
     };
     api = await localServer((req, res) => {
       const route = routes[`${req.method} ${new URL(req.url ?? '/', api.url).pathname}`];
@@ -90,8 +91,9 @@ describe('links outside the foundation', () => {
     await assertRefused(cloudController().createServiceKey('k', 'si'), `${capture.url}/v3/jobs/1`);
   });
 
-  it('follows no link that is not http(s)', async () => {
+  it('follows no link that is not http(s), nor one that is no URL', async () => {
     await assertRefused(cloudController().sidecars('p'), 'file:///etc/passwd');
+    await assert.rejects(cloudController().sidecars('q'), { message: "The Cloud Controller pointed to 'http://[api', which is not a URL: not followed." });
   });
 });
 
