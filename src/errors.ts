@@ -104,6 +104,19 @@ export class StoppedError extends UserError {
 /** The Cloud Controller or UAA could not be reached at all. */
 export class NetworkError extends UserError {}
 
+/** A server's answer broke a bound cf-ssh-tools holds requests to: time, size, pages, waits. */
+export class LimitError extends UserError {}
+
+/** A link the Cloud Controller gave that leads outside the foundation: refused before anything is sent. */
+export class OutsideFoundationError extends UserError {
+  constructor(
+    readonly url: string,
+    foundation: readonly string[],
+  ) {
+    super(`The Cloud Controller pointed to ${url}, outside this foundation (${foundation.join(', ')}): not followed.`);
+  }
+}
+
 /** The message and exit code a caught error becomes; unknown errors keep their message, no stack. */
 export function describeError(err: unknown): { message: string; exitCode: number } {
   if (err instanceof UserError) return { message: err.message, exitCode: err.exitCode };

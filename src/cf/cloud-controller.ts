@@ -1,9 +1,11 @@
 // A Cloud Controller v3 client: the resources cf-ssh-tools reads and changes, pagination,
-// X-Cf-Warnings, error bodies turned into typed errors, one retry on a refused token.
+// X-Cf-Warnings, error bodies turned into typed errors, one retry on a refused token. Links
+// it is given (pagination, jobs) are followed only into the foundation (foundation-origins.ts).
 import { setTimeout as sleep } from 'node:timers/promises';
-import { type CcErrorItem, CfApiError, UserError } from '../errors.js';
+import { type CcErrorItem, CfApiError, LimitError, UserError } from '../errors.js';
 import type { HttpClient, HttpRequest, HttpResponse } from '../net/http.js';
 import type { TokenSource } from '../net/token-source.js';
+import { FoundationOrigins } from './foundation-origins.js';
 
 export interface RootInfo {
   links: {
@@ -77,7 +79,17 @@ interface Job {
 }
 
 const JOB_POLL_MS = 200;
-const JOB_TIMEOUT_MS = 120_000;
+/** The longest an asynchronous operation (creating or deleting a service key) is waited for. */
+export const JOB_TIMEOUT_MS = 120_000;
+/** The most pages of one list read; a list that goes on is refused. */
+export const MAX_PAGES = 500;
+
+export interface CcLimits {
+  maxPages: number;
+}
+
+/** Who answers, in the HTTP client's messages. */
+const SERVER = 'The Cloud Controller';
 
 interface Page<T> {
   pagination?: { next?: { href: string } | null };
@@ -87,19 +99,25 @@ interface Page<T> {
 type Query = Record<string, string | undefined>;
 
 export class CloudController {
+  /** The last root read, for the foundation's servers. */
+  private rootLinks?: RootInfo['links'];
+  private foundation?: Promise<FoundationOrigins>;
+
   constructor(
     private readonly http: HttpClient,
     private readonly api: string,
     private readonly auth: TokenSource | undefined,
     private readonly onWarning: (warning: string) => void,
+    private readonly limits: CcLimits = { maxPages: MAX_PAGES },
   ) {}
 
   /** `GET /`: needs no login. */
   async root(): Promise<RootInfo> {
-    const res = await this.http.send<RootInfo>({ method: 'GET', url: `${this.api}/` });
+    const res = await this.http.send<RootInfo>({ method: 'GET', url: `${this.api}/`, server: SERVER });
     if (res.status !== 200 || typeof res.data !== 'object' || !res.data?.links) {
       throw new UserError(`${this.api} does not look like a Cloud Foundry API (GET / answered HTTP ${res.status}).`);
     }
+    this.rootLinks = res.data.links;
     return res.data;
   }
 
@@ -194,12 +212,17 @@ export class CloudController {
     return this.call<T>('GET', withQuery(path, query));
   }
 
-  /** Every resource of a list, following pagination.next. */
+  /** Every resource of a list, following pagination.next: never to a page read before, nor past maxPages. */
   async list<T>(path: string, query?: Query): Promise<T[]> {
     const all: T[] = [];
+    const read = new Set<string>();
     let next: string | undefined = withQuery(path, query);
     while (next) {
-      const page: Page<T> = await this.call<Page<T>>('GET', next);
+      const href = resolve(this.api, next).href;
+      if (read.has(href)) throw new LimitError(`${SERVER}'s pagination of ${path} repeats page ${href}: stopped.`);
+      if (read.size === this.limits.maxPages) throw new LimitError(`${SERVER}'s pagination of ${path} goes on past ${this.limits.maxPages} pages: stopped.`);
+      read.add(href);
+      const page: Page<T> = await this.call<Page<T>>('GET', href);
       all.push(...(page.resources ?? []));
       next = page.pagination?.next?.href || undefined;
     }
@@ -212,12 +235,25 @@ export class CloudController {
 
   /** The whole answer (its headers too) of a request that succeeded; CfApiError otherwise. */
   private async request(method: HttpRequest['method'], pathOrUrl: string, json?: unknown): Promise<HttpResponse> {
-    const url = pathOrUrl.startsWith('http') ? pathOrUrl : `${this.api}${pathOrUrl}`;
-    let res = await this.send(method, url, json, false);
-    if (res.status === 401 && this.auth && isInvalidToken(res)) res = await this.send(method, url, json, true);
+    const url = await this.inFoundation(pathOrUrl);
+    let res = await this.send(method, url.href, json, false);
+    if (res.status === 401 && this.auth && isInvalidToken(res)) res = await this.send(method, url.href, json, true);
     this.warn(res);
     if (res.status >= 200 && res.status < 300) return res;
-    throw new CfApiError(res.status, errorItems(res), new URL(url).pathname);
+    throw new CfApiError(res.status, errorItems(res), url.pathname);
+  }
+
+  /**
+   * The URL of a path under the API, or of a link the Cloud Controller gave once it is known to
+   * lead into the foundation: the root is read (once) only when a link leaves the API's server.
+   */
+  private async inFoundation(pathOrUrl: string): Promise<URL> {
+    const url = resolve(this.api, pathOrUrl);
+    if (url.origin !== new URL(this.api).origin) {
+      this.foundation ??= (this.rootLinks ? Promise.resolve(this.rootLinks) : this.root().then((root) => root.links)).then((links) => new FoundationOrigins(this.api, links));
+      (await this.foundation).check(url);
+    }
+    return url;
   }
 
   /** Waits for an asynchronous operation (the job in a 202's Location) to finish. */
@@ -237,7 +273,7 @@ export class CloudController {
   private async send(method: HttpRequest['method'], url: string, json: unknown, refresh: boolean): Promise<HttpResponse> {
     const headers: Record<string, string> = {};
     if (this.auth) headers.Authorization = refresh ? await this.auth.refresh() : await this.auth.token();
-    return this.http.send({ method, url, headers, json });
+    return this.http.send({ method, url, headers, json, server: SERVER });
   }
 
   private warn(res: HttpResponse): void {
@@ -248,6 +284,13 @@ export class CloudController {
       if (warning) this.onWarning(warning);
     }
   }
+}
+
+/** A path goes under the API URL (which may have a path of its own); a link is read as given. */
+function resolve(api: string, pathOrUrl: string): URL {
+  if (pathOrUrl.startsWith('/') && !pathOrUrl.startsWith('//')) return new URL(`${api}${pathOrUrl}`);
+  if (!URL.canParse(pathOrUrl, api)) throw new UserError(`The Cloud Controller pointed to '${pathOrUrl}', which is not a URL: not followed.`);
+  return new URL(pathOrUrl, api);
 }
 
 function withQuery(path: string, query?: Query): string {

@@ -1,18 +1,44 @@
 // The one HTTP client of cf-ssh-tools, on axios: TLS settings, https_proxy/no_proxy,
-// CF_TRACE, retries of idempotent requests, and network failures turned into one-line errors.
+// CF_TRACE, retries, network failures turned into one-line errors, and bounds on what a
+// server can make a request cost: its time, the size of its answer, and the waits it asks for.
 import http from 'node:http';
 import https from 'node:https';
+import { addAbortSignal, type Readable } from 'node:stream';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { AxiosInstance } from 'axios';
-import { NetworkError } from '../errors.js';
+import { LimitError, NetworkError, UserError } from '../errors.js';
 import { httpProxyFor } from './proxy-env.js';
-import { formatRequest, formatResponse, type TraceSink } from './trace.js';
+import { formatRequest, formatResponse, redactText, TraceSecrets, type TraceSink } from './trace.js';
+
+/** The longest one request may take, from sending it to the last byte of its answer. */
+export const REQUEST_DEADLINE_MS = 60_000;
+/** The largest answer read (after decompression). */
+export const MAX_RESPONSE_BYTES = 64 * 1024 * 1024;
+/** How many times a request is tried again (see HttpClient.send). */
+export const MAX_RETRIES = 2;
+/** The longest Retry-After waited for; a server that asks for more gets no retry. */
+export const MAX_RETRY_AFTER_MS = 10_000;
+
+export interface HttpLimits {
+  deadlineMs: number;
+  maxResponseBytes: number;
+  maxRetries: number;
+  maxRetryAfterMs: number;
+}
+
+export const HTTP_LIMITS: Readonly<HttpLimits> = {
+  deadlineMs: REQUEST_DEADLINE_MS,
+  maxResponseBytes: MAX_RESPONSE_BYTES,
+  maxRetries: MAX_RETRIES,
+  maxRetryAfterMs: MAX_RETRY_AFTER_MS,
+};
 
 export interface HttpOptions {
   sslDisabled: boolean;
   userAgent: string;
   trace?: TraceSink;
-  /** Milliseconds before a request without an answer is given up. */
-  timeoutMs?: number;
+  /** HTTP_LIMITS unless given (tests use small ones). */
+  limits?: Partial<HttpLimits>;
   /** Where http_proxy, https_proxy and no_proxy are read (the command's environment). */
   env: Readonly<Record<string, string | undefined>>;
 }
@@ -23,6 +49,8 @@ export interface HttpRequest {
   headers?: Record<string, string>;
   json?: unknown;
   form?: Record<string, string>;
+  /** Who answers, for messages: "The Cloud Controller", "UAA"; the URL's host unless given. */
+  server?: string;
 }
 
 export interface HttpResponse<T = unknown> {
@@ -33,18 +61,21 @@ export interface HttpResponse<T = unknown> {
 
 const RETRIED_STATUSES = new Set([500, 502, 503, 504]);
 const RETRIED_ERRORS = new Set(['ECONNRESET', 'EPIPE']);
-const GET_RETRIES = 2;
 
 export class HttpClient {
   private axios?: Promise<AxiosInstance>;
   private readonly directAgents: { http: http.Agent; https: https.Agent };
   private readonly proxyAgents = new Map<string, http.Agent>();
+  private readonly limits: HttpLimits;
+  /** The secrets this client's trace has met: hidden in all it traces after. */
+  private readonly traceSecrets = new TraceSecrets();
 
   constructor(private readonly options: HttpOptions) {
     this.directAgents = {
       http: new http.Agent({ keepAlive: true }),
       https: new https.Agent({ keepAlive: true, rejectUnauthorized: !options.sslDisabled }),
     };
+    this.limits = { ...HTTP_LIMITS, ...options.limits };
   }
 
   /** axios is loaded at the first request: help, usage errors and --version never pay for it. */
@@ -54,30 +85,47 @@ export class HttpClient {
         proxy: false, // proxies are chosen per URL below, with CONNECT for https
         maxRedirects: 0, // the one-time SSH code arrives in a redirect's Location
         validateStatus: () => true,
-        timeout: this.options.timeoutMs ?? 60_000,
-        responseType: 'text',
-        transformResponse: (body) => body,
+        // A stream, read here: axios's timeout restarts at every byte and its buffer has no bound.
+        responseType: 'stream',
       }),
     );
     return this.axios;
   }
 
   /**
-   * GETs are tried again, twice at most, as cf does: on 500/502/503/504, and when a kept-alive
-   * connection was closed by the server just as the request went out.
+   * Tries a request again, MAX_RETRIES times at most: a GET, as cf does, on 500/502/503/504 and
+   * when a kept-alive connection was closed just as the request went out; any request on 429,
+   * which was not carried out. A Retry-After on 429 (and 503 to a GET) is waited for, up to
+   * MAX_RETRY_AFTER_MS; a longer one is a LimitError.
    */
   async send<T = unknown>(req: HttpRequest): Promise<HttpResponse<T>> {
     for (let attempt = 0; ; attempt += 1) {
-      const retry = req.method === 'GET' && attempt < GET_RETRIES;
+      const canRetry = attempt < this.limits.maxRetries;
       let res: HttpResponse<T>;
       try {
         res = await this.sendOnce<T>(req);
       } catch (err) {
-        if (retry && RETRIED_ERRORS.has((err as { code?: string }).code ?? '')) continue;
+        if (err instanceof UserError) throw err;
+        if (canRetry && req.method === 'GET' && RETRIED_ERRORS.has((err as { code?: string }).code ?? '')) continue;
         throw networkError(new URL(req.url), err);
       }
-      if (!retry || !RETRIED_STATUSES.has(res.status)) return res;
+      const wait = canRetry ? this.retryWait(req, res) : undefined;
+      if (wait === undefined) return res;
+      if (wait > 0) await sleep(wait);
     }
+  }
+
+  /** Milliseconds to wait before trying `req` again, or undefined not to. */
+  private retryWait(req: HttpRequest, res: HttpResponse): number | undefined {
+    const asked = res.status === 429 || (res.status === 503 && req.method === 'GET') ? retryAfterMs(res.headers['retry-after']) : undefined;
+    if (asked !== undefined) {
+      if (asked <= this.limits.maxRetryAfterMs) return asked;
+      throw new LimitError(
+        `${serverOf(req)} asked to wait ${seconds(asked)} before ${requestLine(req)} is tried again (HTTP ${res.status}), longer than the ${seconds(this.limits.maxRetryAfterMs)} cf-ssh-tools waits: try again later.`,
+      );
+    }
+    if (res.status === 429) return undefined;
+    return req.method === 'GET' && RETRIED_STATUSES.has(res.status) ? 0 : undefined;
   }
 
   private async sendOnce<T>(req: HttpRequest): Promise<HttpResponse<T>> {
@@ -95,20 +143,45 @@ export class HttpClient {
       body = JSON.stringify(req.json);
       headers['Content-Type'] = 'application/json';
     }
-    this.options.trace?.(formatRequest({ method: req.method, url, headers, body }));
+    this.options.trace?.(formatRequest({ method: req.method, url, headers, body }, new Date(), this.traceSecrets));
 
-    const res = await (
-      await this.client()
-    ).request<string>({
-      method: req.method,
-      url: url.toString(),
-      headers,
-      data: body,
-      ...(await this.agentsFor(url)),
-    });
-    const resHeaders = Object.fromEntries(Object.entries(res.headers).map(([k, v]) => [k.toLowerCase(), Array.isArray(v) ? v.join(', ') : String(v)]));
-    this.options.trace?.(formatResponse({ status: res.status, statusText: res.statusText, headers: resHeaders, body: res.data }));
-    return { status: res.status, headers: resHeaders, data: parseBody(res.data, resHeaders['content-type']) as T };
+    // Loaded first: the deadline is the server's, not our modules' loading time.
+    const axios = await this.client();
+    const agents = await this.agentsFor(url);
+    // One deadline for the whole exchange: connecting, sending, and reading the answer to its end.
+    const deadline = new AbortController();
+    const timer = setTimeout(() => deadline.abort(), this.limits.deadlineMs);
+    try {
+      const res = await axios.request<Readable>({ method: req.method, url: url.toString(), headers, data: body, signal: deadline.signal, ...agents });
+      const resHeaders = Object.fromEntries(Object.entries(res.headers).map(([k, v]) => [k.toLowerCase(), Array.isArray(v) ? v.join(', ') : String(v)]));
+      const text = await this.readBody(addAbortSignal(deadline.signal, res.data), resHeaders['content-length'], req);
+      this.options.trace?.(formatResponse({ status: res.status, statusText: res.statusText, headers: resHeaders, body: text }, new Date(), this.traceSecrets));
+      return { status: res.status, headers: resHeaders, data: parseBody(text, resHeaders['content-type']) as T };
+    } catch (err) {
+      // A NetworkError, as a connection that failed: what retries those (connect's cleanup) retries this.
+      if (deadline.signal.aborted) throw new NetworkError(`${answerTo(req)} did not finish within ${seconds(this.limits.deadlineMs)}.`);
+      throw err;
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  /** The answer's body as text, refused (and its connection closed) beyond maxResponseBytes. */
+  private async readBody(stream: Readable, contentLength: string | undefined, req: HttpRequest): Promise<string> {
+    const limit = this.limits.maxResponseBytes;
+    const tooLarge = () => {
+      stream.destroy();
+      return new LimitError(`${answerTo(req)} was larger than ${bytes(limit)}: not read.`);
+    };
+    if (Number(contentLength) > limit) throw tooLarge();
+    const chunks: Buffer[] = [];
+    let size = 0;
+    for await (const chunk of stream as AsyncIterable<Buffer>) {
+      size += chunk.length;
+      if (size > limit) throw tooLarge();
+      chunks.push(chunk);
+    }
+    return Buffer.concat(chunks).toString('utf8');
   }
 
   private async agentsFor(url: URL): Promise<{ httpAgent: http.Agent; httpsAgent: https.Agent }> {
@@ -124,6 +197,40 @@ export class HttpClient {
     }
     return { httpAgent: agent, httpsAgent: agent as https.Agent };
   }
+}
+
+function serverOf(req: HttpRequest): string {
+  return req.server ?? new URL(req.url).host;
+}
+
+/** "GET /v3/apps", for messages: without the query, which may hold a code, and without a token in the path. */
+function requestLine(req: HttpRequest): string {
+  return `${req.method} ${redactText(new URL(req.url).pathname)}`;
+}
+
+/** "The Cloud Controller's answer to GET /v3/apps" */
+function answerTo(req: HttpRequest): string {
+  return `${serverOf(req)}'s answer to ${requestLine(req)}`;
+}
+
+function seconds(ms: number): string {
+  return `${Number((ms / 1000).toFixed(1))} s`;
+}
+
+function bytes(count: number): string {
+  const MiB = 1024 * 1024;
+  if (count % MiB === 0) return `${count / MiB} MiB`;
+  if (count % 1024 === 0) return `${count / 1024} KiB`;
+  return `${count} bytes`;
+}
+
+/** Retry-After in milliseconds: seconds, or an HTTP date; undefined when absent or unreadable. */
+function retryAfterMs(value: string | undefined): number | undefined {
+  if (!value?.trim()) return undefined;
+  if (/^\s*\d+\s*$/.test(value)) return Number(value) * 1000;
+  const date = Date.parse(value);
+  // An HTTP date has whole seconds: so has the wait.
+  return Number.isNaN(date) ? undefined : Math.max(0, Math.ceil((date - Date.now()) / 1000) * 1000);
 }
 
 function parseBody(text: string, contentType = ''): unknown {

@@ -1,5 +1,8 @@
-// CF_TRACE: every request and response, as the cf CLI logs them, with secrets hidden.
-import { appendFileSync, closeSync, openSync } from 'node:fs';
+// CF_TRACE: every request and response, as the cf CLI logs them, with secrets hidden: by where
+// they sit (credential headers, secret-named fields and query parameters, user:password in
+// URLs, the token in a revocation's path, anything shaped like a JWT), and wherever a secret
+// met once in the trace turns up again (a refresh token that UAA echoes in an error, say).
+import { appendFileSync, closeSync, fchmodSync, fstatSync, openSync } from 'node:fs';
 import { getSystemErrorMap } from 'node:util';
 import { UserError } from '../errors.js';
 
@@ -14,7 +17,15 @@ export function traceSink(setting: string | undefined, stderr: (text: string) =>
   if (/^(true|1|yes)$/i.test(value)) return stderr;
   // Opened once now, so that a file we cannot write is said as such, not as a failed request.
   try {
-    closeSync(openSync(value, 'a', 0o600));
+    const fd = openSync(value, 'a', 0o600);
+    try {
+      // A file that was there keeps its mode on open: one others may read is made private.
+      // Not a device (CF_TRACE=/dev/stderr), which is not ours to change.
+      const stat = fstatSync(fd);
+      if (stat.isFile() && (stat.mode & 0o077) !== 0) fchmodSync(fd, 0o600);
+    } finally {
+      closeSync(fd);
+    }
   } catch (err) {
     const { errno, message } = err as NodeJS.ErrnoException;
     throw new UserError(`Cannot write the CF_TRACE file ${value}: ${(errno !== undefined && getSystemErrorMap().get(errno)?.[1]) || message}.`);
@@ -22,44 +33,116 @@ export function traceSink(setting: string | undefined, stderr: (text: string) =>
   return (text) => appendFileSync(value, text, { mode: 0o600 });
 }
 
-const SECRET_KEY = /(password|passwd|secret|token|passcode|credentials|private_key|^code$|^auth$)/i;
+const SECRET_KEY = /(password|passwd|secret|token|passcode|credentials|private_key|assertion|^code$|^auth$)/i;
+/** Named like a secret, but not one: shown. */
+const PUBLIC_KEYS = new Set(['token_type']);
 const SECRET_HEADER = /^(authorization|proxy-authorization|cookie|set-cookie)$/i;
+const SECRET_PARAM = /([?&](?:code|password|passcode|access_token|refresh_token|id_token|token|client_secret|client_assertion)=)([^&\s"#]*)/gi;
+/** The token (a refresh token, or an access token's id) in UAA's revocation path. */
+const REVOKE_PATH = /(\/oauth\/token\/revoke\/)([^/?#\s"]+)/g;
+/** Three base64url parts, the first a JSON header: a JWT wherever it is. */
+const JWT = /eyJ[\w-]*\.[\w-]+\.[\w-]+/g;
+/** Shorter values are hidden where they sit, but not searched for everywhere (they would match too much). */
+const MIN_SEARCHED_LENGTH = 6;
 
-/** Hides user:password in any URL-like string and one-time codes in query strings. */
+const isSecretKey = (key: string) => SECRET_KEY.test(key) && !PUBLIC_KEYS.has(key.toLowerCase());
+
+/**
+ * The secrets a trace has met so far (one per HTTP client, so one per command): each is hidden
+ * wherever it appears in later requests and responses, under any name, or none.
+ */
+export class TraceSecrets {
+  private readonly values = new Set<string>();
+
+  add(value: string | undefined): void {
+    if (!value || value.length < MIN_SEARCHED_LENGTH) return;
+    this.values.add(value);
+    this.values.add(encodeURIComponent(value));
+  }
+
+  /** Remembers the secrets that `text` holds where secrets sit: query parameters, a revocation's path. */
+  addFrom(text: string): void {
+    for (const pattern of [SECRET_PARAM, REVOKE_PATH]) {
+      for (const match of text.matchAll(pattern)) this.add(safeDecode(match[2] ?? ''));
+    }
+  }
+
+  /** Remembers the string values of secret-named fields of a JSON value. */
+  addFromJson(value: unknown, secret = false): void {
+    if (typeof value === 'string') {
+      if (secret) this.add(value);
+    } else if (Array.isArray(value)) {
+      for (const item of value) this.addFromJson(item, secret);
+    } else if (value && typeof value === 'object') {
+      for (const [key, v] of Object.entries(value)) this.addFromJson(v, secret || isSecretKey(key));
+    }
+  }
+
+  hide(text: string): string {
+    // Longest first: a secret that holds another is hidden whole.
+    return [...this.values].sort((a, b) => b.length - a.length).reduce((out, secret) => out.split(secret).join(HIDDEN), text);
+  }
+}
+
+function safeDecode(text: string): string {
+  try {
+    return decodeURIComponent(text.replace(/\+/g, ' '));
+  } catch {
+    return text;
+  }
+}
+
+/** Hides user:password in any URL-like string, secrets in query strings and revocation paths, and JWTs. */
 export function redactText(text: string): string {
   return text
     .replace(/(\/\/[^\s/:@"]*:)[^\s/@"]+@/g, `$1${HIDDEN}@`)
-    .replace(/([?&](?:code|password|passcode|access_token|refresh_token|client_secret)=)[^&\s"]*/gi, `$1${HIDDEN}`);
+    .replace(SECRET_PARAM, `$1${HIDDEN}`)
+    .replace(REVOKE_PATH, `$1${HIDDEN}`)
+    .replace(JWT, HIDDEN);
 }
 
 /** A deep copy of a JSON value with every secret-looking field hidden. */
 export function redactJson(value: unknown): unknown {
   if (Array.isArray(value)) return value.map(redactJson);
   if (value && typeof value === 'object') {
-    return Object.fromEntries(Object.entries(value).map(([key, v]) => [key, SECRET_KEY.test(key) ? HIDDEN : redactJson(v)]));
+    return Object.fromEntries(Object.entries(value).map(([key, v]) => [key, isSecretKey(key) ? HIDDEN : redactJson(v)]));
   }
   return typeof value === 'string' ? redactText(value) : value;
 }
 
-function redactBody(body: unknown, contentType: string): string {
+/** A body as traced, its secrets hidden (and remembered in `secrets`). */
+function redactBody(body: unknown, contentType: string, secrets: TraceSecrets): string {
   if (body === undefined || body === null || body === '') return '';
   if (typeof body === 'string' && contentType.includes('application/x-www-form-urlencoded')) {
-    return [...new URLSearchParams(body)].map(([key, value]) => `${key}=${SECRET_KEY.test(key) ? HIDDEN : value}`).join('&');
+    const fields = [...new URLSearchParams(body)];
+    for (const [key, value] of fields) if (isSecretKey(key)) secrets.add(value);
+    return fields.map(([key, value]) => `${key}=${isSecretKey(key) ? HIDDEN : redactText(value)}`).join('&');
   }
+  let json = body;
   if (typeof body === 'string') {
     try {
-      return JSON.stringify(redactJson(JSON.parse(body)), null, 2);
+      json = JSON.parse(body);
     } catch {
+      secrets.addFrom(body);
       return redactText(body);
     }
   }
-  return JSON.stringify(redactJson(body), null, 2);
+  secrets.addFromJson(json);
+  return JSON.stringify(redactJson(json), null, 2);
 }
 
-function headerLines(headers: Record<string, string>): string[] {
+function headerLines(headers: Record<string, string>, secrets: TraceSecrets): string[] {
   return Object.entries(headers)
     .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
-    .map(([name, value]) => `${name}: ${SECRET_HEADER.test(name) ? HIDDEN : redactText(value)}`);
+    .map(([name, value]) => {
+      if (SECRET_HEADER.test(name)) {
+        // "bearer eyJ...", "Basic Y2Y6": the credential after the scheme.
+        secrets.add(value.replace(/^\S+\s+/, ''));
+        return `${name}: ${HIDDEN}`;
+      }
+      secrets.addFrom(value);
+      return `${name}: ${redactText(value)}`;
+    });
 }
 
 function stamp(now: Date): string {
@@ -73,15 +156,14 @@ export interface TracedRequest {
   body?: unknown;
 }
 
-export function formatRequest(req: TracedRequest, now = new Date()): string {
-  const lines = [
-    `REQUEST: [${stamp(now)}]`,
-    `${req.method.toUpperCase()} ${redactText(req.url.pathname + req.url.search)} HTTP/1.1`,
-    `Host: ${req.url.host}`,
-    ...headerLines(req.headers),
-  ];
-  const body = redactBody(req.body, req.headers['Content-Type'] ?? req.headers['content-type'] ?? '');
-  return `${lines.join('\n')}\n${body ? `\n${body}\n` : ''}\n`;
+/** A request as cf traces it. `secrets`: what the trace met before, to which this request's are added. */
+export function formatRequest(req: TracedRequest, now = new Date(), secrets = new TraceSecrets()): string {
+  const target = req.url.pathname + req.url.search;
+  secrets.addFrom(target);
+  const head = headerLines(req.headers, secrets);
+  const body = redactBody(req.body, req.headers['Content-Type'] ?? req.headers['content-type'] ?? '', secrets);
+  const lines = [`REQUEST: [${stamp(now)}]`, `${req.method.toUpperCase()} ${redactText(target)} HTTP/1.1`, `Host: ${req.url.host}`, ...head];
+  return secrets.hide(`${lines.join('\n')}\n${body ? `\n${body}\n` : ''}\n`);
 }
 
 export interface TracedResponse {
@@ -91,8 +173,10 @@ export interface TracedResponse {
   body?: unknown;
 }
 
-export function formatResponse(res: TracedResponse, now = new Date()): string {
-  const lines = [`RESPONSE: [${stamp(now)}]`, `HTTP/1.1 ${res.status} ${res.statusText}`, ...headerLines(res.headers)];
-  const body = redactBody(res.body, res.headers['content-type'] ?? '');
-  return `${lines.join('\n')}\n${body ? `\n${body}\n` : ''}\n`;
+/** A response as cf traces it; `secrets` as for formatRequest. */
+export function formatResponse(res: TracedResponse, now = new Date(), secrets = new TraceSecrets()): string {
+  const head = headerLines(res.headers, secrets);
+  const body = redactBody(res.body, res.headers['content-type'] ?? '', secrets);
+  const lines = [`RESPONSE: [${stamp(now)}]`, `HTTP/1.1 ${res.status} ${res.statusText}`, ...head];
+  return secrets.hide(`${lines.join('\n')}\n${body ? `\n${body}\n` : ''}\n`);
 }

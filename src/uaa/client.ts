@@ -16,6 +16,9 @@ interface TokenResponse {
   error_description?: string;
 }
 
+/** Who answers, in the HTTP client's messages. */
+const SERVER = 'UAA';
+
 /** A 401 from UAA's /oauth/authorize: the access token is no longer accepted. */
 export class InvalidTokenError extends UserError {}
 
@@ -70,6 +73,7 @@ export class UaaClient {
       url: `${this.authorizationEndpoint}/oauth/token`,
       headers,
       form,
+      server: SERVER,
     });
     const body = typeof res.data === 'object' && res.data !== null ? res.data : {};
     if (res.status === 400 || res.status === 401) throw rejected();
@@ -86,6 +90,7 @@ export class UaaClient {
       method: 'DELETE',
       url: `${this.authorizationEndpoint}/oauth/token/revoke/${encodeURIComponent(tokenId)}`,
       headers: { Authorization: accessToken },
+      server: SERVER,
     });
   }
 
@@ -99,6 +104,7 @@ export class UaaClient {
       method: 'GET',
       url: `${this.uaaEndpoint}/oauth/authorize?${query}`,
       headers: { Authorization: accessToken },
+      server: SERVER,
     });
     if (res.status === 401) throw new InvalidTokenError('The access token was not accepted by UAA.');
     const location = res.status >= 300 && res.status < 400 ? res.headers.location : undefined;

@@ -1,6 +1,9 @@
 import assert from 'node:assert/strict';
+import { chmodSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { describe, it } from 'node:test';
-import { formatRequest, formatResponse, HIDDEN, redactJson, redactText } from '../../src/net/trace.js';
+import { formatRequest, formatResponse, HIDDEN, redactJson, redactText, TraceSecrets, traceSink } from '../../src/net/trace.js';
 
 describe('CF_TRACE redaction', () => {
   it('hides headers that carry credentials', () => {
@@ -50,5 +53,70 @@ describe('CF_TRACE redaction', () => {
       password: HIDDEN,
     });
     assert.equal(redactText('see https://example.com/a?x=1'), 'see https://example.com/a?x=1');
+  });
+
+  it('hides the token in a revocation path, and a JWT wherever it is', () => {
+    const text = formatRequest({
+      method: 'DELETE',
+      url: new URL('https://uaa.example.com/oauth/token/revoke/0f3a9c1d2e-r'),
+      headers: { 'X-Note': 'eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ4In0.c2lnbmF0dXJl' },
+    });
+    assert.match(text, /^DELETE \/oauth\/token\/revoke\/\[PRIVATE DATA HIDDEN\] HTTP\/1\.1$/m);
+    assert.match(text, /^X-Note: \[PRIVATE DATA HIDDEN\]$/m);
+    assert.doesNotMatch(text, /0f3a9c1d2e|c2lnbmF0dXJl/);
+  });
+
+  it('hides a secret met earlier wherever it turns up again, under any name', () => {
+    const secrets = new TraceSecrets();
+    formatRequest(
+      {
+        method: 'POST',
+        url: new URL('https://uaa.example.com/oauth/token'),
+        headers: { 'Content-Type': 'application/x-www-form-urlencoded' },
+        body: 'grant_type=refresh_token&refresh_token=7d1e0c55aa-r',
+      },
+      new Date(),
+      secrets,
+    );
+    const json = formatResponse(
+      {
+        status: 401,
+        statusText: 'Unauthorized',
+        headers: { 'content-type': 'application/json' },
+        body: '{"error":"invalid_token","error_description":"Invalid refresh token (expired): 7d1e0c55aa-r"}',
+      },
+      new Date(),
+      secrets,
+    );
+    assert.match(json, /"error_description": "Invalid refresh token \(expired\): \[PRIVATE DATA HIDDEN\]"/);
+    const plain = formatResponse({ status: 500, statusText: 'Error', headers: { 'content-type': 'text/plain' }, body: 'no such token 7d1e0c55aa-r' }, new Date(), secrets);
+    assert.match(plain, /no such token \[PRIVATE DATA HIDDEN\]/);
+  });
+
+  it('shows the token type, which is no secret', () => {
+    const text = formatResponse({ status: 200, statusText: 'OK', headers: { 'content-type': 'application/json' }, body: '{"access_token":"x","token_type":"bearer"}' });
+    assert.match(text, /"token_type": "bearer"/);
+  });
+});
+
+describe('the CF_TRACE file', () => {
+  const dir = () => mkdtempSync(path.join(tmpdir(), 'cf-trace-'));
+
+  it('is created 0600, and one that was there is made 0600', () => {
+    const fresh = path.join(dir(), 'new.log');
+    traceSink(fresh, () => undefined)?.('line\n');
+    assert.equal(statSync(fresh).mode & 0o777, 0o600);
+    const old = path.join(dir(), 'old.log');
+    writeFileSync(old, 'before\n');
+    chmodSync(old, 0o644);
+    traceSink(old, () => undefined)?.('after\n');
+    assert.equal(statSync(old).mode & 0o777, 0o600);
+    assert.equal(readFileSync(old, 'utf8'), 'before\nafter\n', 'appended to, not replaced');
+  });
+
+  it('may be a device, whose mode is left alone', () => {
+    const before = statSync('/dev/null').mode;
+    assert.ok(traceSink('/dev/null', () => undefined));
+    assert.equal(statSync('/dev/null').mode, before);
   });
 });
