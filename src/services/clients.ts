@@ -1,6 +1,7 @@
 // How each native client is started against the local end of a tunnel, with secrets only in
 // the child's environment or in 0600 files (never on a command line, where `ps` shows them).
 import type { Connection, ServiceType } from './credentials.js';
+import { UserError } from '../errors.js';
 
 export interface ClientFile {
   name: string;
@@ -30,7 +31,14 @@ export interface LocalEnd {
   port: number;
 }
 
-const mysqlOption = (value: string) => `"${value.replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"`;
+/** The escapes MySQL's and MariaDB's option-file reader undoes in a value: what is not escaped would be syntax (a newline starts a new option). */
+const OPTION_FILE_ESCAPES: Record<string, string> = { '\\': '\\\\', '"': '\\"', '\n': '\\n', '\r': '\\r', '\t': '\\t', '\b': '\\b' };
+
+/** A value for the client's option file: quoted, every special character escaped; NUL cannot be written at all. */
+export function mysqlOption(name: string, value: string): string {
+  if (value.includes('\0')) throw new UserError(`The service's ${name} holds a NUL character, which the MySQL client's option file cannot hold.`);
+  return `"${value.replace(/[\\"\n\r\t\b]/g, (ch) => OPTION_FILE_ESCAPES[ch] ?? ch)}"`;
+}
 
 export function nativeClient(type: ServiceType, conn: Connection, local: LocalEnd): Launch {
   switch (type) {
@@ -46,9 +54,9 @@ export function nativeClient(type: ServiceType, conn: Connection, local: LocalEn
     }
     case 'mysql': {
       const lines = ['[client]', `host=${local.host}`, `port=${local.port}`, 'protocol=TCP'];
-      if (conn.username) lines.push(`user=${mysqlOption(conn.username)}`);
-      if (conn.password) lines.push(`password=${mysqlOption(conn.password)}`);
-      if (conn.database) lines.push(`database=${mysqlOption(conn.database)}`);
+      if (conn.username) lines.push(`user=${mysqlOption('user name', conn.username)}`);
+      if (conn.password) lines.push(`password=${mysqlOption('password', conn.password)}`);
+      if (conn.database) lines.push(`database=${mysqlOption('database name', conn.database)}`);
       if (conn.tls.ca) lines.push('ssl-ca={dir}/ca.pem', 'ssl-verify-server-cert');
       else if (conn.tls.required) lines.push('ssl');
       const files = [{ name: 'my.cnf', content: `${lines.join('\n')}\n` }, ...(conn.tls.ca ? [{ name: 'ca.pem', content: conn.tls.ca }] : [])];

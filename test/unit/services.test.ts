@@ -1,6 +1,10 @@
 // Service credentials in the shapes real brokers write, type detection, and how each native
 // client is started (secrets never in its arguments).
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { describe, it } from 'node:test';
 import { connectionUrl, nativeClient } from '../../src/services/clients.js';
 import { detectType, parseConnection, type ServiceBinding, vcapBindings } from '../../src/services/credentials.js';
@@ -180,5 +184,45 @@ describe('-- COMMAND: the program’s environment', () => {
     assert.equal(program.env.MYSQL_TCP_PORT, '40001');
     assert.equal(program.env.MYSQL_DEFAULTS_EXTRA_FILE, '{dir}/my.cnf');
     assert.ok(program.files.some((f) => f.name === 'my.cnf'));
+  });
+});
+
+describe('the MySQL option file', () => {
+  // Secrets that would be syntax if written as they are: a newline starts a new option (pager= runs a command).
+  const awkward = [
+    'x\npager=touch /tmp/pwned #',
+    'line1\nline2',
+    'back\\slash',
+    'quo"te',
+    "it's",
+    ' spaces at both ends ',
+    'hash # and ; semi',
+    'tab\there',
+    'cr\rlf',
+    '$HOME `id` {dir}',
+    'ünïcødé 🔑',
+    'bs\b',
+  ];
+
+  it('writes every value so that the client reads back exactly that value (checked with MariaDB’s own reader)', { skip: !existsSync('/usr/bin/my_print_defaults') }, () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'cf-ssh-tools-option-file-'));
+    try {
+      for (const password of awkward) {
+        const launch = nativeClient('mysql', { host: 'db.internal', port: 3306, username: 'u', password, database: 'd', tls: { required: false } }, { host: '127.0.0.1', port: 1 });
+        const file = path.join(dir, 'my.cnf');
+        writeFileSync(file, launch.files[0]?.content ?? '');
+        const read = execFileSync('my_print_defaults', [`--defaults-file=${file}`, 'client']).toString();
+        assert.equal(read, `--host=127.0.0.1\n--port=1\n--protocol=TCP\n--user=u\n--password=${password}\n--database=d\n`, JSON.stringify(password));
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('refuses a value the file cannot hold (NUL), naming which', () => {
+    assert.throws(
+      () => nativeClient('mysql', { host: 'h', port: 1, username: 'u', password: 'a\0b', tls: { required: false } }, { host: '127.0.0.1', port: 1 }),
+      /^UserError: The service's password holds a NUL character, which the MySQL client's option file cannot hold\.$/,
+    );
   });
 });
