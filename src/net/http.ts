@@ -7,6 +7,7 @@ import { addAbortSignal, type Readable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { AxiosInstance } from 'axios';
 import { LimitError, NetworkError, UserError } from '../errors.js';
+import { notAHost, parseHost } from './hosts.js';
 import { httpProxyFor } from './proxy-env.js';
 import { formatRequest, formatResponse, redactText, TraceSecrets, type TraceSink } from './trace.js';
 
@@ -100,7 +101,8 @@ export class HttpClient {
    */
   async send<T = unknown>(req: HttpRequest): Promise<HttpResponse<T>> {
     const url = new URL(req.url);
-    // Checked before anything is sent: a proxy setting that cannot work is named as such.
+    // Checked before anything is looked up or sent: a malformed host, a proxy setting that cannot work.
+    if (parseHost(url.hostname) === undefined) throw new NetworkError(`Cannot reach ${url.origin}: ${notAHost(url.hostname)}. Check the API URL.`);
     const proxy = httpProxyFor(url, this.options.env);
     for (let attempt = 0; ; attempt += 1) {
       const canRetry = attempt < this.limits.maxRetries;

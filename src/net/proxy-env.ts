@@ -70,7 +70,7 @@ function isSocksProxy(value: string): boolean {
 /** `url` when it is a proxy URL with one of `schemes`, a host and a port that can be dialled; a UserError naming `name` otherwise. */
 function checkedProxy(name: string, url: string, schemes: readonly string[], given: string): string {
   const refuse = (why: string) => new UserError(`${name} '${withoutPassword(given)}' is not a proxy URL: ${why}.`);
-  const parts = /^([a-z][a-z0-9+.-]*):\/\/(?:([^@/?#]*)@)?(\[[^\]]*\]|[^:/?#]*)(?::([^/?#]*))?([/?#].*)?$/i.exec(url);
+  const parts = /^([a-z][a-z0-9+.-]*):\/\/(?:([^@/?#]*)@)?(\[[^\]]*\]?|[^:/?#]*)(?::([^/?#]*))?([/?#].*)?$/i.exec(url);
   if (!parts) throw refuse('it does not parse');
   const [, scheme = '', userinfo = '', host = '', port] = parts;
   if (!schemes.includes(scheme.toLowerCase())) throw refuse(`cf-ssh-tools takes ${schemes.map((s) => `${s}://`).join(' or ')} there`);

@@ -17,8 +17,8 @@ function kind(value: unknown): string {
   if (value === null) return 'null';
   if (Array.isArray(value)) return 'a list';
   if (typeof value === 'object') return 'an object';
-  if (typeof value === 'boolean') return 'true or false';
-  if (typeof value === 'number') return Number.isFinite(value) ? String(value) : 'a number';
+  // A number or true/false is shown as it is: "index is 1.5, not a whole number".
+  if (typeof value === 'boolean' || typeof value === 'number') return String(value);
   return `a ${typeof value}`;
 }
 
