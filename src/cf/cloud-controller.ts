@@ -149,7 +149,7 @@ export class CloudController {
 
   /** Every resource of a list, each read as `item`, following pagination.next: never to a page read before, nor past maxPages. */
   async list<T>(path: string, item: Shape<T>, query?: Query): Promise<T[]> {
-    const all: T[] = [];
+    let all: T[] = [];
     const read = new Set<string>();
     const pageShape = schemas.page(item);
     let next: string | undefined = withQuery(path, query);
@@ -159,7 +159,8 @@ export class CloudController {
       if (read.size === this.limits.maxPages) throw new LimitError(`${SERVER}'s pagination of ${path} goes on past ${this.limits.maxPages} pages: stopped.`);
       read.add(href);
       const page: schemas.Page<T> = await this.call('GET', href, pageShape);
-      all.push(...page.resources);
+      // Not push(...): a page of a hundred thousand resources would overflow the call stack.
+      all = all.concat(page.resources);
       next = page.pagination?.next?.href || undefined;
     }
     return all;
@@ -201,7 +202,14 @@ export class CloudController {
     for (;;) {
       const job = await this.call('GET', location, schemas.job);
       if (job.state === 'COMPLETE') return;
-      if (job.state === 'FAILED') throw new UserError(`${what} failed: ${errorTexts(job.errors).join('; ') || 'no reason given'}`);
+      if (job.state === 'FAILED')
+        throw new UserError(
+          `${what} failed: ${
+            ccErrors(job.errors)
+              .map((e) => e.detail || e.title)
+              .join('; ') || 'no reason given'
+          }`,
+        );
       if (Date.now() > deadline) throw new UserError(`${what} did not finish within ${JOB_TIMEOUT_MS / 1000} s (job ${location}).`);
       await sleep(JOB_POLL_MS);
     }
@@ -225,6 +233,8 @@ export class CloudController {
 
 /** A path goes under the API URL (which may have a path of its own); a link is read as given. */
 function resolve(api: string, pathOrUrl: string): URL {
+  // A stored login of another's making (cf's config.json) may hold anything.
+  if (!URL.canParse(api)) throw new UserError(`The API endpoint '${api}' is not a URL: log in again with -a API_URL.`);
   if (pathOrUrl.startsWith('/') && !pathOrUrl.startsWith('//')) return new URL(`${api}${pathOrUrl}`);
   if (!URL.canParse(pathOrUrl, api)) throw new UserError(`The Cloud Controller pointed to '${pathOrUrl}', which is not a URL: not followed.`);
   return new URL(pathOrUrl, api);
@@ -256,23 +266,18 @@ function decodeWarning(part: string): string {
   }
 }
 
-/** The error objects of a `{"errors":[...]}` body that say something; null entries and odd fields are passed over. */
+/** The error objects of a `{"errors":[...]}` body (see ccErrors). */
 function errorItems(res: HttpResponse): CcErrorItem[] {
-  const body = res.data as { errors?: unknown } | undefined;
-  if (typeof body !== 'object' || !Array.isArray(body?.errors)) return [];
-  return body.errors.flatMap((item: unknown) => {
+  return ccErrors((res.data as { errors?: unknown } | undefined)?.errors);
+}
+
+/** The error objects of CC's `errors` (of a body or a job) that say something; null entries and odd fields are passed over. */
+function ccErrors(errors: unknown): CcErrorItem[] {
+  if (!Array.isArray(errors)) return [];
+  return errors.flatMap((item: unknown) => {
     const { code, title, detail } = (typeof item === 'object' && item !== null ? item : {}) as Record<string, unknown>;
     const text = (value: unknown) => (typeof value === 'string' ? value : '');
     return text(title) || text(detail) ? [{ code: typeof code === 'number' ? code : 0, title: text(title), detail: text(detail) }] : [];
-  });
-}
-
-/** The details (or titles) of a failed job's errors, whatever their shape. */
-function errorTexts(errors: unknown[] = []): string[] {
-  return errors.flatMap((item) => {
-    const { detail, title } = (typeof item === 'object' && item !== null ? item : {}) as Record<string, unknown>;
-    const text = typeof detail === 'string' && detail ? detail : title;
-    return typeof text === 'string' && text ? [text] : [];
   });
 }
 

@@ -100,9 +100,8 @@ export class HttpClient {
    * MAX_RETRY_AFTER_MS; a longer one is a LimitError.
    */
   async send<T = unknown>(req: HttpRequest): Promise<HttpResponse<T>> {
-    const url = new URL(req.url);
-    // Checked before anything is looked up or sent: a malformed host, a proxy setting that cannot work.
-    if (parseHost(url.hostname) === undefined) throw new NetworkError(`Cannot reach ${url.origin}: ${notAHost(url.hostname)}. Check the API URL.`);
+    const url = checkedUrl(req.url);
+    // Checked before anything is sent: a proxy setting that cannot work is named as such.
     const proxy = httpProxyFor(url, this.options.env);
     for (let attempt = 0; ; attempt += 1) {
       const canRetry = attempt < this.limits.maxRetries;
@@ -201,6 +200,17 @@ export class HttpClient {
     }
     return { httpAgent: agent, httpsAgent: agent as https.Agent };
   }
+}
+
+/** The URL of a request, refused before anything is looked up when it is no http(s) URL or its host is malformed. */
+function checkedUrl(text: string): URL {
+  const refuse = (what: string, why: string) => new NetworkError(`Cannot reach ${what}: ${why}. Check the API URL.`);
+  // A stored login of another's making (cf's config.json) may hold anything; a path may hold a token.
+  if (!URL.canParse(text)) throw refuse(`'${redactText(text)}'`, 'it is not a URL');
+  const url = new URL(text);
+  if (!/^https?:$/.test(url.protocol)) throw refuse(url.origin === 'null' ? `'${redactText(text)}'` : url.origin, `${url.protocol}// is not http:// or https://`);
+  if (parseHost(url.hostname) === undefined) throw refuse(url.origin, notAHost(url.hostname));
+  return url;
 }
 
 function serverOf(req: Pick<HttpRequest, 'url' | 'server'>): string {

@@ -104,6 +104,32 @@ describe('X-Cf-Warnings, leniently decoded', () => {
   }
 });
 
+describe('the client on odd answers', () => {
+  let server: LocalServer;
+  let answer: (url: string, res: Parameters<typeof sendJson>[0]) => void;
+  before(async () => {
+    server = await localServer((req, res) => answer(req.url ?? '/', res));
+  });
+  after(() => server.close());
+  const cloudController = () => new CloudController(new HttpClient({ sslDisabled: false, userAgent: 'test', env: {} }), server.url, undefined, () => undefined);
+
+  it('reads a page of 150,000 resources (no spread into push, which overflows the stack)', async () => {
+    const resources = Array.from({ length: 150_000 }, (_, i) => ({ guid: `g${i}`, name: `n${i}` }));
+    answer = (_url, res) => sendJson(res, 200, { pagination: { next: null }, resources });
+    assert.equal((await cloudController().organizations()).length, 150_000);
+  });
+
+  it('says why a job failed from whatever errors it has', async () => {
+    answer = (url, res) => {
+      if (url.startsWith('/v3/jobs/'))
+        return sendJson(res, 200, { state: 'FAILED', errors: [null, 5, { detail: 'the broker said no' }, { title: 'CF-ServiceBrokerError' }, { detail: 7 }] });
+      res.writeHead(202, { Location: `${server.url}/v3/jobs/1` });
+      res.end();
+    };
+    await assert.rejects(cloudController().createServiceKey('k', 'si'), { name: 'UserError', message: 'Creating service key k failed: the broker said no; CF-ServiceBrokerError' });
+  });
+});
+
 describe('hosts', () => {
   const cases: [string, string | undefined][] = [
     ['localhost', 'localhost'],
