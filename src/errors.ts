@@ -107,6 +107,13 @@ export class NetworkError extends UserError {}
 /** A server's answer broke a bound cf-ssh-tools holds requests to: time, size, pages, waits. */
 export class LimitError extends UserError {}
 
+/** A server's answer cf-ssh-tools cannot read: a field missing or of the wrong type, or no JSON at all. */
+export class UnexpectedAnswerError extends UserError {
+  constructor(answer: string, problem: string) {
+    super(`${answer} is not what cf-ssh-tools understands: ${problem}.`);
+  }
+}
+
 /** A link the Cloud Controller gave that leads outside the foundation: refused before anything is sent. */
 export class OutsideFoundationError extends UserError {
   constructor(

@@ -1,10 +1,12 @@
 // What `ssh` means on Cloud Foundry: the SSH endpoint from the API root, the app →
 // process → instance to connect to (with cf's checks and clearer messages), whether SSH is
 // on at every level, and the connection itself with a fresh one-time code.
+import { isIP } from 'node:net';
 import type { Client } from 'ssh2';
 import type { App, InstanceStats, Process, RootInfo } from '../cf/cloud-controller.js';
 import type { Context } from '../context.js';
 import { UserError } from '../errors.js';
+import { notAHost, parseHost } from '../net/hosts.js';
 import { connectSsh } from '../ssh/client.js';
 import { dialTimeoutMs, KEEPALIVE_COUNT_MAX, keepaliveMs } from '../ssh/settings.js';
 import type { CfClients } from './cf-clients.js';
@@ -32,9 +34,26 @@ export async function sshEndpoint(cf: CfClients): Promise<SshEndpoint> {
   if (!href) throw new UserError('SSH endpoint not set');
   const fingerprint = root.links.app_ssh?.meta?.host_key_fingerprint ?? '';
   if (!fingerprint) throw new UserError('SSH hostkey fingerprint not set');
-  const match = /^\[?([^[\]]+?)\]?(?::(\d+))?$/.exec(href);
-  if (!match?.[1]) throw new UserError(`The SSH endpoint '${href}' in the API root is not HOST:PORT.`);
-  return { host: match[1], port: Number(match[2] ?? 2222), fingerprint, root };
+  return { ...sshAddress(href), fingerprint, root };
+}
+
+/** Diego's SSH proxy port, where the API root gives none. */
+const DEFAULT_SSH_PORT = 2222;
+
+/**
+ * The API root's app_ssh link: HOST[:PORT], [IPV6][:PORT] or a bare IPv6 address, the port 2222
+ * when none is given. Checked before it is dialled: a bare number is no host to look up.
+ */
+function sshAddress(href: string): { host: string; port: number } {
+  const refuse = (why: string) => new UserError(`The API root's app_ssh link '${href}' is not HOST:PORT${why}.`);
+  if (isIP(href) === 6) return { host: href, port: DEFAULT_SSH_PORT };
+  const parts = /^(\[[^\]]*\]|[^:[\]]*)(?::(\d+))?$/.exec(href);
+  if (!parts?.[1]) throw refuse('');
+  const host = parseHost(parts[1]);
+  if (host === undefined) throw refuse(`: ${notAHost(parts[1])}`);
+  const port = parts[2] === undefined ? DEFAULT_SSH_PORT : Number(parts[2]);
+  if (!(port >= 1 && port <= 65535)) throw refuse(': its port must be from 1 to 65535');
+  return { host, port };
 }
 
 /** Picks one of several running instances (the interactive picker); not called for one instance. */

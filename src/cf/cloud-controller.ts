@@ -1,82 +1,18 @@
 // A Cloud Controller v3 client: the resources cf-ssh-tools reads and changes, pagination,
 // X-Cf-Warnings, error bodies turned into typed errors, one retry on a refused token. Links
 // it is given (pagination, jobs) are followed only into the foundation (foundation-origins.ts).
+// Every answer is read through its shape (schemas.ts): one that is not what we understand is
+// one line naming the request and the field.
 import { setTimeout as sleep } from 'node:timers/promises';
 import { type CcErrorItem, CfApiError, LimitError, UserError } from '../errors.js';
-import type { HttpClient, HttpRequest, HttpResponse } from '../net/http.js';
+import { answerTo, type HttpClient, type HttpRequest, type HttpResponse } from '../net/http.js';
+import { readAnswer, type Shape } from '../net/shape.js';
 import type { TokenSource } from '../net/token-source.js';
 import { FoundationOrigins } from './foundation-origins.js';
+import * as schemas from './schemas.js';
+import type { App, AppEnv, CredentialBinding, InstanceStats, Organization, Process, Resource, RootInfo, Space, SshEnabled, SshFeature } from './schemas.js';
 
-export interface RootInfo {
-  links: {
-    self?: { href: string };
-    cloud_controller_v3?: { href: string; meta?: { version?: string } };
-    login?: { href: string };
-    uaa?: { href: string };
-    app_ssh?: { href: string; meta?: { host_key_fingerprint?: string; oauth_client?: string } };
-  };
-}
-
-export interface Resource {
-  guid: string;
-  name: string;
-}
-
-export interface Organization extends Resource {}
-
-export interface Space extends Resource {
-  relationships?: { organization?: { data?: { guid: string } } };
-}
-
-export interface App extends Resource {
-  state: 'STARTED' | 'STOPPED';
-  relationships?: { space?: { data?: { guid: string } } };
-}
-
-export interface Process {
-  guid: string;
-  type: string;
-  instances: number;
-}
-
-export interface InstanceStats {
-  type: string;
-  index: number;
-  /** RUNNING, STARTING, CRASHED, DOWN, or whatever a newer Diego reports. */
-  state: string;
-  uptime?: number;
-  mem_quota?: number;
-  disk_quota?: number;
-  usage?: { cpu?: number; mem?: number; disk?: number };
-  details?: string | null;
-}
-
-export interface SshFeature {
-  name: 'ssh';
-  description?: string;
-  enabled: boolean;
-}
-
-export interface SshEnabled {
-  enabled: boolean;
-  reason: string;
-}
-
-export interface AppEnv {
-  system_env_json?: { VCAP_SERVICES?: Record<string, unknown[]> };
-  application_env_json?: Record<string, unknown>;
-  environment_variables?: Record<string, string>;
-}
-
-export interface CredentialBinding extends Resource {
-  type: 'app' | 'key';
-  relationships?: { service_instance?: { data?: { guid: string } }; app?: { data?: { guid: string } | null } };
-}
-
-interface Job {
-  state: 'PROCESSING' | 'POLLING' | 'COMPLETE' | 'FAILED';
-  errors?: { detail: string }[];
-}
+export type { App, AppEnv, CredentialBinding, InstanceStats, Organization, Process, Resource, RootInfo, Space, SshEnabled, SshFeature } from './schemas.js';
 
 const JOB_POLL_MS = 200;
 /** The longest an asynchronous operation (creating or deleting a service key) is waited for. */
@@ -90,11 +26,6 @@ export interface CcLimits {
 
 /** Who answers, in the HTTP client's messages. */
 const SERVER = 'The Cloud Controller';
-
-interface Page<T> {
-  pagination?: { next?: { href: string } | null };
-  resources: T[];
-}
 
 type Query = Record<string, string | undefined>;
 
@@ -113,68 +44,71 @@ export class CloudController {
 
   /** `GET /`: needs no login. */
   async root(): Promise<RootInfo> {
-    const res = await this.http.send<RootInfo>({ method: 'GET', url: `${this.api}/`, server: SERVER });
-    if (res.status !== 200 || typeof res.data !== 'object' || !res.data?.links) {
+    const url = `${this.api}/`;
+    const res = await this.http.send({ method: 'GET', url, server: SERVER });
+    const body = res.data as { links?: unknown } | undefined;
+    if (res.status !== 200 || typeof body !== 'object' || !body?.links) {
       throw new UserError(`${this.api} does not look like a Cloud Foundry API (GET / answered HTTP ${res.status}).`);
     }
-    this.rootLinks = res.data.links;
-    return res.data;
+    const root = readAnswer(res, schemas.rootInfo, answerTo({ method: 'GET', url, server: SERVER }));
+    this.rootLinks = root.links;
+    return root;
   }
 
   async organizationsNamed(name: string): Promise<Organization[]> {
-    return this.list<Organization>('/v3/organizations', { names: name });
+    return this.list('/v3/organizations', schemas.resource, { names: name });
   }
 
   async organizations(): Promise<Organization[]> {
-    return this.list<Organization>('/v3/organizations', { order_by: 'name' });
+    return this.list('/v3/organizations', schemas.resource, { order_by: 'name' });
   }
 
   async spaces(orgGuid: string, name?: string): Promise<Space[]> {
-    return this.list<Space>('/v3/spaces', { names: name, organization_guids: orgGuid, order_by: 'name' });
+    return this.list('/v3/spaces', schemas.resource, { names: name, organization_guids: orgGuid, order_by: 'name' });
   }
 
   async appsNamed(name: string, spaceGuid: string): Promise<App[]> {
-    return this.list<App>('/v3/apps', { names: name, space_guids: spaceGuid });
+    return this.list('/v3/apps', schemas.app, { names: name, space_guids: spaceGuid });
   }
 
   async processes(appGuid: string): Promise<Process[]> {
-    return this.list<Process>(`/v3/apps/${appGuid}/processes`);
+    return this.list(`/v3/apps/${appGuid}/processes`, schemas.process);
   }
 
   async processStats(processGuid: string): Promise<InstanceStats[]> {
-    return (await this.get<Page<InstanceStats>>(`/v3/processes/${processGuid}/stats`)).resources;
+    return (await this.get(`/v3/processes/${processGuid}/stats`, schemas.page(schemas.instanceStats))).resources;
   }
 
   async sidecars(processGuid: string): Promise<Resource[]> {
-    return this.list<Resource>(`/v3/processes/${processGuid}/sidecars`);
+    return this.list(`/v3/processes/${processGuid}/sidecars`, schemas.resource);
   }
 
   async appSshFeature(appGuid: string): Promise<SshFeature> {
-    return this.get<SshFeature>(`/v3/apps/${appGuid}/features/ssh`);
+    return this.get(`/v3/apps/${appGuid}/features/ssh`, schemas.sshFeature);
   }
 
   async setAppSshFeature(appGuid: string, enabled: boolean): Promise<SshFeature> {
-    return this.call<SshFeature>('PATCH', `/v3/apps/${appGuid}/features/ssh`, { enabled });
+    return this.call('PATCH', `/v3/apps/${appGuid}/features/ssh`, schemas.sshFeature, { enabled });
   }
 
   async spaceSshFeature(spaceGuid: string): Promise<SshFeature> {
-    return this.get<SshFeature>(`/v3/spaces/${spaceGuid}/features/ssh`);
+    return this.get(`/v3/spaces/${spaceGuid}/features/ssh`, schemas.sshFeature);
   }
 
   async setSpaceSshFeature(spaceGuid: string, enabled: boolean): Promise<SshFeature> {
-    return this.call<SshFeature>('PATCH', `/v3/spaces/${spaceGuid}/features/ssh`, { enabled });
+    return this.call('PATCH', `/v3/spaces/${spaceGuid}/features/ssh`, schemas.sshFeature, { enabled });
   }
 
   async sshEnabled(appGuid: string): Promise<SshEnabled> {
-    return this.get<SshEnabled>(`/v3/apps/${appGuid}/ssh_enabled`);
+    return this.get(`/v3/apps/${appGuid}/ssh_enabled`, schemas.sshEnabled);
   }
 
   async appEnv(appGuid: string): Promise<AppEnv> {
-    return this.get<AppEnv>(`/v3/apps/${appGuid}/env`);
+    return this.get(`/v3/apps/${appGuid}/env`, schemas.appEnv);
   }
 
   async serviceInstancesNamed(name: string, spaceGuid: string): Promise<Resource[]> {
-    return this.list<Resource>('/v3/service_instances', { names: name, space_guids: spaceGuid });
+    return this.list('/v3/service_instances', schemas.resource, { names: name, space_guids: spaceGuid });
   }
 
   async credentialBindings(query: {
@@ -184,11 +118,11 @@ export class CloudController {
     names?: string;
     type?: 'app' | 'key';
   }): Promise<CredentialBinding[]> {
-    return this.list<CredentialBinding>('/v3/service_credential_bindings', query);
+    return this.list('/v3/service_credential_bindings', schemas.credentialBinding, query);
   }
 
   async credentialBindingDetails(bindingGuid: string): Promise<Record<string, unknown>> {
-    return (await this.get<{ credentials?: Record<string, unknown> }>(`/v3/service_credential_bindings/${bindingGuid}/details`)).credentials ?? {};
+    return (await this.get(`/v3/service_credential_bindings/${bindingGuid}/details`, schemas.bindingDetails)).credentials ?? {};
   }
 
   /** Creates a service key and waits until the broker has made it. */
@@ -199,38 +133,42 @@ export class CloudController {
       relationships: { service_instance: { data: { guid: serviceInstanceGuid } } },
     });
     await this.finishJob(res, `Creating service key ${name}`);
-    const [key] = await this.list<CredentialBinding>('/v3/service_credential_bindings', { type: 'key', names: name, service_instance_guids: serviceInstanceGuid });
+    const [key] = await this.credentialBindings({ type: 'key', names: name, service_instance_guids: serviceInstanceGuid });
     if (!key) throw new UserError(`Service key ${name} was created but cannot be found.`);
     return key;
   }
 
   async deleteCredentialBinding(binding: CredentialBinding): Promise<void> {
-    await this.finishJob(await this.request('DELETE', `/v3/service_credential_bindings/${binding.guid}`), `Deleting service key ${binding.name}`);
+    await this.finishJob(await this.request('DELETE', `/v3/service_credential_bindings/${binding.guid}`), `Deleting service key ${binding.name ?? binding.guid}`);
   }
 
-  get<T>(path: string, query?: Query): Promise<T> {
-    return this.call<T>('GET', withQuery(path, query));
+  /** `GET path`, its answer read as `shape`. */
+  get<T>(path: string, shape: Shape<T>, query?: Query): Promise<T> {
+    return this.call('GET', withQuery(path, query), shape);
   }
 
-  /** Every resource of a list, following pagination.next: never to a page read before, nor past maxPages. */
-  async list<T>(path: string, query?: Query): Promise<T[]> {
-    const all: T[] = [];
+  /** Every resource of a list, each read as `item`, following pagination.next: never to a page read before, nor past maxPages. */
+  async list<T>(path: string, item: Shape<T>, query?: Query): Promise<T[]> {
+    let all: T[] = [];
     const read = new Set<string>();
+    const pageShape = schemas.page(item);
     let next: string | undefined = withQuery(path, query);
     while (next) {
-      const href = resolve(this.api, next).href;
+      const href: string = resolve(this.api, next).href;
       if (read.has(href)) throw new LimitError(`${SERVER}'s pagination of ${path} repeats page ${href}: stopped.`);
       if (read.size === this.limits.maxPages) throw new LimitError(`${SERVER}'s pagination of ${path} goes on past ${this.limits.maxPages} pages: stopped.`);
       read.add(href);
-      const page: Page<T> = await this.call<Page<T>>('GET', href);
-      all.push(...(page.resources ?? []));
+      const page: schemas.Page<T> = await this.call('GET', href, pageShape);
+      // Not push(...): a page of a hundred thousand resources would overflow the call stack.
+      all = all.concat(page.resources);
       next = page.pagination?.next?.href || undefined;
     }
     return all;
   }
 
-  private async call<T>(method: HttpRequest['method'], pathOrUrl: string, json?: unknown): Promise<T> {
-    return (await this.request(method, pathOrUrl, json)).data as T;
+  private async call<T>(method: HttpRequest['method'], pathOrUrl: string, shape: Shape<T>, json?: unknown): Promise<T> {
+    const res = await this.request(method, pathOrUrl, json);
+    return readAnswer(res, shape, answerTo({ method, url: resolve(this.api, pathOrUrl).href, server: SERVER }));
   }
 
   /** The whole answer (its headers too) of a request that succeeded; CfApiError otherwise. */
@@ -262,9 +200,16 @@ export class CloudController {
     if (res.status !== 202 || !location) return;
     const deadline = Date.now() + JOB_TIMEOUT_MS;
     for (;;) {
-      const job = await this.call<Job>('GET', location);
+      const job = await this.call('GET', location, schemas.job);
       if (job.state === 'COMPLETE') return;
-      if (job.state === 'FAILED') throw new UserError(`${what} failed: ${job.errors?.map((e) => e.detail).join('; ') || 'no reason given'}`);
+      if (job.state === 'FAILED')
+        throw new UserError(
+          `${what} failed: ${
+            ccErrors(job.errors)
+              .map((e) => e.detail || e.title)
+              .join('; ') || 'no reason given'
+          }`,
+        );
       if (Date.now() > deadline) throw new UserError(`${what} did not finish within ${JOB_TIMEOUT_MS / 1000} s (job ${location}).`);
       await sleep(JOB_POLL_MS);
     }
@@ -280,7 +225,7 @@ export class CloudController {
     const header = res.headers['x-cf-warnings'];
     if (!header) return;
     for (const part of header.split(',')) {
-      const warning = decodeURIComponent(part.trim().replace(/\+/g, ' '));
+      const warning = decodeWarning(part.trim());
       if (warning) this.onWarning(warning);
     }
   }
@@ -288,6 +233,8 @@ export class CloudController {
 
 /** A path goes under the API URL (which may have a path of its own); a link is read as given. */
 function resolve(api: string, pathOrUrl: string): URL {
+  // A stored login of another's making (cf's config.json) may hold anything.
+  if (!URL.canParse(api)) throw new UserError(`The API endpoint '${api}' is not a URL: log in again with -a API_URL.`);
   if (pathOrUrl.startsWith('/') && !pathOrUrl.startsWith('//')) return new URL(`${api}${pathOrUrl}`);
   if (!URL.canParse(pathOrUrl, api)) throw new UserError(`The Cloud Controller pointed to '${pathOrUrl}', which is not a URL: not followed.`);
   return new URL(pathOrUrl, api);
@@ -300,9 +247,38 @@ function withQuery(path: string, query?: Query): string {
   return text ? `${path}?${text}` : path;
 }
 
+/**
+ * One warning of X-Cf-Warnings, URL-encoded as CC sends them. A sequence that does not decode
+ * (a cut-off %E0%A4%A) is shown as it came, its neighbours decoded: a warning never fails a request.
+ */
+function decodeWarning(part: string): string {
+  const text = part.replace(/\+/g, ' ');
+  try {
+    return decodeURIComponent(text);
+  } catch {
+    return text.replace(/(?:%[0-9a-f]{2})+/gi, (run) => {
+      try {
+        return decodeURIComponent(run);
+      } catch {
+        return run;
+      }
+    });
+  }
+}
+
+/** The error objects of a `{"errors":[...]}` body (see ccErrors). */
 function errorItems(res: HttpResponse): CcErrorItem[] {
-  const body = res.data as { errors?: CcErrorItem[] } | undefined;
-  return typeof body === 'object' && Array.isArray(body?.errors) ? body.errors : [];
+  return ccErrors((res.data as { errors?: unknown } | undefined)?.errors);
+}
+
+/** The error objects of CC's `errors` (of a body or a job) that say something; null entries and odd fields are passed over. */
+function ccErrors(errors: unknown): CcErrorItem[] {
+  if (!Array.isArray(errors)) return [];
+  return errors.flatMap((item: unknown) => {
+    const { code, title, detail } = (typeof item === 'object' && item !== null ? item : {}) as Record<string, unknown>;
+    const text = (value: unknown) => (typeof value === 'string' ? value : '');
+    return text(title) || text(detail) ? [{ code: typeof code === 'number' ? code : 0, title: text(title), detail: text(detail) }] : [];
+  });
 }
 
 function isInvalidToken(res: HttpResponse): boolean {

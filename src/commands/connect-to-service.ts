@@ -7,7 +7,7 @@ import { connectionUrl } from '../services/clients.js';
 import { SERVICE_TYPES, type ServiceType } from '../services/credentials.js';
 import { checkSshSettings } from '../ssh/settings.js';
 import type { CommandRun } from './command-spec.js';
-import { instanceIndex, localPort } from './option-values.js';
+import { bindAddress, instanceIndex, localPort } from './option-values.js';
 import type { SPECS } from './specs.js';
 
 function printDetails(ctx: Context, { serviceName: name, type, connection: conn, local }: OpenTunnel, showPassword: boolean): void {
@@ -47,7 +47,7 @@ export const run: CommandRun<(typeof SPECS)['connect-to-service']> = async (ctx,
     noClient,
     command: isProgram ? rest : [],
     clientArgs: isProgram ? [] : rest,
-    local: { bind: options.bind ?? '127.0.0.1', port: localPort(options.localPort) },
+    local: { bind: bindAddress(options.bind), port: localPort(options.localPort) },
     interactive: ctx.term.stdinIsTTY,
   };
 

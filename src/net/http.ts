@@ -7,6 +7,7 @@ import { addAbortSignal, type Readable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { AxiosInstance } from 'axios';
 import { LimitError, NetworkError, UserError } from '../errors.js';
+import { notAHost, parseHost } from './hosts.js';
 import { httpProxyFor } from './proxy-env.js';
 import { formatRequest, formatResponse, redactText, TraceSecrets, type TraceSink } from './trace.js';
 
@@ -99,15 +100,18 @@ export class HttpClient {
    * MAX_RETRY_AFTER_MS; a longer one is a LimitError.
    */
   async send<T = unknown>(req: HttpRequest): Promise<HttpResponse<T>> {
+    const url = checkedUrl(req.url);
+    // Checked before anything is sent: a proxy setting that cannot work is named as such.
+    const proxy = httpProxyFor(url, this.options.env);
     for (let attempt = 0; ; attempt += 1) {
       const canRetry = attempt < this.limits.maxRetries;
       let res: HttpResponse<T>;
       try {
-        res = await this.sendOnce<T>(req);
+        res = await this.sendOnce<T>(req, url, proxy);
       } catch (err) {
         if (err instanceof UserError) throw err;
         if (canRetry && req.method === 'GET' && RETRIED_ERRORS.has((err as { code?: string }).code ?? '')) continue;
-        throw networkError(new URL(req.url), err);
+        throw networkError(url, err, proxy);
       }
       const wait = canRetry ? this.retryWait(req, res) : undefined;
       if (wait === undefined) return res;
@@ -128,8 +132,7 @@ export class HttpClient {
     return req.method === 'GET' && RETRIED_STATUSES.has(res.status) ? 0 : undefined;
   }
 
-  private async sendOnce<T>(req: HttpRequest): Promise<HttpResponse<T>> {
-    const url = new URL(req.url);
+  private async sendOnce<T>(req: HttpRequest, url: URL, proxy: string): Promise<HttpResponse<T>> {
     const headers: Record<string, string> = {
       Accept: 'application/json',
       'User-Agent': this.options.userAgent,
@@ -147,7 +150,7 @@ export class HttpClient {
 
     // Loaded first: the deadline is the server's, not our modules' loading time.
     const axios = await this.client();
-    const agents = await this.agentsFor(url);
+    const agents = await this.agentsFor(proxy);
     // One deadline for the whole exchange: connecting, sending, and reading the answer to its end.
     const deadline = new AbortController();
     const timer = setTimeout(() => deadline.abort(), this.limits.deadlineMs);
@@ -184,9 +187,9 @@ export class HttpClient {
     return Buffer.concat(chunks).toString('utf8');
   }
 
-  private async agentsFor(url: URL): Promise<{ httpAgent: http.Agent; httpsAgent: https.Agent }> {
+  /** The agents for a request through `proxy` (http_proxy or https_proxy, '' for none). */
+  private async agentsFor(proxy: string): Promise<{ httpAgent: http.Agent; httpsAgent: https.Agent }> {
     // all_proxy is left out on purpose: as in cf, it is a SOCKS5 proxy for SSH only.
-    const proxy = httpProxyFor(url, this.options.env);
     if (!proxy) return { httpAgent: this.directAgents.http, httpsAgent: this.directAgents.https };
     let agent = this.proxyAgents.get(proxy);
     if (!agent) {
@@ -199,17 +202,28 @@ export class HttpClient {
   }
 }
 
-function serverOf(req: HttpRequest): string {
+/** The URL of a request, refused before anything is looked up when it is no http(s) URL or its host is malformed. */
+function checkedUrl(text: string): URL {
+  const refuse = (what: string, why: string) => new NetworkError(`Cannot reach ${what}: ${why}. Check the API URL.`);
+  // A stored login of another's making (cf's config.json) may hold anything; a path may hold a token.
+  if (!URL.canParse(text)) throw refuse(`'${redactText(text)}'`, 'it is not a URL');
+  const url = new URL(text);
+  if (!/^https?:$/.test(url.protocol)) throw refuse(url.origin === 'null' ? `'${redactText(text)}'` : url.origin, `${url.protocol}// is not http:// or https://`);
+  if (parseHost(url.hostname) === undefined) throw refuse(url.origin, notAHost(url.hostname));
+  return url;
+}
+
+function serverOf(req: Pick<HttpRequest, 'url' | 'server'>): string {
   return req.server ?? new URL(req.url).host;
 }
 
 /** "GET /v3/apps", for messages: without the query, which may hold a code, and without a token in the path. */
-function requestLine(req: HttpRequest): string {
+function requestLine(req: Pick<HttpRequest, 'method' | 'url'>): string {
   return `${req.method} ${redactText(new URL(req.url).pathname)}`;
 }
 
 /** "The Cloud Controller's answer to GET /v3/apps" */
-function answerTo(req: HttpRequest): string {
+export function answerTo(req: Pick<HttpRequest, 'method' | 'url' | 'server'>): string {
   return `${serverOf(req)}'s answer to ${requestLine(req)}`;
 }
 
@@ -251,30 +265,43 @@ const TLS_CODES = new Set([
   'ERR_TLS_CERT_ALTNAME_INVALID',
 ]);
 
-/** One line that names the endpoint, what went wrong and what to try. */
-export function networkError(url: URL, err: unknown): NetworkError {
+/** Why a connection failed, from its error code: undefined for one that has no words of its own. */
+function connectionFailure(code: string): string | undefined {
+  switch (code) {
+    case 'ECONNREFUSED':
+      return 'connection refused';
+    case 'ENOTFOUND':
+    case 'EAI_AGAIN':
+      return 'the host name does not resolve';
+    case 'ECONNABORTED':
+    case 'ETIMEDOUT':
+      return 'the request timed out';
+    case 'ECONNRESET':
+    case 'EPIPE':
+      return 'the connection was closed';
+    default:
+      return undefined;
+  }
+}
+
+/**
+ * One line that names the endpoint, what went wrong and what to try. Through a proxy, the
+ * connection that failed is the one to the proxy: the proxy is named, not the endpoint.
+ */
+export function networkError(url: URL, err: unknown, proxy = ''): NetworkError {
   const code = (err as { code?: string }).code ?? '';
   const causeCode = (err as { cause?: { code?: string } }).cause?.code ?? '';
   const endpoint = url.origin;
-  const proxyTip = 'or set https_proxy if you are behind a proxy';
   if (TLS_CODES.has(code) || TLS_CODES.has(causeCode)) {
     return new NetworkError(`Invalid SSL certificate for ${endpoint} (${code || causeCode}). Use '--skip-ssl-validation' with login to continue with an insecure API endpoint.`);
   }
-  switch (code) {
-    case 'ECONNREFUSED':
-      return new NetworkError(`Cannot reach ${endpoint}: connection refused. Check the API URL, ${proxyTip}.`);
-    case 'ENOTFOUND':
-    case 'EAI_AGAIN':
-      return new NetworkError(`Cannot reach ${endpoint}: the host name does not resolve. Check the API URL, ${proxyTip}.`);
-    case 'ECONNABORTED':
-    case 'ETIMEDOUT':
-      return new NetworkError(`Cannot reach ${endpoint}: the request timed out. Check your network, ${proxyTip}.`);
-    case 'ECONNRESET':
-    case 'EPIPE':
-      return new NetworkError(`Cannot reach ${endpoint}: the connection was closed. Check your network, ${proxyTip}.`);
-    default: {
-      const detail = err instanceof Error ? err.message : String(err);
-      return new NetworkError(`Cannot reach ${endpoint}: ${detail}. Check the API URL, ${proxyTip}.`);
-    }
+  const failure = connectionFailure(code) ?? (err instanceof Error ? err.message : String(err));
+  if (proxy) {
+    const variable = `${url.protocol.replace(/:$/, '')}_proxy`;
+    return new NetworkError(
+      `Cannot reach the proxy ${new URL(proxy).host} (${variable}) on the way to ${endpoint}: ${failure}. Check ${variable}, or add ${url.hostname} to no_proxy to go direct.`,
+    );
   }
+  const tip = ['ECONNABORTED', 'ETIMEDOUT', 'ECONNRESET', 'EPIPE'].includes(code) ? 'Check your network' : 'Check the API URL';
+  return new NetworkError(`Cannot reach ${endpoint}: ${failure}. ${tip}, or set https_proxy if you are behind a proxy.`);
 }

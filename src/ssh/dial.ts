@@ -3,6 +3,7 @@
 import http from 'node:http';
 import net from 'node:net';
 import { NetworkError } from '../errors.js';
+import { hostPort } from '../net/hosts.js';
 import { allProxyIgnored, httpProxyFor, socksProxyFor } from '../net/proxy-env.js';
 
 export interface DialOptions {
@@ -11,12 +12,10 @@ export interface DialOptions {
   timeoutMs: number;
 }
 
-// Until actions/ssh.ts and actions/openssh.ts import it from settings.ts, where it now lives.
-
 /** How the SSH endpoint is reached: all_proxy (SOCKS5) first, then https_proxy, each unless no_proxy names the host. */
 export function route(host: string, port: number, env: NodeJS.ProcessEnv): { kind: 'direct' | 'socks5' | 'http-connect'; proxy?: URL } {
   // https:// only to give no_proxy's :port entries the endpoint's port.
-  const endpoint = new URL(`https://${host.includes(':') ? `[${host}]` : host}:${port}`);
+  const endpoint = new URL(`https://${hostPort(host, port)}`);
   const socks = socksProxyFor(endpoint, env);
   if (socks) return { kind: 'socks5', proxy: new URL(socks) };
   const http = httpProxyFor(endpoint, env);
@@ -26,7 +25,7 @@ export function route(host: string, port: number, env: NodeJS.ProcessEnv): { kin
 
 export async function dial(host: string, port: number, options: DialOptions): Promise<net.Socket> {
   const via = route(host, port, options.env);
-  const where = `${host}:${port}`;
+  const where = hostPort(host, port);
   try {
     const socket =
       via.kind === 'socks5'
@@ -45,6 +44,11 @@ export async function dial(host: string, port: number, options: DialOptions): Pr
     const ignored = via.kind !== 'socks5' && allProxyIgnored(options.env) ? ' all_proxy is not used: it must be a socks5:// or socks5h:// URL.' : '';
     throw new NetworkError(`Cannot reach the SSH endpoint ${where}${proxy}: ${reason}. ${tip}${ignored}`);
   }
+}
+
+/** A URL's hostname as a socket takes it: an IPv6 address without its brackets. */
+function bare(hostname: string): string {
+  return hostname.replace(/^\[(.*)\]$/, '$1');
 }
 
 function direct(host: string, port: number, timeoutMs: number): Promise<net.Socket> {
@@ -69,7 +73,7 @@ async function viaSocks(proxy: URL, host: string, port: number, timeoutMs: numbe
   const { SocksClient } = await import('socks'); // only when all_proxy is set
   const { socket } = await SocksClient.createConnection({
     proxy: {
-      host: proxy.hostname,
+      host: bare(proxy.hostname),
       port: Number(proxy.port) || 1080,
       type: 5,
       userId: proxy.username ? decodeURIComponent(proxy.username) : undefined,
@@ -84,12 +88,12 @@ async function viaSocks(proxy: URL, host: string, port: number, timeoutMs: numbe
 
 function viaConnect(proxy: URL, host: string, port: number, timeoutMs: number): Promise<net.Socket> {
   return new Promise((resolve, reject) => {
-    const headers: Record<string, string> = { Host: `${host}:${port}` };
+    const headers: Record<string, string> = { Host: hostPort(host, port) };
     if (proxy.username) {
       const credentials = `${decodeURIComponent(proxy.username)}:${decodeURIComponent(proxy.password)}`;
       headers['Proxy-Authorization'] = `Basic ${Buffer.from(credentials).toString('base64')}`;
     }
-    const req = http.request({ host: proxy.hostname, port: Number(proxy.port) || 80, method: 'CONNECT', path: `${host}:${port}`, headers, timeout: timeoutMs });
+    const req = http.request({ host: bare(proxy.hostname), port: Number(proxy.port) || 80, method: 'CONNECT', path: hostPort(host, port), headers, timeout: timeoutMs });
     req.once('connect', (res, socket, head) => {
       if (res.statusCode === 200) {
         // The SSH server speaks first: its banner may arrive with the proxy's answer.

@@ -1,6 +1,9 @@
-// UAA: the login grants, token refresh and the one-time SSH code.
-import { RefreshTokenError, UserError } from '../errors.js';
-import type { HttpClient, HttpResponse } from '../net/http.js';
+// UAA: the login grants, token refresh and the one-time SSH code. A token answer is read
+// through its shape: one without a token is one line naming the field, not a login that
+// stores "bearer undefined".
+import { RefreshTokenError, UnexpectedAnswerError, UserError } from '../errors.js';
+import { answerTo, type HttpClient, type HttpResponse } from '../net/http.js';
+import { object, optional, readAnswer, type Shape, string } from '../net/shape.js';
 
 export interface TokenGrant {
   /** With its type prefix: "bearer eyJ...". */
@@ -8,13 +11,13 @@ export interface TokenGrant {
   refreshToken: string;
 }
 
-interface TokenResponse {
-  access_token?: string;
+interface TokenAnswer {
+  access_token: string;
   token_type?: string;
   refresh_token?: string;
-  error?: string;
-  error_description?: string;
 }
+
+const tokenAnswer: Shape<TokenAnswer> = object<TokenAnswer>({ access_token: string, token_type: optional(string), refresh_token: optional(string) });
 
 /** Who answers, in the HTTP client's messages. */
 const SERVER = 'UAA';
@@ -68,16 +71,12 @@ export class UaaClient {
     if (basicClient !== undefined) {
       headers.Authorization = `Basic ${Buffer.from(`${basicClient}:${basicSecret}`).toString('base64')}`;
     }
-    const res = await this.http.send<TokenResponse>({
-      method: 'POST',
-      url: `${this.authorizationEndpoint}/oauth/token`,
-      headers,
-      form,
-      server: SERVER,
-    });
-    const body = typeof res.data === 'object' && res.data !== null ? res.data : {};
+    const request = { method: 'POST', url: `${this.authorizationEndpoint}/oauth/token`, server: SERVER } as const;
+    const res = await this.http.send({ ...request, headers, form });
     if (res.status === 400 || res.status === 401) throw rejected();
-    if (res.status !== 200 || !body.access_token) throw unexpected(res, 'token');
+    if (res.status !== 200) throw unexpected(res, 'token');
+    const body = readAnswer(res, tokenAnswer, answerTo(request));
+    if (!body.access_token) throw new UnexpectedAnswerError(answerTo(request), 'access_token is empty');
     return {
       accessToken: `${(body.token_type ?? 'bearer').toLowerCase()} ${body.access_token}`,
       refreshToken: body.refresh_token ?? '',
@@ -109,14 +108,14 @@ export class UaaClient {
     if (res.status === 401) throw new InvalidTokenError('The access token was not accepted by UAA.');
     const location = res.status >= 300 && res.status < 400 ? res.headers.location : undefined;
     if (!location) throw new UserError('Authorization server did not redirect with one time code');
-    const code = new URL(location, this.uaaEndpoint).searchParams.get('code');
+    const code = URL.canParse(location, this.uaaEndpoint) ? new URL(location, this.uaaEndpoint).searchParams.get('code') : undefined;
     if (!code) throw new UserError('Authorization server did not redirect with one time code');
     return code;
   }
 }
 
 function unexpected(res: HttpResponse, what: string): UserError {
-  const body = res.data as TokenResponse | undefined;
-  const detail = typeof body === 'object' && body?.error_description ? `: ${body.error_description}` : '';
+  const description = (res.data as { error_description?: unknown } | undefined)?.error_description;
+  const detail = typeof description === 'string' && description ? `: ${description}` : '';
   return new UserError(`UAA answered the ${what} request with HTTP ${res.status}${detail}.`);
 }

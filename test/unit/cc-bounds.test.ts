@@ -8,6 +8,7 @@ import { after, afterEach, before, describe, it } from 'node:test';
 import { CloudController, JOB_TIMEOUT_MS, MAX_PAGES } from '../../src/cf/cloud-controller.js';
 import { CfApiError, LimitError, NetworkError } from '../../src/errors.js';
 import { HttpClient, type HttpLimits, MAX_RESPONSE_BYTES, MAX_RETRIES, MAX_RETRY_AFTER_MS, REQUEST_DEADLINE_MS } from '../../src/net/http.js';
+import { record } from '../../src/net/shape.js';
 import { type LocalServer, localServer, sendJson } from '../helpers/local-server.js';
 import { runCli, tempHome } from '../helpers/run-cli.js';
 
@@ -68,7 +69,7 @@ describe('bounds on what a server can make a request cost', () => {
         trickle(res, ' ', 50); // a byte far more often than the deadline: a per-byte timeout never fires
       };
       const took = await assertRejects(
-        cloudController({ deadlineMs: 300 }).get('/v3/apps'),
+        cloudController({ deadlineMs: 300 }).get('/v3/apps', record),
         NetworkError,
         "The Cloud Controller's answer to GET /v3/apps did not finish within 0.3 s.",
       );
@@ -95,7 +96,11 @@ describe('bounds on what a server can make a request cost', () => {
         }, 1);
         timers.add(timer);
       };
-      await assertRejects(cloudController({ maxResponseBytes: MiB }).get('/v3/apps'), LimitError, "The Cloud Controller's answer to GET /v3/apps was larger than 1 MiB: not read.");
+      await assertRejects(
+        cloudController({ maxResponseBytes: MiB }).get('/v3/apps', record),
+        LimitError,
+        "The Cloud Controller's answer to GET /v3/apps was larger than 1 MiB: not read.",
+      );
       assert.ok(written < 600 * 1000 * 1000);
     });
 
@@ -105,7 +110,7 @@ describe('bounds on what a server can make a request cost', () => {
         trickle(res, Buffer.alloc(64 * KiB, 0x20), 1);
       };
       await assertRejects(
-        cloudController({ maxResponseBytes: 512 * KiB }).get('/v3/apps'),
+        cloudController({ maxResponseBytes: 512 * KiB }).get('/v3/apps', record),
         LimitError,
         "The Cloud Controller's answer to GET /v3/apps was larger than 512 KiB: not read.",
       );
@@ -188,7 +193,11 @@ describe('bounds on what a server can make a request cost', () => {
         const next = req.url === '/v3/apps' ? '/v3/apps?page=2' : req.url;
         sendJson(res, 200, { pagination: { next: { href: `${server.url}${next}` } }, resources: [] });
       };
-      await assertRejects(cloudController().list('/v3/apps'), LimitError, `The Cloud Controller's pagination of /v3/apps repeats page ${server.url}/v3/apps?page=2: stopped.`);
+      await assertRejects(
+        cloudController().list('/v3/apps', record),
+        LimitError,
+        `The Cloud Controller's pagination of /v3/apps repeats page ${server.url}/v3/apps?page=2: stopped.`,
+      );
       assert.deepEqual(server.requests, ['GET /v3/apps', 'GET /v3/apps?page=2']);
     });
 
@@ -197,7 +206,7 @@ describe('bounds on what a server can make a request cost', () => {
         const page = Number(new URL(req.url ?? '/', server.url).searchParams.get('page') ?? 1);
         sendJson(res, 200, { pagination: { next: { href: `${server.url}/v3/apps?page=${page + 1}` } }, resources: [{ guid: String(page) }] });
       };
-      await assertRejects(cloudController({}, 3).list('/v3/apps'), LimitError, "The Cloud Controller's pagination of /v3/apps goes on past 3 pages: stopped.");
+      await assertRejects(cloudController({}, 3).list('/v3/apps', record), LimitError, "The Cloud Controller's pagination of /v3/apps goes on past 3 pages: stopped.");
       assert.equal(server.requests.length, 3);
     });
   });

@@ -39,7 +39,7 @@ describe('links outside the foundation', () => {
             logging: { href: `${capture.url.replace('http', 'ws')}/logging` },
           },
         }),
-      'GET /v3/apps': (res) => sendJson(res, 200, { pagination: { next: { href: `${capture.url}/v3/apps?page=2` } }, resources: [{ guid: 'a', name: 'a' }] }),
+      'GET /v3/apps': (res) => sendJson(res, 200, { pagination: { next: { href: `${capture.url}/v3/apps?page=2` } }, resources: [{ guid: 'a', name: 'a', state: 'STARTED' }] }),
       'GET /v3/organizations': (res) => sendJson(res, 200, { pagination: { next: { href: `//127.0.0.1:${capture.port}/v3/organizations?page=2` } }, resources: [] }),
       // The same server under another name, which the root does not give: refused as well.
       'GET /v3/spaces': (res) => sendJson(res, 200, { pagination: { next: { href: `http://localhost:${api.port}/v3/spaces?page=2` } }, resources: [] }),

@@ -7,6 +7,7 @@ import { CloudController } from '../../src/cf/cloud-controller.js';
 import { emptyLogin, type StoredLogin, type LoginStore } from '../../src/config/login.js';
 import { CfApiError, NetworkError, RefreshTokenError } from '../../src/errors.js';
 import { HttpClient } from '../../src/net/http.js';
+import { record } from '../../src/net/shape.js';
 import { Auth } from '../../src/uaa/auth.js';
 import { UaaClient } from '../../src/uaa/client.js';
 import { type Foundation, startFoundation } from '../foundation/server.js';
@@ -75,7 +76,8 @@ describe('Cloud Controller and UAA clients', () => {
       ],
     );
     assert.deepEqual(await cc.sidecars(app.guid), []);
-    const env = await cc.appEnv(app.guid);
+    // Fields the shape does not check come through as they are.
+    const env = (await cc.appEnv(app.guid)) as { environment_variables?: Record<string, string> };
     assert.equal(env.environment_variables?.GREETING, 'hello from cf-ssh-tools');
   });
 
@@ -114,7 +116,7 @@ describe('Cloud Controller and UAA clients', () => {
       assert.equal(err.message, 'You are not authorized to perform the requested action');
       return true;
     });
-    await assert.rejects(cc.get('/v3/apps/no-such-guid'), /App not found/);
+    await assert.rejects(cc.get('/v3/apps/no-such-guid', record), /App not found/);
   });
 
   it('refreshes a token that expires during a run, before the request that would fail', async () => {

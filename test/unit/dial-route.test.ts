@@ -25,7 +25,6 @@ describe('the SSH dial’s route', () => {
     ['all_proxy http:// is not cf’s: direct', { all_proxy: HTTP }, direct],
     ['all_proxy socks4:// is not cf’s: direct', { all_proxy: 'socks4://socks.internal:1080' }, direct],
     ['a bare host:port is not cf’s either: direct', { all_proxy: 'socks.internal:1080' }, direct],
-    ['an all_proxy that does not parse: direct, as cf', { all_proxy: 'socks5://[socks.internal' }, direct],
     ['an unused all_proxy falls through to https_proxy', { all_proxy: HTTP, https_proxy: HTTP }, connect],
     ['SOCKS5 before HTTP CONNECT', { all_proxy: SOCKS, https_proxy: HTTP }, socks()],
     ['https_proxy alone: HTTP CONNECT', { https_proxy: HTTP }, connect],
@@ -42,6 +41,23 @@ describe('the SSH dial’s route', () => {
   for (const [what, env, expected, host = 'ssh.example.com'] of cases) {
     it(what, () => assert.deepEqual(route(host, 2222, env), expected));
   }
+
+  it('refuses a socks5:// all_proxy that cannot be dialled, naming it, rather than dial past it', () => {
+    const cases: [string, string][] = [
+      ['socks5://[socks.internal', "'[socks.internal' is not a host name or an IP address"],
+      ['socks5://127.0.0.1:99999', 'its port must be from 1 to 65535'],
+      ['socks5://', 'it names no host'],
+      ['socks5://a,b:1080', "'a,b' is not a host name or an IP address"],
+      ['socks5://me:p%ZZ@socks.internal', 'its user name or password is not percent-encoded'],
+    ];
+    for (const [value, why] of cases) {
+      assert.throws(
+        () => route('ssh.example.com', 2222, { ALL_PROXY: value }),
+        { name: 'UserError', message: `ALL_PROXY '${value.replace(':p%ZZ@', ':***@')}' is not a proxy URL: ${why}.` },
+        value,
+      );
+    }
+  });
 
   it('a failed direct dial says when all_proxy was set but not used', async () => {
     const port = await freePort();

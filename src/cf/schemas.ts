@@ -1,0 +1,137 @@
+// What cf-ssh-tools reads of the Cloud Controller's answers, each type with the shape that checks
+// it as it arrives (net/shape.ts): only the fields used anywhere, so that fields CC adds pass.
+import { anything, boolean, list, object, optional, record, type Shape, string, wholeNumber, number } from '../net/shape.js';
+
+interface Link {
+  href: string;
+}
+
+export interface RootInfo {
+  links: {
+    self?: Link;
+    cloud_controller_v3?: Link & { meta?: { version?: string } };
+    login?: Link;
+    uaa?: Link;
+    app_ssh?: Link & { meta?: { host_key_fingerprint?: string; oauth_client?: string } };
+  };
+}
+
+export interface Resource {
+  guid: string;
+  name: string;
+}
+
+export interface Organization extends Resource {}
+
+export interface Space extends Resource {}
+
+export interface App extends Resource {
+  /** STARTED or STOPPED. */
+  state: string;
+}
+
+export interface Process {
+  guid: string;
+  type: string;
+  instances: number;
+}
+
+export interface InstanceStats {
+  type: string;
+  index: number;
+  /** RUNNING, STARTING, CRASHED, DOWN, or whatever a newer Diego reports. */
+  state: string;
+  uptime?: number;
+  mem_quota?: number;
+  usage?: { cpu?: number; mem?: number };
+  details?: string;
+}
+
+export interface SshFeature {
+  enabled: boolean;
+}
+
+export interface SshEnabled {
+  enabled: boolean;
+  reason: string;
+}
+
+export interface AppEnv {
+  /** VCAP_SERVICES is taken in whatever shape it comes (services/credentials.ts). */
+  system_env_json?: { VCAP_SERVICES?: unknown };
+}
+
+interface Related {
+  data?: { guid: string };
+}
+
+export interface CredentialBinding {
+  guid: string;
+  /** An app's binding may have none. */
+  name?: string;
+  type: string;
+  relationships?: { service_instance?: Related; app?: Related };
+}
+
+export interface Job {
+  /** PROCESSING, POLLING, COMPLETE or FAILED. */
+  state: string;
+  /** Why a FAILED job failed, in whatever shape the broker gave. */
+  errors?: unknown[];
+}
+
+export interface Page<T> {
+  pagination?: { next?: Link };
+  resources: T[];
+}
+
+const link: Shape<Link | undefined> = optional(object<Link>({ href: string }));
+
+export const rootInfo: Shape<RootInfo> = object<RootInfo>({
+  links: object<RootInfo['links']>({
+    self: link,
+    cloud_controller_v3: optional(object({ href: string, meta: optional(object({ version: optional(string) })) })),
+    login: link,
+    uaa: link,
+    app_ssh: optional(object({ href: string, meta: optional(object({ host_key_fingerprint: optional(string), oauth_client: optional(string) })) })),
+  }),
+});
+
+export const resource: Shape<Resource> = object<Resource>({ guid: string, name: string });
+
+export const app: Shape<App> = object<App>({ guid: string, name: string, state: string });
+
+export const process: Shape<Process> = object<Process>({ guid: string, type: string, instances: wholeNumber });
+
+export const instanceStats: Shape<InstanceStats> = object<InstanceStats>({
+  type: string,
+  index: wholeNumber,
+  state: string,
+  uptime: optional(number),
+  mem_quota: optional(number),
+  usage: optional(object({ cpu: optional(number), mem: optional(number) })),
+  details: optional(string),
+});
+
+export const sshFeature: Shape<SshFeature> = object<SshFeature>({ enabled: boolean });
+
+export const sshEnabled: Shape<SshEnabled> = object<SshEnabled>({ enabled: boolean, reason: string });
+
+export const appEnv: Shape<AppEnv> = object<AppEnv>({ system_env_json: optional(object({ VCAP_SERVICES: anything })) });
+
+const related: Shape<Related | undefined> = optional(object<Related>({ data: optional(object({ guid: string })) }));
+
+export const credentialBinding: Shape<CredentialBinding> = object<CredentialBinding>({
+  guid: string,
+  name: optional(string),
+  type: string,
+  relationships: optional(object({ service_instance: related, app: related })),
+});
+
+export const bindingDetails: Shape<{ credentials?: Record<string, unknown> }> = object({ credentials: optional(record) });
+
+export const job: Shape<Job> = object<Job>({ state: string, errors: optional(list(anything)) });
+
+export function page<T>(item: Shape<T>): Shape<Page<T>> {
+  return object<Page<T>>({ pagination: optional(object({ next: link })), resources: list(item) });
+}
