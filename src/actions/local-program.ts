@@ -13,8 +13,17 @@ import type { Lifecycle } from './lifecycle.js';
 
 export class MissingProgramError extends UserError {}
 
+async function isExecutable(file: string): Promise<boolean> {
+  try {
+    await access(file, constants.X_OK);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 async function onPath(program: string, env: NodeJS.ProcessEnv): Promise<string | undefined> {
-  if (program.includes('/')) return program;
+  if (program.includes('/')) return (await isExecutable(program)) ? program : undefined;
   for (const dir of (env.PATH ?? '').split(path.delimiter).filter(Boolean)) {
     const candidate = path.join(dir, program);
     try {
@@ -66,7 +75,10 @@ async function endProgram(child: ChildProcess, exited: Promise<number>, stop: un
 /** Runs the program to its end as part of `life`: its files and the program itself are cleaned up on every way out. */
 export async function runLocalProgram(ctx: Context, program: LocalProgram, life: Lifecycle): Promise<number> {
   const executable = await findProgram(program.programs, ctx.env);
-  if (!executable) throw new MissingProgramError(`${program.programs.join(' or ')} is not installed.`);
+  if (!executable) {
+    const [given] = program.programs.filter((p) => p.includes('/'));
+    throw new MissingProgramError(given ? `${given} cannot be run: there is no such file, or it is not executable.` : `${program.programs.join(' or ')} is not installed.`);
+  }
   const dir = await makePrivateTempDir(ctx.env, 'cf-ssh-tools-');
   life.defer('the temporary folder', () => rm(dir, { recursive: true, force: true }));
   const fill = (value: string) => value.replaceAll('{dir}', dir);

@@ -47,6 +47,10 @@ export interface ServiceTunnelReporter extends Reporter {
   tunnelOpen(tunnel: OpenTunnel): void;
 }
 
+function connectable(bind: string): string {
+  return bind === '0.0.0.0' ? '127.0.0.1' : bind === '::' ? '::1' : bind;
+}
+
 export async function connectToService(ctx: Context, cf: CfClients, request: ServiceTunnelRequest, reporter: ServiceTunnelReporter): Promise<number> {
   const { appName, serviceName } = request;
   return withLifecycle(ctx, reporter, async (life) => {
@@ -88,7 +92,8 @@ export async function connectToService(ctx: Context, cf: CfClients, request: Ser
     life.defer('the tunnel', () => forwarding.close());
     const [listening] = forwarding.listening;
     if (!listening) throw new UserError(`The tunnel's local listener on ${request.local.bind}:${request.local.port} did not open.`);
-    const local: LocalEnd = { host: request.local.bind, port: listening.port };
+    // Clients connect to the loopback of a wildcard bind: 0.0.0.0 and :: are no address to connect to everywhere.
+    const local: LocalEnd = { host: connectable(request.local.bind), port: listening.port };
 
     if (request.command.length > 0) return runLocalProgram(ctx, programEnvironment(request.command, type, binding, conn, local), life);
     if (type && !request.noClient && !why) {

@@ -6,7 +6,7 @@ import { type ForwardSpec, parseForwardSpec } from '../ssh/forward-spec.js';
 import { checkSshSettings } from '../ssh/settings.js';
 import type { CommandInput, CommandRun } from './command-spec.js';
 import { chooseInstance } from './instance-picker.js';
-import { instanceIndex } from './option-values.js';
+import { instanceIndex, remoteCommand } from './option-values.js';
 import type { SPECS } from './specs.js';
 
 export type PtyMode = 'force' | 'disable' | 'request' | 'auto';
@@ -45,7 +45,8 @@ export const run: CommandRun<typeof SPECS.ssh> = async (ctx, { args: { appName, 
   if (sshArgs.length > 0 && client !== 'openssh') throw new UsageError(`unexpected argument "${sshArgs.join(' ')}": arguments after -- go to --ssh-client openssh`);
 
   const joined = options.command.length > 0 ? options.command.join(' ') : undefined;
-  const command = options.appEnv ? appEnvCommand(joined) : joined;
+  const sent = options.appEnv ? appEnvCommand(joined) : joined;
+  const command = sent === undefined ? undefined : remoteCommand(sent);
   const pty = !options.skipRemoteExecution && wantsPty(mode, joined !== undefined, ctx.term.stdinIsTTY);
   // cf takes instance 0 for -c and -N; only a person at an interactive shell is asked.
   const interactiveShell = ctx.term.stdinIsTTY && ctx.term.stdoutIsTTY && joined === undefined && !options.skipRemoteExecution;

@@ -77,23 +77,35 @@ export class CfConfigStore implements LoginStore {
   async load(): Promise<StoredLogin | undefined> {
     const raw = await this.readRaw();
     if (!raw || raw.ConfigVersion !== CONFIG_VERSION || !raw.Target) return undefined;
-    const org = raw.OrganizationFields;
-    const space = raw.SpaceFields;
+    // As cf, which does not read a config.json whose fields have the wrong type: one line naming the field.
+    const typed = <T>(field: string, value: unknown, type: 'string' | 'boolean'): T | undefined => {
+      if (value === undefined || value === null) return undefined;
+      if (typeof value !== type) throw new UserError(`${this.file}: ${field} is ${JSON.stringify(value)}, not a ${type}. Fix or remove it, then log in again.`);
+      return value as T;
+    };
+    const text = (field: string, value: unknown) => typed<string>(field, value, 'string');
+    const fields = (value: unknown) => (value && typeof value === 'object' ? (value as Record<string, unknown>) : {});
+    const org = fields(raw.OrganizationFields);
+    const space = fields(raw.SpaceFields);
+    const orgGuid = text('OrganizationFields.GUID', org.GUID);
+    const spaceGuid = text('SpaceFields.GUID', space.GUID);
     return {
-      api: raw.Target,
-      apiVersion: raw.APIVersion ?? '',
-      authorizationEndpoint: raw.AuthorizationEndpoint ?? '',
-      uaaEndpoint: raw.UaaEndpoint || raw.AuthorizationEndpoint || '',
-      sshOAuthClient: raw.SSHOAuthClient ?? '',
-      uaaClient: raw.UAAOAuthClient || 'cf',
-      uaaClientSecret: raw.UAAOAuthClientSecret ?? '',
-      grantType: raw.UAAGrantType === 'client_credentials' ? 'client_credentials' : '',
-      accessToken: raw.AccessToken ?? '',
-      refreshToken: raw.RefreshToken ?? '',
-      sslDisabled: Boolean(raw.SSLDisabled),
-      org: org?.GUID ? { guid: org.GUID, name: org.Name ?? '' } : undefined,
-      space: space?.GUID ? { guid: space.GUID, name: space.Name ?? '', allowSSH: space.AllowSSH } : undefined,
-      trace: raw.Trace,
+      api: text('Target', raw.Target) ?? '',
+      apiVersion: text('APIVersion', raw.APIVersion) ?? '',
+      authorizationEndpoint: text('AuthorizationEndpoint', raw.AuthorizationEndpoint) ?? '',
+      uaaEndpoint: text('UaaEndpoint', raw.UaaEndpoint) || raw.AuthorizationEndpoint || '',
+      sshOAuthClient: text('SSHOAuthClient', raw.SSHOAuthClient) ?? '',
+      uaaClient: text('UAAOAuthClient', raw.UAAOAuthClient) || 'cf',
+      uaaClientSecret: text('UAAOAuthClientSecret', raw.UAAOAuthClientSecret) ?? '',
+      grantType: text('UAAGrantType', raw.UAAGrantType) === 'client_credentials' ? 'client_credentials' : '',
+      accessToken: text('AccessToken', raw.AccessToken) ?? '',
+      refreshToken: text('RefreshToken', raw.RefreshToken) ?? '',
+      sslDisabled: typed<boolean>('SSLDisabled', raw.SSLDisabled, 'boolean') ?? false,
+      org: orgGuid ? { guid: orgGuid, name: text('OrganizationFields.Name', org.Name) ?? '' } : undefined,
+      space: spaceGuid
+        ? { guid: spaceGuid, name: text('SpaceFields.Name', space.Name) ?? '', allowSSH: typed<boolean>('SpaceFields.AllowSSH', space.AllowSSH, 'boolean') }
+        : undefined,
+      trace: text('Trace', raw.Trace),
     };
   }
 

@@ -25,6 +25,11 @@ export interface Launch extends LocalProgram {
   debianPackage: string;
 }
 
+/** A host as a URL takes it: an IPv6 address in brackets. */
+export function urlHost(host: string): string {
+  return host.includes(':') ? `[${host}]` : host;
+}
+
 /** Where the tunnel listens. */
 export interface LocalEnd {
   host: string;
@@ -73,7 +78,7 @@ export function nativeClient(type: ServiceType, conn: Connection, local: LocalEn
     case 'mongodb': {
       // mongosh has no password variable: a 0600 script opens the connection and logs in.
       const query = [conn.tls.required && 'tls=true', conn.tls.ca && 'tlsCAFile={dir}/ca.pem'].filter(Boolean).join('&');
-      const target = `mongodb://${local.host}:${local.port}/${encodeURIComponent(conn.database ?? '')}${query ? `?${query}` : ''}`;
+      const target = `mongodb://${urlHost(local.host)}:${local.port}/${encodeURIComponent(conn.database ?? '')}${query ? `?${query}` : ''}`;
       const login = conn.username ? `db.auth(${JSON.stringify(conn.username)}, ${JSON.stringify(conn.password ?? '')});\n` : '';
       return {
         programs: ['mongosh'],
@@ -89,7 +94,7 @@ export function nativeClient(type: ServiceType, conn: Connection, local: LocalEn
 /** A connection string for the tunnel's end, for --no-client and DATABASE_URL; the password masked unless asked. */
 export function connectionUrl(type: ServiceType, conn: Connection, local: LocalEnd, showPassword: boolean): string {
   const scheme = { postgres: 'postgres', mysql: 'mysql', redis: conn.tls.required ? 'rediss' : 'redis', mongodb: 'mongodb' }[type];
-  const url = new URL(`${scheme}://${local.host}:${local.port}`);
+  const url = new URL(`${scheme}://${urlHost(local.host)}:${local.port}`);
   if (conn.username) url.username = encodeURIComponent(conn.username);
   if (conn.password) url.password = showPassword ? encodeURIComponent(conn.password) : 'REDACTED';
   else if (type === 'redis' && !conn.username) url.username = '';

@@ -1,6 +1,6 @@
 // `connect-to-service APP SERVICE -- COMMAND ARGS`: any local program (pg_dump, mysqldump, a
 // migration tool) gets the tunnel in its environment, the way the app itself sees the service.
-import { connectionUrl, type LocalEnd, type LocalProgram, nativeClient } from './clients.js';
+import { connectionUrl, type LocalEnd, type LocalProgram, nativeClient, urlHost } from './clients.js';
 import type { Connection, ServiceBinding, ServiceType } from './credentials.js';
 
 /** The binding's credentials pointed at the tunnel: host, port and URIs rewritten. */
@@ -10,7 +10,8 @@ function throughTunnel(creds: Record<string, unknown>, conn: Connection, local: 
   if (Array.isArray(creds.hosts)) rewritten.hosts = [local.host];
   for (const key of ['port', 'tls_port']) if (key in creds) rewritten[key] = typeof creds[key] === 'string' ? String(local.port) : local.port;
   for (const key of ['uri', 'url', 'jdbcUrl']) {
-    if (typeof creds[key] === 'string') rewritten[key] = (creds[key] as string).replace(`${conn.host}:`, `${local.host}:`).replace(/:(\d+)(?=[/?]|$)/, `:${local.port}`);
+    if (typeof creds[key] === 'string')
+      rewritten[key] = (creds[key] as string).replace(`${urlHost(conn.host)}:`, `${urlHost(local.host)}:`).replace(/:(\d+)(?=[/?]|$)/, `:${local.port}`);
   }
   return rewritten;
 }

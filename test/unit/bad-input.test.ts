@@ -7,8 +7,7 @@
 // loopback is refused before it leaves it (so a garbage name never reaches a resolver).
 //
 // The CLI runs in-process (runCli), one foundation per group; the answers of the API group come
-// through a rewriting proxy in front of the foundation. A row marked `todo` needs a change in a
-// file outside this suite's reach; its message is what the change must produce.
+// through a rewriting proxy in front of the foundation.
 import assert from 'node:assert/strict';
 import dns from 'node:dns';
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -47,7 +46,6 @@ interface Row {
   arrange?: () => void | Promise<void>;
   expect: Outcome;
   /** The change a file outside this suite's reach needs before the row can pass. */
-  todo?: string;
 }
 
 const ROW_TIMEOUT_MS = 10_000;
@@ -125,7 +123,7 @@ interface Group {
 /** Each row as a test. */
 function table(rows: Row[], group: Group): void {
   for (const row of rows) {
-    it(row.what, { timeout: ROW_TIMEOUT_MS + 5000, todo: row.todo }, async () => {
+    it(row.what, { timeout: ROW_TIMEOUT_MS + 5000 }, async () => {
       try {
         await row.arrange?.();
         const vars = group.vars?.() ?? {};
@@ -206,7 +204,6 @@ describe('flags and -L specifications', () => {
         expect: {
           usage: `the command is 100000 bytes as sent, more than the ${MAX_COMMAND_BYTES} an SSH server must take: send a long script on stdin instead (-c bash < script.sh)`,
         },
-        todo: 'commands/ssh.ts: pass the command through remoteCommand() (option-values.ts)',
       },
       { what: '-L 0:localhost:80', args: forward('0:localhost:80'), expect: { works: /^Forwarding 127\.0\.0\.1:\d+ to localhost:80$/m } },
       { what: '-L with a bind address', args: forward('127.0.0.1:0:db.internal:5432'), expect: { works: /^Forwarding 127\.0\.0\.1:\d+ to db\.internal:5432$/m } },
@@ -516,7 +513,6 @@ describe("cf's config.json", () => {
   const notJson = { fails: /^\/.+\/\.cf\/config\.json is not valid JSON\. Fix or remove it, then log in again\.$/ };
   const noApi = { fails: line("No API endpoint set. Use 'cf-ssh-tools login -a API_URL' to set one.") };
   const wrongField = (problem: string) => ({ fails: new RegExp(`^/.+/\\.cf/config\\.json: ${problem}\\. Fix or remove it, then log in again\\.$`) });
-  const CF_CONFIG_TODO = 'config/cf-config.ts: load() refuses a field of the wrong type, as cf does, naming the file and the field';
   const args = ['ssh-enabled', 'demo-app'];
   const enabled = /^ssh support is enabled for app 'demo-app'\.$/m;
 
@@ -540,7 +536,7 @@ describe("cf's config.json", () => {
       home: withFields({ Target: 'http://a,b' }),
       expect: { fails: line("Cannot reach http://a,b: 'a,b' is not a host name or an IP address. Check the API URL.") },
     },
-    { what: 'Target a number', args, home: withFields({ Target: 5 }), expect: wrongField('Target is 5, not a string'), todo: CF_CONFIG_TODO },
+    { what: 'Target a number', args, home: withFields({ Target: 5 }), expect: wrongField('Target is 5, not a string') },
     { what: 'Target no URL', args, home: withFields({ Target: 'not a url' }), expect: { fails: line("The API endpoint 'not a url' is not a URL: log in again with -a API_URL.") } },
     {
       what: 'Target ftp://',
@@ -554,16 +550,15 @@ describe("cf's config.json", () => {
       home: withFields({ AccessToken: '', AuthorizationEndpoint: 'uaa here' }),
       expect: { fails: line("Cannot reach 'uaa here/oauth/token': it is not a URL. Check the API URL.") },
     },
-    { what: 'AccessToken a number', args, home: withFields({ AccessToken: 5 }), expect: wrongField('AccessToken is 5, not a string'), todo: CF_CONFIG_TODO },
+    { what: 'AccessToken a number', args, home: withFields({ AccessToken: 5 }), expect: wrongField('AccessToken is 5, not a string') },
     { what: 'AccessToken null (refreshed)', args, home: withFields({ AccessToken: null }), expect: { works: enabled } },
     { what: 'AccessToken no JWT (refreshed)', args, home: withFields({ AccessToken: 'bearer garbage' }), expect: { works: enabled } },
-    { what: 'RefreshToken an object', args, home: withFields({ RefreshToken: {} }), expect: wrongField('RefreshToken is \\{\\}, not a string'), todo: CF_CONFIG_TODO },
+    { what: 'RefreshToken an object', args, home: withFields({ RefreshToken: {} }), expect: wrongField('RefreshToken is \\{\\}, not a string') },
     {
       what: 'RefreshToken a number, needed',
       args,
       home: withFields({ AccessToken: '', RefreshToken: 5 }),
       expect: wrongField('RefreshToken is 5, not a string'),
-      todo: CF_CONFIG_TODO,
     },
     {
       what: 'OrganizationFields a string',
@@ -594,12 +589,11 @@ describe("cf's config.json", () => {
       args,
       home: withFields({ SpaceFields: { GUID: 5, Name: 'demo-space' } }),
       expect: wrongField('SpaceFields.GUID is 5, not a string'),
-      todo: CF_CONFIG_TODO,
     },
-    { what: 'SSLDisabled "yes"', args, home: withFields({ SSLDisabled: 'yes' }), expect: wrongField('SSLDisabled is "yes", not a boolean'), todo: CF_CONFIG_TODO },
-    { what: 'UaaEndpoint a number', args, home: withFields({ UaaEndpoint: 7 }), expect: wrongField('UaaEndpoint is 7, not a string'), todo: CF_CONFIG_TODO },
-    { what: 'SSHOAuthClient a list', args, home: withFields({ SSHOAuthClient: [] }), expect: wrongField('SSHOAuthClient is \\[\\], not a string'), todo: CF_CONFIG_TODO },
-    { what: 'Trace a number', args, home: withFields({ Trace: 5 }), expect: wrongField('Trace is 5, not a string'), todo: CF_CONFIG_TODO },
+    { what: 'SSLDisabled "yes"', args, home: withFields({ SSLDisabled: 'yes' }), expect: wrongField('SSLDisabled is "yes", not a boolean') },
+    { what: 'UaaEndpoint a number', args, home: withFields({ UaaEndpoint: 7 }), expect: wrongField('UaaEndpoint is 7, not a string') },
+    { what: 'SSHOAuthClient a list', args, home: withFields({ SSHOAuthClient: [] }), expect: wrongField('SSHOAuthClient is \\[\\], not a string') },
+    { what: 'Trace a number', args, home: withFields({ Trace: 5 }), expect: wrongField('Trace is 5, not a string') },
     { what: 'Trace "true"', args, home: withFields({ Trace: 'true' }), expect: { works: /^REQUEST: \[/m } },
     { what: 'fields cf-ssh-tools does not know', args, home: withFields({ PluginRepos: [{}], ColorEnabled: 7, Locale: null }), expect: { works: enabled } },
     {
@@ -656,8 +650,6 @@ describe('VCAP_SERVICES and credentials', () => {
     expect,
     ...extra,
   });
-  const BIND_TODO =
-    'services/clients.ts (connectionUrl, mongosh target) and services/program-env.ts: an IPv6 host in brackets in URLs; actions/service-tunnel.ts: clients connect to the loopback of a wildcard bind';
 
   table(
     [
@@ -697,9 +689,9 @@ describe('VCAP_SERVICES and credentials', () => {
       row('--type redis for postgres credentials', (port) => ({ postgres: [pg(port)] }), { works: true }, { args: connect('--type', 'redis') }),
       row('--bind 0.0.0.0', (port) => ({ postgres: [pg(port)] }), { works: true }, { args: connect('--bind', '0.0.0.0') }),
       row('--bind localhost', (port) => ({ postgres: [pg(port)] }), { works: true }, { args: connect('--bind', 'localhost') }),
-      row('--bind ::1', (port) => ({ postgres: [pg(port)] }), { works: true }, { args: connect('--bind', '::1'), todo: BIND_TODO }),
-      row('--bind [::1] (brackets: never looked up)', (port) => ({ postgres: [pg(port)] }), { works: true }, { args: connect('--bind', '[::1]'), todo: BIND_TODO }),
-      row('--bind ::', (port) => ({ postgres: [pg(port)] }), { works: true }, { args: connect('--bind', '::'), todo: BIND_TODO }),
+      row('--bind ::1', (port) => ({ postgres: [pg(port)] }), { works: true }, { args: connect('--bind', '::1') }),
+      row('--bind [::1] (brackets: never looked up)', (port) => ({ postgres: [pg(port)] }), { works: true }, { args: connect('--bind', '[::1]') }),
+      row('--bind ::', (port) => ({ postgres: [pg(port)] }), { works: true }, { args: connect('--bind', '::') }),
       row(
         'a program that is not there',
         (port) => ({ postgres: [pg(port)] }),
@@ -707,7 +699,6 @@ describe('VCAP_SERVICES and credentials', () => {
         {
           args: ['connect-to-service', 'db-app', 'pg', '--', './missing-program'],
           program: undefined,
-          todo: 'actions/local-program.ts: a path that is no executable file (access X_OK), or spawn’s ENOENT/EACCES, is a UserError naming it',
         },
       ),
       row(
