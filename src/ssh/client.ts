@@ -59,6 +59,8 @@ export async function connectSsh(options: SshConnectOptions, onHostKey?: (key: B
       sock.destroy();
       if (options.signal?.aborted || err instanceof ConnectionLostError) return reject(err);
       if (err.message === 'Connection lost before handshake') return reject(new ConnectionLostError('before the SSH handshake', 'closed by the other end'));
+      // A reset is a lost connection too, whenever it comes: not an error of the SSH server's.
+      if ((err as NodeJS.ErrnoException).code === 'ECONNRESET') return reject(new ConnectionLostError('during the SSH handshake', 'reset'));
       if (hostKeyError) return reject(hostKeyError);
       if (err.level === 'client-authentication') return reject(new UserError(NOT_AUTHORIZED));
       if (err.level === 'client-timeout') return reject(new UserError(silentEndpointMessage(options.host, options.port, options.env)));
