@@ -37,6 +37,8 @@ function lossReason(error: Error | undefined, keepaliveMs: number): string {
   if (error.message === 'Keepalive timeout') return `no answer to ${KEEPALIVE_COUNT_MAX} keepalives ${keepaliveMs / 1000} s apart`;
   const code = (error as NodeJS.ErrnoException).code;
   if (code === 'ECONNRESET') return 'reset';
+  // Written to after the other end had gone: the write's error is the first word of it.
+  if (code === 'EPIPE') return 'closed by the other end';
   return error.message;
 }
 
