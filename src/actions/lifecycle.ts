@@ -37,6 +37,8 @@ function lossReason(error: Error | undefined, keepaliveMs: number): string {
   if (error.message === 'Keepalive timeout') return `no answer to ${KEEPALIVE_COUNT_MAX} keepalives ${keepaliveMs / 1000} s apart`;
   const code = (error as NodeJS.ErrnoException).code;
   if (code === 'ECONNRESET') return 'reset';
+  // Written to after the other end had gone: the write's error is the first word of it.
+  if (code === 'EPIPE') return 'closed by the other end';
   return error.message;
 }
 
@@ -46,6 +48,7 @@ export class Lifecycle {
   private readonly unsubscribe: () => void;
   private sigintBelongsToProgram = false;
   private tornDown = false;
+  private stopWhileCleaningUp?: Error;
 
   constructor(
     private readonly ctx: Context,
@@ -55,8 +58,15 @@ export class Lifecycle {
       // Standalone, Ctrl-C reaches a program in the terminal's foreground too (psql cancels its
       // query): it is the program's, and the tunnel stays. Under cf, Ctrl-C has ended cf: we end.
       if (reason.kind === 'signal' && reason.signal === 'SIGINT' && this.sigintBelongsToProgram) return;
-      this.stop(stopError(reason));
+      // While cleaning up there is nothing left to interrupt: the clean-up finishes, then the run ends by the stop.
+      if (this.tornDown) this.stopWhileCleaningUp ??= stopError(reason);
+      else this.stop(stopError(reason));
     });
+  }
+
+  /** A stop that came during the teardown of a run that had done its work. */
+  get lateStop(): Error | undefined {
+    return this.stopWhileCleaningUp;
   }
 
   /** Aborted, with the error that ends the run as its reason, once the run is stopped. */
@@ -146,15 +156,19 @@ export class Lifecycle {
  * Runs `body` as one lifecycle and tears it down on every way out. `body` waits through
  * `life.until` (or passes `life.signal`), so a stop ends its waits at once. When the run was
  * stopped, the stop's error wins over whatever the interrupted work threw (a channel closed
- * under it, say).
+ * under it, say); a stop during the teardown of finished work wins over its result.
  */
 export async function withLifecycle<T>(ctx: Context, reporter: Reporter, body: (life: Lifecycle) => Promise<T>): Promise<T> {
   const life = new Lifecycle(ctx, reporter);
+  let result: T;
   try {
-    return await body(life);
+    result = await body(life);
   } catch (err) {
     throw life.signal.aborted ? (life.signal.reason as Error) : err;
   } finally {
     await life.teardown();
   }
+  // Ctrl-C pressed while a key's deletion was retried, say: cleaned up, and stopped all the same.
+  if (life.lateStop) throw life.lateStop;
+  return result;
 }

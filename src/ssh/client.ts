@@ -59,6 +59,10 @@ export async function connectSsh(options: SshConnectOptions, onHostKey?: (key: B
       sock.destroy();
       if (options.signal?.aborted || err instanceof ConnectionLostError) return reject(err);
       if (err.message === 'Connection lost before handshake') return reject(new ConnectionLostError('before the SSH handshake', 'closed by the other end'));
+      // A reset, or a write to a connection the other end has closed, is a lost connection too: not an error of the SSH server's.
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code === 'ECONNRESET') return reject(new ConnectionLostError('during the SSH handshake', 'reset'));
+      if (code === 'EPIPE') return reject(new ConnectionLostError('during the SSH handshake', 'closed by the other end'));
       if (hostKeyError) return reject(hostKeyError);
       if (err.level === 'client-authentication') return reject(new UserError(NOT_AUTHORIZED));
       if (err.level === 'client-timeout') return reject(new UserError(silentEndpointMessage(options.host, options.port, options.env)));

@@ -45,9 +45,16 @@ export async function runSession(client: Client, options: SessionOptions, signal
     size = next;
     channel.setWindow(size.rows, size.cols, 0, 0);
   };
+  // Where the remote left the cursor: a session cut short leaves it after a prompt, say.
+  let atLineStart = true;
+  const track = (chunk: Buffer) => {
+    if (chunk.length > 0) atLineStart = chunk[chunk.length - 1] === 0x0a;
+  };
   try {
     if (raw) stdin.setRawMode!(true);
     if (options.pty) stdout.on('resize', onResize);
+    channel.on('data', track);
+    channel.stderr.on('data', track);
     channel.pipe(stdout, { end: false });
     channel.stderr.pipe(stderr, { end: false });
     stdin.pipe(channel);
@@ -59,6 +66,8 @@ export async function runSession(client: Client, options: SessionOptions, signal
       });
       const stop = () => {
         channel.close();
+        // On a terminal, what is said next (why the session ended, the local prompt) starts a line of its own.
+        if (options.pty && stdout.isTTY && !atLineStart) stdout.write('\r\n');
         reject(signal.reason as Error);
       };
       if (signal.aborted) return stop();

@@ -252,8 +252,10 @@ export class BackendPool {
       return {
         address: { kind: 'openssh', port, username: os.userInfo().username, hostKey: hostKey.parsedPublic.getPublicSSH(), pid: daemon.pid },
         stop: async () => {
-          // The daemon's group holds its per-connection children too.
-          const exited = new Promise((resolve) => daemon.once('exit', resolve));
+          // The daemon's group holds its per-connection children too. A daemon killed from
+          // outside (a test's fault) has exited already: its 'exit' will not come again.
+          const gone = daemon.exitCode !== null || daemon.signalCode !== null;
+          const exited = gone ? Promise.resolve() : new Promise((resolve) => daemon.once('exit', resolve));
           killGroup(daemon, 'SIGTERM');
           await exited;
           this.daemons.delete(daemon);

@@ -19,6 +19,10 @@ export interface CcSettings {
   brokerDelayMs: number;
   /** While set, service brokers fail to create and delete service keys with this description. */
   brokerError?: string;
+  /** How many of the next service key creates fail at the broker (their jobs end FAILED). */
+  brokerCreateFailures: number;
+  /** How many of the next service key deletes fail at the broker (CC answers 502 CF-ServiceBrokerBadResponse). */
+  brokerDeleteFailures: number;
 }
 
 const V3_RESOURCES = [

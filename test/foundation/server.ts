@@ -1,9 +1,10 @@
 // The test Cloud Foundry: CC v3 and UAA on one HTTP(S) server on loopback, a Diego-like
 // SSH proxy in front of the app instances' SSH servers, service instances backed by real
 // database servers, plus a /foundation control API the tests use to change the world (global
-// SSH switch, token revocation, warnings, page size, instance states, host key fingerprint
-// format, dropped connections, service brokers' delay and failures) and to read what was
-// asked of it (requests, SSH log, backends, databases, service keys).
+// SSH switch, token revocation and expiry, for everyone or one user, warnings, page size,
+// instance states, host key fingerprint format, dropped connections, service brokers' delay
+// and failures, counted or lasting) and to read what was asked of it (requests, SSH log,
+// backends, databases, service keys).
 import http from 'node:http';
 import https from 'node:https';
 import type { AddressInfo } from 'node:net';
@@ -11,7 +12,7 @@ import { generate } from 'selfsigned';
 import { type BackendKind, BackendPool } from './backends.js';
 import { type CcSettings, ccRoutes } from './cc-routes.js';
 import { DATABASE_KINDS, type DatabaseKind, Databases, type PostgresEngine } from './databases.js';
-import { ccError, json, type Reply, Router } from './router.js';
+import { ccError, json, type Reply, type Request, Router } from './router.js';
 import { serviceRoutes } from './service-routes.js';
 import { seedServices } from './services.js';
 import { FINGERPRINT_FORMATS, type FingerprintFormat, SshProxy } from './ssh-proxy.js';
@@ -73,7 +74,7 @@ export async function startFoundation(options: FoundationOptions = {}): Promise<
   let url = '';
   const tokens = new TokenService(() => `${url}/uaa`);
   if (options.accessTokenTtl) tokens.accessTtlSeconds = options.accessTokenTtl;
-  const settings: CcSettings = { pageSize: 50, appSsh: { href: '', fingerprint: '' }, brokerDelayMs: 300 };
+  const settings: CcSettings = { pageSize: 50, appSsh: { href: '', fingerprint: '' }, brokerDelayMs: 300, brokerCreateFailures: 0, brokerDeleteFailures: 0 };
   const requests: RecordedRequest[] = [];
 
   let tls: { key: string; cert: string } | undefined;
@@ -193,6 +194,8 @@ function controlRoutes(router: Router, world: World, tokens: TokenService, setti
       keepalive_seconds?: number;
       broker_delay_ms?: number;
       broker_error?: string | null;
+      broker_create_failures?: number;
+      broker_delete_failures?: number;
     }>();
     const { fingerprint_format: format, keepalive_seconds: keepalive, broker_delay_ms: brokerDelay } = body;
     if ((format !== undefined || keepalive !== undefined) && !ssh) return controlError(409, 'No SSH proxy runs (ssh: false).');
@@ -201,9 +204,15 @@ function controlRoutes(router: Router, world: World, tokens: TokenService, setti
     }
     if (keepalive !== undefined && !(typeof keepalive === 'number' && keepalive > 0)) return controlError(422, 'keepalive_seconds is a number above 0');
     if (brokerDelay !== undefined && !(typeof brokerDelay === 'number' && brokerDelay >= 0)) return controlError(422, 'broker_delay_ms is a number of 0 or more');
+    for (const name of ['broker_create_failures', 'broker_delete_failures'] as const) {
+      const count = body[name];
+      if (count !== undefined && !(Number.isInteger(count) && count >= 0)) return controlError(422, `${name} is a whole number of 0 or more`);
+    }
     if (body.page_size) settings.pageSize = body.page_size;
     if (brokerDelay !== undefined) settings.brokerDelayMs = brokerDelay;
     if (body.broker_error !== undefined) settings.brokerError = body.broker_error ?? undefined;
+    if (body.broker_create_failures !== undefined) settings.brokerCreateFailures = body.broker_create_failures;
+    if (body.broker_delete_failures !== undefined) settings.brokerDeleteFailures = body.broker_delete_failures;
     if (body.warning !== undefined) settings.warning = body.warning ?? undefined;
     if (body.access_token_ttl) tokens.accessTtlSeconds = body.access_token_ttl;
     if (ssh && format) {
@@ -217,19 +226,37 @@ function controlRoutes(router: Router, world: World, tokens: TokenService, setti
       access_token_ttl: tokens.accessTtlSeconds,
       broker_delay_ms: settings.brokerDelayMs,
       broker_error: settings.brokerError ?? null,
+      broker_create_failures: settings.brokerCreateFailures,
+      broker_delete_failures: settings.brokerDeleteFailures,
       ...(ssh && { fingerprint_format: fingerprintFormat, keepalive_seconds: ssh.proxy.keepaliveSeconds }),
     });
   });
+  // With {"user": NAME}, only that user's tokens: the other tests' logins stay good.
+  const userNamed = (req: Request): { guid?: string; error?: Reply } => {
+    const { user: name } = req.json<{ user?: string }>();
+    if (name === undefined) return {};
+    const user = world.userByName(name);
+    return user ? { guid: user.guid } : { error: controlError(404, `No user ${name}.`) };
+  };
   router.on('POST', /^\/foundation\/revoke-access-tokens$/, () => {
     tokens.revokeAccessTokens();
     return json(200, { revoked: 'access' });
+  });
+  // As if their lifetime had passed: CC refuses the access tokens issued so far (a client refreshes).
+  router.on('POST', /^\/foundation\/expire-access-tokens$/, (req) => {
+    const { guid, error } = userNamed(req);
+    if (error) return error;
+    tokens.expireAccessTokens(guid);
+    return json(200, { expired: 'access' });
   });
   router.on('POST', /^\/foundation\/rotate-signing-key$/, () => {
     tokens.rotateKey();
     return json(200, { rotated: true });
   });
-  router.on('POST', /^\/foundation\/revoke-refresh-tokens$/, () => {
-    tokens.revokeRefreshTokens();
+  router.on('POST', /^\/foundation\/revoke-refresh-tokens$/, (req) => {
+    const { guid, error } = userNamed(req);
+    if (error) return error;
+    tokens.revokeRefreshTokens(guid);
     return json(200, { revoked: 'refresh' });
   });
   // An instance crashes, restarts...; one that stops running takes its SSH server and sessions with it.

@@ -79,7 +79,8 @@ export function serviceRoutes(router: Router, world: World, tokens: TokenService
 
   /**
    * A broker's asynchronous work: the job is PROCESSING for `brokerDelayMs`, then COMPLETE, or
-   * FAILED with CC's UnableToPerform error while the foundation's `brokerError` is set.
+   * FAILED with CC's UnableToPerform error while the foundation's `brokerError` is set (or, for
+   * a bind, while `brokerCreateFailures` counts down).
    */
   const brokerJob = (operation: 'bind' | 'unbind', finish: (brokerError?: string) => void): Job => {
     const now = new Date().toISOString();
@@ -93,7 +94,11 @@ export function serviceRoutes(router: Router, world: World, tokens: TokenService
       updatedAt: now,
     };
     world.jobs.set(job.guid, job);
-    const { brokerError } = settings;
+    let { brokerError } = settings;
+    if (!brokerError && operation === 'bind' && settings.brokerCreateFailures > 0) {
+      settings.brokerCreateFailures -= 1;
+      brokerError = 'Service broker error: the broker failed to create the key (broker_create_failures)';
+    }
     setTimeout(() => {
       finish(brokerError);
       job.state = brokerError ? 'FAILED' : 'COMPLETE';
@@ -229,6 +234,11 @@ export function serviceRoutes(router: Router, world: World, tokens: TokenService
       if (!binding) return bindingNotFound();
       if (!world.isSpaceDeveloper(user, world.spaceOf(world.instanceOf(binding)))) return notAuthorized();
       if (binding.lastOperation.state === 'in progress') return unprocessable('There is an operation in progress for the service binding.');
+      // A broker that answers the unbind with an error: CC relays it at once, and the key stays as it was.
+      if (settings.brokerDeleteFailures > 0) {
+        settings.brokerDeleteFailures -= 1;
+        return ccError(502, 10001, 'CF-ServiceBrokerBadResponse', 'Service broker error: the broker failed to delete the key (broker_delete_failures)');
+      }
       const now = new Date().toISOString();
       binding.lastOperation = { type: 'delete', state: 'in progress', description: '', createdAt: now, updatedAt: now };
       return accepted(

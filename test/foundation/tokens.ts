@@ -8,6 +8,8 @@ import type { User } from './state.js';
 interface AccessRecord {
   userGuid: string;
   revoked: boolean;
+  /** Refused as expired before its time (the control API's expire-access-tokens). */
+  expired?: boolean;
 }
 
 interface RefreshRecord {
@@ -118,7 +120,7 @@ export class TokenService {
     if (!token) return undefined;
     const claims = this.verify(token);
     const record = claims && this.access.get(String(claims.jti));
-    if (!claims || !record || (checkRevoked && record.revoked)) return undefined;
+    if (!claims || !record || record.expired || (checkRevoked && record.revoked)) return undefined;
     if (typeof claims.exp !== 'number' || claims.exp * 1000 <= Date.now()) return undefined;
     return record.userGuid;
   }
@@ -173,7 +175,13 @@ export class TokenService {
     for (const record of this.access.values()) record.revoked = true;
   }
 
-  revokeRefreshTokens(): void {
-    for (const record of this.refresh.values()) record.revoked = true;
+  /** Every refresh token, or only those of `userGuid`. */
+  revokeRefreshTokens(userGuid?: string): void {
+    for (const record of this.refresh.values()) if (userGuid === undefined || record.userGuid === userGuid) record.revoked = true;
+  }
+
+  /** The access tokens issued so far, or only those of `userGuid`, count as expired from now on. */
+  expireAccessTokens(userGuid?: string): void {
+    for (const record of this.access.values()) if (userGuid === undefined || record.userGuid === userGuid) record.expired = true;
   }
 }
