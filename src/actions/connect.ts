@@ -84,7 +84,7 @@ async function deleteKeysOfDeadRuns(cf: CfClients, ledger: KeyLedger, run: Ledge
       try {
         await deleteServiceKey(cf, key.serviceInstanceGuid, key.keyName);
         await run.forget(key.keyName);
-        onNotice(`Deleted service key ${key.keyName} of ${key.serviceName}, left behind by an earlier run that was stopped.`);
+        onNotice(`Deleted service key ${key.keyName} of ${key.serviceName}, left behind by an earlier run that could not delete it.`);
       } catch (err) {
         onNotice(`Could not delete service key ${key.keyName} of ${key.serviceName}, left behind by an earlier run: ${describeError(err).message} The next run tries again.`);
       }

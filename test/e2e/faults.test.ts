@@ -430,7 +430,7 @@ describe('injected faults', { concurrency: 4 }, () => {
     assert.ok(left, 'a key was left for the next run');
     const next = await c.again(keyArgs(['--', 'true']));
     assert.equal(next.code, 0, next.stderr);
-    assert.equal(next.stderr, `Deleted service key ${left.name} of demo-pg, left behind by an earlier run that was stopped.\n`);
+    assert.equal(next.stderr, `Deleted service key ${left.name} of demo-pg, left behind by an earlier run that could not delete it.\n`);
   };
 
   const CASES: Case[] = [
@@ -973,7 +973,7 @@ describe('injected faults', { concurrency: 4 }, () => {
         assert.equal((await second.ended).signal, 'SIGKILL');
         const secondKey = all.find((name) => name !== firstKey && name !== HAND_MADE_KEY);
         const fourth = await c.again(keyArgs(['--', 'true']));
-        assert.deepEqual([fourth.code, fourth.stderr], [0, `Deleted service key ${secondKey} of demo-pg, left behind by an earlier run that was stopped.\n`]);
+        assert.deepEqual([fourth.code, fourth.stderr], [0, `Deleted service key ${secondKey} of demo-pg, left behind by an earlier run that could not delete it.\n`]);
         assert.deepEqual(await names(), [HAND_MADE_KEY, firstKey].sort());
         assert.ok(await postgresAnswers(c.port), 'the first tunnel is still up');
         c.run.child.kill('SIGINT');
