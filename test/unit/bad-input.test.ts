@@ -20,6 +20,7 @@ import { MAX_COMMAND_BYTES, remoteCommand } from '../../src/commands/option-valu
 import { type Foundation, startFoundation } from '../foundation/server.js';
 import { passwordGrant } from '../helpers/foundation.js';
 import { echoServer, freePort } from '../helpers/net.js';
+import { cfConfigFor } from '../helpers/cf-config.js';
 import { type CliResult, loggedIn, runCli, tempHome } from '../helpers/run-cli.js';
 import { SpawnStubs } from '../helpers/spawn-stubs.js';
 
@@ -479,25 +480,7 @@ describe("cf's config.json", () => {
   before(async () => {
     foundation = await startFoundation({ ssh: false });
     const { access_token, refresh_token } = await passwordGrant(foundation.url, 'developer', 'developer-pass');
-    const org = foundation.world.orgs.find((o) => o.name === 'demo-org');
-    const space = foundation.world.spaces.find((s) => s.name === 'demo-space' && s.orgGuid === org?.guid);
-    assert.ok(org && space);
-    config = {
-      ConfigVersion: 4,
-      Target: foundation.url,
-      APIVersion: '3.180.0',
-      AuthorizationEndpoint: `${foundation.url}/uaa`,
-      UaaEndpoint: `${foundation.url}/uaa`,
-      SSHOAuthClient: 'ssh-proxy',
-      UAAOAuthClient: 'cf',
-      UAAOAuthClientSecret: '',
-      UAAGrantType: '',
-      AccessToken: `bearer ${access_token}`,
-      RefreshToken: refresh_token,
-      SSLDisabled: false,
-      OrganizationFields: { GUID: org.guid, Name: 'demo-org' },
-      SpaceFields: { GUID: space.guid, Name: 'demo-space', AllowSSH: true },
-    };
+    config = cfConfigFor(foundation, { AccessToken: `bearer ${access_token}`, RefreshToken: refresh_token });
   });
   after(() => foundation.stop());
 

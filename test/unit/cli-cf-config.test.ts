@@ -1,12 +1,13 @@
 // Working from the cf CLI's own config.json, the CLI in-process: token refresh before expiry
 // and after a refusal, written back as cf writes it; an expired refresh token; CF_TRACE without secrets.
 import assert from 'node:assert/strict';
-import { mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { type Foundation, startFoundation } from '../foundation/server.js';
 import { expectRequests } from '../helpers/expect-requests.js';
 import { passwordGrant } from '../helpers/foundation.js';
+import { cfConfigFor, homeWithCfConfig } from '../helpers/cf-config.js';
 import { runCli, tempHome } from '../helpers/run-cli.js';
 
 /** A JWT that decodes like the foundation's but expired an hour ago (its signature is not checked by the CLI). */
@@ -18,47 +19,16 @@ function expiredToken(user: string): string {
 
 describe('sessions from cf config.json', () => {
   let foundation: Foundation;
-  let orgGuid: string;
-  let spaceGuid: string;
 
   before(async () => {
     foundation = await startFoundation({ ssh: false });
-    const org = foundation.world.orgs.find((o) => o.name === 'demo-org');
-    const space = foundation.world.spaces.find((s) => s.name === 'demo-space' && s.orgGuid === org?.guid);
-    assert.ok(org && space);
-    orgGuid = org.guid;
-    spaceGuid = space.guid;
   });
   after(() => foundation.stop());
 
   const tokens = (user: string, password: string) => passwordGrant(foundation.url, user, password);
 
-  async function cfHomeWith(fields: Record<string, unknown>): Promise<{ home: string; file: string }> {
-    const home = tempHome();
-    mkdirSync(path.join(home, '.cf'), { mode: 0o700 });
-    const file = path.join(home, '.cf', 'config.json');
-    const config = {
-      ConfigVersion: 4,
-      Target: foundation.url,
-      APIVersion: '3.180.0',
-      AuthorizationEndpoint: `${foundation.url}/uaa`,
-      UaaEndpoint: `${foundation.url}/uaa`,
-      SSHOAuthClient: 'ssh-proxy',
-      UAAOAuthClient: 'cf',
-      UAAOAuthClientSecret: '',
-      UAAGrantType: '',
-      SSLDisabled: false,
-      OrganizationFields: { GUID: orgGuid, Name: 'demo-org' },
-      SpaceFields: { GUID: spaceGuid, Name: 'demo-space', AllowSSH: true },
-      ColorEnabled: 'true',
-      Locale: '',
-      PluginRepos: [{ Name: 'CF-Community', URL: 'https://plugins.cloudfoundry.org' }],
-      MinCLIVersion: '6.23.0',
-      ...fields,
-    };
-    writeFileSync(file, JSON.stringify(config, null, 2), { mode: 0o644 });
-    return { home, file };
-  }
+  /** A home with cf's config.json for developer in demo-org/demo-space, `fields` added. */
+  const cfHomeWith = async (fields: Record<string, unknown>) => homeWithCfConfig(cfConfigFor(foundation, fields));
 
   it('refreshes an expiring access token and writes config.json back atomically with mode 0600', async () => {
     const { refresh_token } = await tokens('developer', 'developer-pass');

@@ -5,7 +5,7 @@
 // refresh token spent by cf itself (which takes no lock of ours) is answered the same way.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, readFileSync, utimesSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, utimesSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { setImmediate as tick } from 'node:timers/promises';
 import { after, before, describe, it } from 'node:test';
@@ -15,6 +15,7 @@ import { type Foundation, startFoundation } from '../foundation/server.js';
 import { cli } from '../helpers/cli.js';
 import { expectRequests } from '../helpers/expect-requests.js';
 import { passwordGrant } from '../helpers/foundation.js';
+import { cfConfigFor, homeWithCfConfig } from '../helpers/cf-config.js';
 import { loggedIn, runCli, tempHome } from '../helpers/run-cli.js';
 
 const SIX = Array.from({ length: 6 }, (_, i) => i);
@@ -39,29 +40,7 @@ describe('runs sharing a session whose refresh tokens work once', () => {
   /** Refresh grants (every POST to /oauth/token here) since request number `from`. */
   const refreshesSince = (from: number) => foundation.requests.slice(from).filter((r) => r.method === 'POST' && r.path === '/uaa/oauth/token').length;
 
-  function cfHome(accessToken: string, refreshToken: string): { home: string; file: string } {
-    const org = foundation.world.orgs.find((o) => o.name === 'demo-org');
-    const space = foundation.world.spaces.find((s) => s.name === 'demo-space');
-    assert.ok(org && space);
-    const home = tempHome();
-    mkdirSync(path.join(home, '.cf'));
-    const file = path.join(home, '.cf', 'config.json');
-    const config = {
-      ConfigVersion: 4,
-      Target: foundation.url,
-      APIVersion: '3.180.0',
-      AuthorizationEndpoint: `${foundation.url}/uaa`,
-      UaaEndpoint: `${foundation.url}/uaa`,
-      UAAOAuthClient: 'cf',
-      UAAOAuthClientSecret: '',
-      AccessToken: `bearer ${accessToken}`,
-      RefreshToken: refreshToken,
-      OrganizationFields: { GUID: org.guid, Name: org.name },
-      SpaceFields: { GUID: space.guid, Name: space.name, AllowSSH: true },
-    };
-    writeFileSync(file, JSON.stringify(config));
-    return { home, file };
-  }
+  const cfHome = (accessToken: string, refreshToken: string) => homeWithCfConfig(cfConfigFor(foundation, { AccessToken: `bearer ${accessToken}`, RefreshToken: refreshToken }));
 
   const saved = (file: string) => JSON.parse(readFileSync(file, 'utf8')) as { AccessToken: string; RefreshToken: string; SpaceFields: { Name: string } };
 
