@@ -1,6 +1,7 @@
 // Starting a local program (a database client, the system ssh, or the user's own command) as
 // part of a lifecycle: its secrets in its environment or in 0600 files of a 0700 folder removed
-// at teardown, the terminal handed to it, ended if the run ends first, its exit status returned.
+// at teardown (or once read), the terminal handed to it, ended if the run ends first, its exit
+// status returned. Its files' paths are given to the program's own `prepare`: no value is a template.
 import type { ChildProcess } from 'node:child_process';
 import { constants } from 'node:fs';
 import { access, rm, writeFile } from 'node:fs/promises';
@@ -72,8 +73,12 @@ async function endProgram(child: ChildProcess, exited: Promise<number>, stop: un
   }
 }
 
-/** Runs the program to its end as part of `life`: its files and the program itself are cleaned up on every way out. */
-export async function runLocalProgram(ctx: Context, program: LocalProgram, life: Lifecycle): Promise<number> {
+/**
+ * Runs the program to its end as part of `life`: its files and the program itself are cleaned up
+ * on every way out. Files it reads at its start (holding a password) go as soon as `connected`
+ * settles: the program has connected, so it has read them.
+ */
+export async function runLocalProgram(ctx: Context, program: LocalProgram, life: Lifecycle, connected?: Promise<unknown>): Promise<number> {
   const executable = await findProgram(program.programs, ctx.env);
   if (!executable) {
     const [given] = program.programs.filter((p) => p.includes('/'));
@@ -81,13 +86,17 @@ export async function runLocalProgram(ctx: Context, program: LocalProgram, life:
   }
   const dir = await makePrivateTempDir(ctx.env, 'cf-ssh-tools-');
   life.defer('the temporary folder', () => rm(dir, { recursive: true, force: true }));
-  const fill = (value: string) => value.replaceAll('{dir}', dir);
-  for (const file of program.files) await writeFile(path.join(dir, file.name), fill(file.content), { mode: file.executable ? 0o700 : 0o600 });
-  const env = Object.fromEntries(Object.entries(program.env).map(([k, v]) => [k, fill(v)]));
+  const { args, env, files } = program.prepare((file) => path.join(dir, file));
+  for (const file of files) await writeFile(path.join(dir, file.name), file.content, { mode: file.executable ? 0o700 : 0o600 });
   life.signal.throwIfAborted();
-  const child = ctx.spawn(executable, program.args.map(fill), { stdio: 'inherit', env: { ...ctx.env, ...env } });
+  const child = ctx.spawn(executable, args, { stdio: 'inherit', env: { ...ctx.env, ...env } });
   const exited = exitOf(child);
   life.defer(path.basename(executable), () => endProgram(child, exited, life.signal.reason));
+  const readAtStart = files.filter((file) => file.readAtStart).map((file) => path.join(dir, file.name));
+  if (connected && readAtStart.length > 0) {
+    const removeSecrets = () => Promise.all(readAtStart.map((file) => rm(file, { force: true })));
+    void connected.then(removeSecrets, () => undefined);
+  }
   // Ctrl-C reaches the program from the terminal itself (psql cancels its query): we stay up.
   const takeCtrlCBack = life.handCtrlCToProgram();
   try {

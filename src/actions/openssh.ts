@@ -77,15 +77,17 @@ export async function handOffToOpenSsh(ctx: Context, cf: CfClients, endpoint: Ss
       ctx,
       {
         programs: ['ssh'],
-        args: openSshArgs(
-          endpoint,
-          target,
-          options.skipHostValidation ? undefined : '{dir}/known_hosts',
-          { ...options, proxyCommand: proxied ? proxyCommand(ctx.self) : undefined },
-          ctx.env,
-        ),
-        env: { SSH_ASKPASS: '{dir}/askpass', SSH_ASKPASS_REQUIRE: 'force', DISPLAY: ctx.env.DISPLAY || ':0', [CODE_VARIABLE]: code },
-        files,
+        prepare: (inFolder) => ({
+          args: openSshArgs(
+            endpoint,
+            target,
+            options.skipHostValidation ? undefined : inFolder('known_hosts'),
+            { ...options, proxyCommand: proxied ? proxyCommand(ctx.self) : undefined },
+            ctx.env,
+          ),
+          env: { SSH_ASKPASS: inFolder('askpass'), SSH_ASKPASS_REQUIRE: 'force', DISPLAY: ctx.env.DISPLAY || ':0', [CODE_VARIABLE]: code },
+          files,
+        }),
       },
       life,
     );

@@ -2,9 +2,10 @@
 // that can refuse the run first (app, instance, SSH switches, the SSH connection itself), then
 // the credentials (a service key only now), the reachability check, the local listener, and the
 // native client, the user's command, or the tunnel held for others until stopped.
+import type { Client } from 'ssh2';
 import type { Context } from '../context.js';
 import { UserError } from '../errors.js';
-import { type LocalEnd, nativeClient } from '../services/clients.js';
+import { defaultClient, defaultClientName, isNativeClient, type LocalEnd, nativeClient } from '../services/clients.js';
 import { type Connection, detectType, parseConnection, type ServiceType } from '../services/credentials.js';
 import { programEnvironment } from '../services/program-env.js';
 import { openForwards } from '../ssh/forward.js';
@@ -25,11 +26,14 @@ export interface ServiceTunnelRequest {
   type?: ServiceType;
   /** Hold the tunnel for other programs until stopped (--no-client). */
   noClient: boolean;
-  /** A program to run with the connection in its environment (after --). */
+  /**
+   * What follows --: more arguments for the native client when the first word starts with '-';
+   * else a program, which must exist: a native client by name gets the tunnel as the default
+   * one does, any other program the connection in its environment.
+   */
   command: string[];
-  /** More arguments for the native client (after --, when the first word is not a program). */
-  clientArgs: string[];
-  local: { bind: string; port: number };
+  /** Where the tunnel listens; `remote` when that is reachable from the network (--allow-remote). */
+  local: { bind: string; port: number; remote: boolean };
   /** A person can answer and press Ctrl-C: without one, nothing waits. */
   interactive: boolean;
 }
@@ -51,12 +55,36 @@ function connectable(bind: string): string {
   return bind === '0.0.0.0' ? '127.0.0.1' : bind === '::' ? '::1' : bind;
 }
 
+/** Refuses, before anything is made, a program after -- that does not exist. */
+async function checkProgram(ctx: Context, [program, ...rest]: string[], type: ServiceType | undefined): Promise<void> {
+  if (program === undefined || program.startsWith('-') || (type && isNativeClient(type, program)) || (await findProgram([program], ctx.env))) return;
+  if (program.includes('/')) throw new UserError(`${program} cannot be run: there is no such file, or it is not executable.`);
+  const client = type ? defaultClientName(type) : 'CLIENT';
+  throw new UserError(`No program '${program}'; to give arguments to the client start them with the client's name: -- ${client} ${program}${rest.length > 0 ? ' ...' : ''}`);
+}
+
+/**
+ * Resolves when the tunnel carries its first connection: the client has started and read its
+ * files. ssh2 opens a channel for each connection the listener accepts, and says so nowhere else.
+ */
+function firstConnection(connection: Client): Promise<void> {
+  return new Promise((resolve) => {
+    const forwardOut = connection.forwardOut.bind(connection);
+    connection.forwardOut = ((...args: Parameters<typeof forwardOut>) => {
+      connection.forwardOut = forwardOut;
+      resolve();
+      return forwardOut(...args);
+    }) as typeof forwardOut;
+  });
+}
+
 export async function connectToService(ctx: Context, cf: CfClients, request: ServiceTunnelRequest, reporter: ServiceTunnelReporter): Promise<number> {
   const { appName, serviceName } = request;
   return withLifecycle(ctx, reporter, async (life) => {
     const app = await life.until(findApp(cf, appName));
     const fromBinding = request.credentials === 'binding' ? await life.until(bindingCredentials(cf, app, serviceName, reporter.notice)) : undefined;
     const instance = request.credentials === 'key' ? await life.until(findServiceInstance(cf, serviceName)) : undefined;
+    await checkProgram(ctx, request.command, request.type ?? (fromBinding && detectType(fromBinding).type));
     const endpoint = await life.until(sshEndpoint(cf));
     const target = await life.until(findInstance(cf, appName, 'web', request.index ?? 0));
     await life.until(ensureSshEnabled(cf, target.app, ctx.bin));
@@ -74,11 +102,13 @@ export async function connectToService(ctx: Context, cf: CfClients, request: Ser
       const keys = Object.keys(binding.credentials).join(', ') || 'none';
       throw new UserError(`Service instance '${serviceName}' has no host and port in its credentials (fields: ${keys}): there is nothing to tunnel to.`);
     }
+    const [first, ...rest] = request.command;
+    const clientArgs = first === undefined || first.startsWith('-') ? request.command : undefined;
     let why: string | undefined;
-    if (!request.noClient && request.command.length === 0) {
+    if (!request.noClient && clientArgs) {
       if (!type) why = `the type of '${serviceName}' could not be told (${detection.evidence.join(', ') || 'no hints'}); give it with --type`;
       else {
-        const { programs, debianPackage } = nativeClient(type, conn, { host: request.local.bind, port: 0 });
+        const { programs, debianPackage } = defaultClient(type);
         if (!(await findProgram(programs, ctx.env))) why = `${programs.join(' or ')} is not installed (Debian/Ubuntu package: ${debianPackage})`;
       }
       // Nobody at a terminal to use the details or press Ctrl-C: say so and stop, rather than wait forever.
@@ -94,12 +124,13 @@ export async function connectToService(ctx: Context, cf: CfClients, request: Ser
     if (!listening) throw new UserError(`The tunnel's local listener on ${request.local.bind}:${request.local.port} did not open.`);
     // Clients connect to the loopback of a wildcard bind: 0.0.0.0 and :: are no address to connect to everywhere.
     const local: LocalEnd = { host: connectable(request.local.bind), port: listening.port };
+    if (request.local.remote) reporter.notice(`Warning: the tunnel on ${request.local.bind}:${listening.port} is reachable from the network (--allow-remote).`);
 
-    if (request.command.length > 0) return runLocalProgram(ctx, programEnvironment(request.command, type, binding, conn, local), life);
-    if (type && !request.noClient && !why) {
-      const launch = nativeClient(type, conn, local);
-      return runLocalProgram(ctx, { ...launch, args: [...launch.args, ...request.clientArgs] }, life);
+    if (first !== undefined && !clientArgs) {
+      if (type && isNativeClient(type, first)) return runLocalProgram(ctx, nativeClient(type, conn, local, first, rest), life, firstConnection(connection));
+      return runLocalProgram(ctx, programEnvironment(request.command, type, binding, conn, local), life);
     }
+    if (type && !request.noClient && !why) return runLocalProgram(ctx, nativeClient(type, conn, local, undefined, clientArgs), life, firstConnection(connection));
     if (why) reporter.notice(`No client started: ${why}.`);
     reporter.tunnelOpen({ serviceName, type, connection: conn, local });
     reporter.notice('Press Ctrl-C to close the tunnel.');

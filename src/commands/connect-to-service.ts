@@ -1,5 +1,4 @@
 import { loggedInClients } from '../actions/cf-clients.js';
-import { findProgram } from '../actions/local-program.js';
 import { connectToService, type OpenTunnel, type ServiceTunnelRequest } from '../actions/service-tunnel.js';
 import type { Context } from '../context.js';
 import { UsageError } from '../errors.js';
@@ -22,6 +21,11 @@ function printDetails(ctx: Context, { serviceName: name, type, connection: conn,
   if (type) row('url', connectionUrl(type, conn, local, showPassword));
 }
 
+/** 127.0.0.0/8, ::1, localhost: only this machine can connect. */
+function isLoopback(address: string): boolean {
+  return /^127\.\d+\.\d+\.\d+$/.test(address) || address === '::1' || address === 'localhost';
+}
+
 function serviceTypeOption(value: string | undefined): ServiceType | undefined {
   if (value === undefined) return undefined;
   const type = SERVICE_TYPES.find((known) => known === value);
@@ -30,13 +34,13 @@ function serviceTypeOption(value: string | undefined): ServiceType | undefined {
 }
 
 export const run: CommandRun<(typeof SPECS)['connect-to-service']> = async (ctx, { args: { appName, serviceInstance: serviceName, command: rest }, options }) => {
-  // After --, a program to run (`-- pg_dump ...`) when the first word is one (on PATH, or a
-  // path); otherwise more arguments for the native client (`-- -c 'select 1'`, `-- PING`).
-  const [first] = rest;
-  const isProgram = first !== undefined && !first.startsWith('-') && (first.includes('/') || (await findProgram([first], ctx.env)) !== undefined);
   const source = options.credentials ?? 'binding';
   if (source !== 'binding' && source !== 'key') throw new UsageError(`--credentials takes binding or key, not '${source}'`);
   const { noClient } = options;
+  const bind = bindAddress(options.bind);
+  if (!isLoopback(bind) && !options.allowRemote) {
+    throw new UsageError(`--bind ${bind} makes the tunnel, and the service behind it, reachable from the network: give --allow-remote too if that is meant`);
+  }
   if (noClient && rest.length > 0) throw new UsageError('The following arguments cannot be used together: --no-client, COMMAND');
   const request: ServiceTunnelRequest = {
     appName,
@@ -45,9 +49,8 @@ export const run: CommandRun<(typeof SPECS)['connect-to-service']> = async (ctx,
     credentials: source,
     type: serviceTypeOption(options.type),
     noClient,
-    command: isProgram ? rest : [],
-    clientArgs: isProgram ? [] : rest,
-    local: { bind: bindAddress(options.bind), port: localPort(options.localPort) },
+    command: rest,
+    local: { bind, port: localPort(options.localPort), remote: !isLoopback(bind) },
     interactive: ctx.term.stdinIsTTY,
   };
 

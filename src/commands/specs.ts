@@ -111,7 +111,7 @@ export const SPECS = {
     name: 'connect-to-service',
     pluginName: 'connect-to-service',
     description: 'Open a tunnel through an app instance to a bound service and start its native client (psql, mysql, redis-cli, mongosh)',
-    usage: `{cmd} APP_NAME SERVICE_INSTANCE [-i INDEX] [--no-client [--show-password]] [--local-port PORT] [--bind ADDRESS]
+    usage: `{cmd} APP_NAME SERVICE_INSTANCE [-i INDEX] [--no-client [--show-password]] [--local-port PORT] [--bind ADDRESS [--allow-remote]]
 [--type TYPE] [--credentials binding|key] [-- COMMAND ARGS... | -- CLIENT_OPTIONS...]`,
     arguments: [
       { name: 'APP_NAME', key: 'appName', kind: 'required' },
@@ -123,7 +123,14 @@ export const SPECS = {
       { flag: '--no-client', key: 'noClient', kind: 'flag', description: 'Only open the tunnel and print the connection details (the password masked)' },
       { flag: '--show-password', key: 'showPassword', kind: 'flag', description: 'With --no-client, print the password too' },
       { flag: '--local-port', key: 'localPort', kind: 'value', value: 'PORT', description: 'Local port of the tunnel (Default: a free port)' },
-      { flag: '--bind', key: 'bind', kind: 'value', value: 'ADDRESS', description: 'Local address of the tunnel (Default: 127.0.0.1)' },
+      {
+        flag: '--bind',
+        key: 'bind',
+        kind: 'value',
+        value: 'ADDRESS',
+        description: 'Local address of the tunnel (Default: 127.0.0.1); other than loopback only with --allow-remote',
+      },
+      { flag: '--allow-remote', key: 'allowRemote', kind: 'flag', description: 'Let --bind take an address reachable from the network' },
       { flag: '--type', key: 'type', kind: 'value', value: 'TYPE', description: 'Service type when it cannot be detected: postgres, mysql, redis or mongodb' },
       {
         flag: '--credentials',

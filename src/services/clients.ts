@@ -1,5 +1,7 @@
 // How each native client is started against the local end of a tunnel, with secrets only in
 // the child's environment or in 0600 files (never on a command line, where `ps` shows them).
+// Credential data goes in as it is: nothing here is a template, and every format it is
+// written into (URL, option file, script) escapes it.
 import type { Connection, ServiceType } from './credentials.js';
 import { UserError } from '../errors.js';
 
@@ -8,16 +10,27 @@ export interface ClientFile {
   content: string;
   /** 0700 instead of 0600 (a script a program runs, such as an askpass helper). */
   executable?: boolean;
+  /** Holds a secret the client reads at its start: removed once it has connected through the tunnel. */
+  readAtStart?: boolean;
+}
+
+/** Where a file of the program's is written: a path in its private folder. */
+export type InFolder = (file: string) => string;
+
+/** The command line, environment and files of a program, its files' paths known. */
+export interface PreparedProgram {
+  args: string[];
+  env: Record<string, string>;
+  /** Written into a 0700 folder with mode 0600 before the start, removed after. */
+  files: ClientFile[];
 }
 
 /** A local program to start beside a tunnel: a database client, the system ssh, the user's own command. */
 export interface LocalProgram {
   /** Programs to try, first found on PATH wins. */
   programs: string[];
-  args: string[];
-  env: Record<string, string>;
-  /** Written into a 0700 folder with mode 0600 before the start, removed after; `{dir}` in args is that folder. */
-  files: ClientFile[];
+  /** Its arguments, environment and files, given where its files are (`inFolder('ca.pem')`). */
+  prepare(inFolder: InFolder): PreparedProgram;
 }
 
 export interface Launch extends LocalProgram {
@@ -45,59 +58,161 @@ export function mysqlOption(name: string, value: string): string {
   return `"${value.replace(/[\\"\n\r\t\b]/g, (ch) => OPTION_FILE_ESCAPES[ch] ?? ch)}"`;
 }
 
-export function nativeClient(type: ServiceType, conn: Connection, local: LocalEnd): Launch {
+/** The native clients of each type, the first the default; any of them named after -- gets the tunnel too. */
+const CLIENTS: Record<ServiceType, { programs: string[]; debianPackage: string }> = {
+  postgres: { programs: ['psql'], debianPackage: 'postgresql-client' },
+  mysql: { programs: ['mariadb', 'mysql', 'mariadb-dump', 'mysqldump'], debianPackage: 'mariadb-client' },
+  redis: { programs: ['redis-cli'], debianPackage: 'redis-tools' },
+  mongodb: { programs: ['mongosh', 'mongodump', 'mongorestore'], debianPackage: "mongodb-mongosh (from MongoDB's own package repository)" },
+};
+
+/** The interactive clients tried when none is named: the dump tools are only started by name. */
+const DEFAULT_CLIENTS: Record<ServiceType, string[]> = { postgres: ['psql'], mysql: ['mariadb', 'mysql'], redis: ['redis-cli'], mongodb: ['mongosh'] };
+
+/** Whether `program` is one of the native clients of `type`, which get the tunnel when named after --. */
+export function isNativeClient(type: ServiceType, program: string): boolean {
+  return CLIENTS[type].programs.includes(program);
+}
+
+/** The name to suggest for giving arguments to the client of `type`. */
+export function defaultClientName(type: ServiceType): string {
+  return DEFAULT_CLIENTS[type][0] ?? type;
+}
+
+const isDumpTool = (program: string) => program.endsWith('dump');
+
+/** mysqldump takes the database as an argument, unless told to dump several. */
+const namesItsDatabases = (args: string[]) => args.some((arg) => /^(-A|-B|--all-databases|--databases)$/.test(arg));
+
+/**
+ * The binding's URI pointed at the tunnel: the host list (one host or several, as Mongo's)
+ * and port replaced, everything else (user, password, path, options) as the broker wrote it.
+ */
+export function uriThroughTunnel(uri: string, local: LocalEnd): string {
+  const parts = /^((?:jdbc:)?[a-z][\w+.-]*:\/\/)([^/?#]*@)?([^/?#]*)(.*)$/is.exec(uri);
+  if (!parts) return uri;
+  const [, scheme = '', userinfo = '', , rest = ''] = parts;
+  return `${scheme}${userinfo}${urlHost(local.host)}:${local.port}${rest}`;
+}
+
+/** A query parameter added to a URI that does not have it yet. */
+function withParam(uri: string, name: string, value: string): string {
+  if (new RegExp(`[?&]${name}=`, 'i').test(uri)) return uri;
+  const separator = uri.includes('?') ? '&' : /^[^:]+:\/\/[^/]*$/.test(uri) ? '/?' : '?';
+  return `${uri}${separator}${name}=${encodeURIComponent(value)}`;
+}
+
+/** The Mongo URI the clients connect with: the binding's own, through the tunnel, to that one server. */
+export function mongoUri(conn: Connection, local: LocalEnd, caFile: string | undefined): string {
+  let uri = conn.uri?.startsWith('mongodb://') ? uriThroughTunnel(conn.uri, local) : connectionUrl('mongodb', conn, local, true);
+  // A tunnel reaches one server: without this the driver would go on to the replica set's own addresses.
+  uri = withParam(uri, 'directConnection', 'true');
+  if (conn.tls.required) uri = withParam(uri, 'tls', 'true');
+  if (caFile) uri = withParam(uri, 'tlsCAFile', caFile);
+  return uri;
+}
+
+/**
+ * How `program` (one of the type's native clients; the default one when not given) is started
+ * against the tunnel, with `extra` (the user's arguments after --) after its own.
+ */
+export function nativeClient(type: ServiceType, conn: Connection, local: LocalEnd, program?: string, extra: string[] = []): Launch {
+  const { debianPackage } = CLIENTS[type];
+  const programs = program ? [program] : DEFAULT_CLIENTS[type];
+  const caFile = (inFolder: InFolder) => (conn.tls.ca ? inFolder('ca.pem') : undefined);
+  const caFiles: ClientFile[] = conn.tls.ca ? [{ name: 'ca.pem', content: conn.tls.ca }] : [];
   switch (type) {
-    case 'postgres': {
-      const env: Record<string, string> = { PGPORT: String(local.port) };
-      // verify-full checks the certificate against PGHOST while PGHOSTADDR is where the tunnel is.
-      if (conn.tls.ca) Object.assign(env, { PGHOST: conn.host, PGHOSTADDR: local.host, PGSSLMODE: 'verify-full', PGSSLROOTCERT: '{dir}/ca.pem' });
-      else Object.assign(env, { PGHOST: local.host, PGSSLMODE: conn.tls.required ? 'require' : 'prefer' });
-      if (conn.username) env.PGUSER = conn.username;
-      if (conn.password) env.PGPASSWORD = conn.password;
-      if (conn.database) env.PGDATABASE = conn.database;
-      return { programs: ['psql'], debianPackage: 'postgresql-client', args: [], env, files: conn.tls.ca ? [{ name: 'ca.pem', content: conn.tls.ca }] : [] };
-    }
+    case 'postgres':
+      return { programs, debianPackage, prepare: (inFolder) => ({ args: extra, env: postgresEnv(conn, local, caFile(inFolder)), files: caFiles }) };
     case 'mysql': {
-      const lines = ['[client]', `host=${local.host}`, `port=${local.port}`, 'protocol=TCP'];
-      if (conn.username) lines.push(`user=${mysqlOption('user name', conn.username)}`);
-      if (conn.password) lines.push(`password=${mysqlOption('password', conn.password)}`);
-      if (conn.database) lines.push(`database=${mysqlOption('database name', conn.database)}`);
-      if (conn.tls.ca) lines.push('ssl-ca={dir}/ca.pem', 'ssl-verify-server-cert');
-      else if (conn.tls.required) lines.push('ssl');
-      const files = [{ name: 'my.cnf', content: `${lines.join('\n')}\n` }, ...(conn.tls.ca ? [{ name: 'ca.pem', content: conn.tls.ca }] : [])];
-      // --defaults-extra-file must come first, or the client ignores it.
-      return { programs: ['mariadb', 'mysql'], debianPackage: 'mariadb-client', args: ['--defaults-extra-file={dir}/my.cnf'], env: {}, files };
-    }
-    case 'redis': {
-      const args = ['-h', local.host, '-p', String(local.port)];
-      if (conn.username && conn.username !== 'default') args.push('--user', conn.username);
-      if (conn.tls.required) args.push('--tls', '--sni', conn.host, ...(conn.tls.ca ? ['--cacert', '{dir}/ca.pem'] : ['--insecure']));
-      const env: Record<string, string> = conn.password ? { REDISCLI_AUTH: conn.password } : {};
-      return { programs: ['redis-cli'], debianPackage: 'redis-tools', args, env, files: conn.tls.ca ? [{ name: 'ca.pem', content: conn.tls.ca }] : [] };
-    }
-    case 'mongodb': {
-      // mongosh has no password variable: a 0600 script opens the connection and logs in.
-      const query = [conn.tls.required && 'tls=true', conn.tls.ca && 'tlsCAFile={dir}/ca.pem'].filter(Boolean).join('&');
-      const target = `mongodb://${urlHost(local.host)}:${local.port}/${encodeURIComponent(conn.database ?? '')}${query ? `?${query}` : ''}`;
-      const login = conn.username ? `db.auth(${JSON.stringify(conn.username)}, ${JSON.stringify(conn.password ?? '')});\n` : '';
+      const dump = program !== undefined && isDumpTool(program);
       return {
-        programs: ['mongosh'],
-        debianPackage: "mongodb-mongosh (from MongoDB's own package repository)",
-        args: ['--nodb', '--shell', '{dir}/connect.js'],
-        env: {},
-        files: [{ name: 'connect.js', content: `db = connect(${JSON.stringify(target)});\n${login}` }, ...(conn.tls.ca ? [{ name: 'ca.pem', content: conn.tls.ca }] : [])],
+        programs,
+        debianPackage,
+        prepare: (inFolder) => {
+          const lines = ['[client]', `host=${local.host}`, `port=${local.port}`, 'protocol=TCP'];
+          if (conn.username) lines.push(`user=${mysqlOption('user name', conn.username)}`);
+          if (conn.password) lines.push(`password=${mysqlOption('password', conn.password)}`);
+          // The dump tools refuse a database option: they take it as an argument.
+          if (conn.database && !dump) lines.push(`database=${mysqlOption('database name', conn.database)}`);
+          const ca = caFile(inFolder);
+          if (ca) lines.push(`ssl-ca=${mysqlOption('CA path', ca)}`, 'ssl-verify-server-cert');
+          else if (conn.tls.required) lines.push('ssl');
+          const database = dump && conn.database && !namesItsDatabases(extra) ? [conn.database] : [];
+          // --defaults-extra-file must come first, or the client ignores it; the database before any table names.
+          return {
+            args: [`--defaults-extra-file=${inFolder('my.cnf')}`, ...database, ...extra],
+            env: {},
+            files: [{ name: 'my.cnf', content: `${lines.join('\n')}\n`, readAtStart: true }, ...caFiles],
+          };
+        },
       };
     }
+    case 'redis':
+      return {
+        programs,
+        debianPackage,
+        prepare: (inFolder) => {
+          const args = ['-h', local.host, '-p', String(local.port)];
+          if (conn.username && conn.username !== 'default') args.push('--user', conn.username);
+          const ca = caFile(inFolder);
+          if (conn.tls.required) args.push('--tls', '--sni', conn.host, ...(ca ? ['--cacert', ca] : ['--insecure']));
+          const env: Record<string, string> = conn.password ? { REDISCLI_AUTH: conn.password } : {};
+          return { args: [...args, ...extra], env, files: caFiles };
+        },
+      };
+    case 'mongodb':
+      return {
+        programs,
+        debianPackage,
+        prepare: (inFolder) => {
+          const uri = mongoUri(conn, local, caFile(inFolder));
+          // The Mongo tools take no password from the environment: the URI, with it, is in a 0600 file.
+          if (program === 'mongodump' || program === 'mongorestore') {
+            // A JSON string is a YAML double-quoted string.
+            return {
+              args: [`--config=${inFolder('mongo-tools.yaml')}`, ...extra],
+              env: {},
+              files: [{ name: 'mongo-tools.yaml', content: `uri: ${JSON.stringify(uri)}\n`, readAtStart: true }, ...caFiles],
+            };
+          }
+          return {
+            args: ['--nodb', '--shell', inFolder('connect.js'), ...extra],
+            env: {},
+            files: [{ name: 'connect.js', content: `db = connect(${JSON.stringify(uri)});\n`, readAtStart: true }, ...caFiles],
+          };
+        },
+      };
   }
 }
 
-/** A connection string for the tunnel's end, for --no-client and DATABASE_URL; the password masked unless asked. */
+function postgresEnv(conn: Connection, local: LocalEnd, caFile: string | undefined): Record<string, string> {
+  const env: Record<string, string> = { PGPORT: String(local.port) };
+  // verify-full checks the certificate against PGHOST while PGHOSTADDR is where the tunnel is.
+  if (caFile) Object.assign(env, { PGHOST: conn.host, PGHOSTADDR: local.host, PGSSLMODE: 'verify-full', PGSSLROOTCERT: caFile });
+  else Object.assign(env, { PGHOST: local.host, PGSSLMODE: conn.tls.required ? 'require' : 'prefer' });
+  if (conn.username) env.PGUSER = conn.username;
+  if (conn.password) env.PGPASSWORD = conn.password;
+  if (conn.database) env.PGDATABASE = conn.database;
+  return env;
+}
+
+/** The default client's programs and package, for the "not installed" check before the tunnel opens. */
+export function defaultClient(type: ServiceType): { programs: string[]; debianPackage: string } {
+  return { programs: DEFAULT_CLIENTS[type], debianPackage: CLIENTS[type].debianPackage };
+}
+
+/**
+ * A connection string for the tunnel's end, for --no-client, DATABASE_URL and REDIS_URL; user
+ * and password percent-encoded, the password masked unless asked. A Redis password without a
+ * user is the ACL's `default` user's, which `redis-cli -u` needs named.
+ */
 export function connectionUrl(type: ServiceType, conn: Connection, local: LocalEnd, showPassword: boolean): string {
   const scheme = { postgres: 'postgres', mysql: 'mysql', redis: conn.tls.required ? 'rediss' : 'redis', mongodb: 'mongodb' }[type];
   const url = new URL(`${scheme}://${urlHost(local.host)}:${local.port}`);
-  if (conn.username) url.username = encodeURIComponent(conn.username);
+  const username = conn.username ?? (type === 'redis' && conn.password ? 'default' : undefined);
+  if (username) url.username = encodeURIComponent(username);
   if (conn.password) url.password = showPassword ? encodeURIComponent(conn.password) : 'REDACTED';
-  else if (type === 'redis' && !conn.username) url.username = '';
   if (conn.database) url.pathname = `/${encodeURIComponent(conn.database)}`;
   if (type === 'postgres' && conn.tls.required) url.searchParams.set('sslmode', conn.tls.ca ? 'verify-ca' : 'require');
   return url.toString().replace(':REDACTED@', ':********@');

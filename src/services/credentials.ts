@@ -20,6 +20,8 @@ export interface Connection {
   database?: string;
   username?: string;
   password?: string;
+  /** The credentials' URI as the broker wrote it, when they have one (Mongo's keeps its options there). */
+  uri?: string;
   tls: {
     /** The credentials ask for TLS (a rediss:// URI, sslmode=require, a CA, a TLS port). */
     required: boolean;
@@ -86,6 +88,7 @@ export function parseConnection(given: unknown, type?: ServiceType): Connection 
   const portText = required && tlsPort ? tlsPort : plainPort;
   const port = portText ? Number(portText) : type ? DEFAULT_PORTS[type] : undefined;
   if (!host || port === undefined || !Number.isInteger(port) || port < 1 || port > 65535) return undefined;
+  const rawUri = first(creds, 'uri', 'url');
   const uriDatabase = uri?.pathname.replace(/^\/+/, '') || undefined;
   return {
     host: host.replace(/^\[|\]$/g, ''),
@@ -93,6 +96,7 @@ export function parseConnection(given: unknown, type?: ServiceType): Connection 
     database: first(creds, 'name', 'db_name', 'dbname', 'database', 'db') ?? (uriDatabase ? decodeURIComponent(uriDatabase) : undefined),
     username: first(creds, 'username', 'user', 'user_name') ?? (uri?.username ? decodeURIComponent(uri.username) : undefined),
     password: first(creds, 'password') ?? (uri?.password ? decodeURIComponent(uri.password) : undefined),
+    ...(rawUri ? { uri: rawUri } : {}),
     tls: { required, ca },
   };
 }

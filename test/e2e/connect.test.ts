@@ -2,7 +2,7 @@
 // instance's sshd → real PostgreSQL, MariaDB and Redis servers, with their real clients.
 import assert from 'node:assert/strict';
 import { execFileSync, spawn } from 'node:child_process';
-import { chmodSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import readline from 'node:readline';
 import { after, before, describe, it } from 'node:test';
@@ -205,9 +205,42 @@ describe('connect-to-service with real databases', () => {
     assert.equal(r.stdout.trim(), '42', r.stderr);
   });
 
-  it('redis-cli answers PING with the password in REDISCLI_AUTH', { skip: !has('redis-cli') }, async () => {
-    const r = await cli(developer, ['connect-to-service', 'db-app', 'demo-redis', '--', 'PING']);
+  it('redis-cli by name answers PING with the password in REDISCLI_AUTH; REDIS_URL works with redis-cli -u', { skip: !has('redis-cli') }, async () => {
+    const r = await cli(developer, ['connect-to-service', 'db-app', 'demo-redis', '--', 'redis-cli', 'PING']);
     assert.equal(r.stdout.trim(), 'PONG', r.stderr);
+    const url = await cli(developer, ['connect-to-service', 'db-app', 'demo-redis', '--', 'sh', '-c', 'redis-cli --no-auth-warning -u "$REDIS_URL" PING']);
+    assert.equal(url.stdout.trim(), 'PONG', url.stderr);
+    const bare = await cli(developer, ['connect-to-service', 'db-app', 'demo-redis', '--', 'PING']);
+    assert.equal(bare.code, 1);
+    assert.equal(bare.stderr, "No program 'PING'; to give arguments to the client start them with the client's name: -- redis-cli PING\n");
+  });
+
+  it('mariadb-dump by name dumps the database through the tunnel', { skip: !has('mariadb-dump') }, async () => {
+    const r = await cli(developer, ['connect-to-service', 'db-app', 'demo-mysql', '--', 'mariadb-dump', '--no-data']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /-- (MariaDB|MySQL) dump/);
+  });
+
+  it('mariadb’s option file, with the password, is gone once it has connected, while its query still runs', { skip: !has('mariadb') }, async () => {
+    const tmp = tempHome();
+    const child = spawn(process.execPath, [BIN, 'connect-to-service', 'db-app', 'demo-mysql', '--', '-N', '-e', 'select sleep(2)'], {
+      env: env(developer, { TMPDIR: tmp }),
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let running = true;
+    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => ((running = false), resolve(code))));
+    const optionFiles = () => readdirSync(tmp).flatMap((d) => (d.startsWith('cf-ssh-tools-') ? readdirSync(path.join(tmp, d)).filter((f) => f === 'my.cnf') : []));
+    const folders = () => readdirSync(tmp).filter((d) => d.startsWith('cf-ssh-tools-'));
+    let sawFile = false;
+    while (running && folders().length === 0) await sleep(20);
+    while (running && optionFiles().length > 0) {
+      sawFile = true;
+      await sleep(20);
+    }
+    assert.ok(running, 'the query was still running when the option file had gone');
+    assert.ok(sawFile || folders().length > 0, 'the client had its folder');
+    assert.equal(await exited, 0);
+    assert.deepEqual(folders(), [], 'the folder goes with the client');
   });
 
   it('mongosh (a stand-in on PATH) gets a 0600 script, no password in its arguments', async () => {
@@ -221,7 +254,7 @@ describe('connect-to-service with real databases', () => {
     const [args = '', mode, ...script] = readFileSync(record, 'utf8').trim().split('\n');
     assert.match(args, /^args: --nodb --shell \/.+\/connect\.js$/);
     assert.equal(mode, '600');
-    assert.match(script.join('\n'), /^db = connect\("mongodb:\/\/127\.0\.0\.1:\d+\/[^"]*"\);\ndb\.auth\(".+", ".+"\);$/);
+    assert.match(script.join('\n'), /^db = connect\("mongodb:\/\/[^"@]+@127\.0\.0\.1:\d+\/[^"]*directConnection=true"\);$/);
     for (const password of passwords) assert.ok(!args.includes(password));
   });
 

@@ -670,11 +670,11 @@ describe('VCAP_SERVICES and credentials', () => {
       }),
       row('a closed port', () => ({ postgres: [pg(closed)] }), { fails: /^The service at 127\.0\.0\.1:\d+ cannot be reached from db-app\/0: / }),
       row('--type redis for postgres credentials', (port) => ({ postgres: [pg(port)] }), { works: true }, { args: connect('--type', 'redis') }),
-      row('--bind 0.0.0.0', (port) => ({ postgres: [pg(port)] }), { works: true }, { args: connect('--bind', '0.0.0.0') }),
+      row('--bind 0.0.0.0', (port) => ({ postgres: [pg(port)] }), { works: true }, { args: connect('--bind', '0.0.0.0', '--allow-remote') }),
       row('--bind localhost', (port) => ({ postgres: [pg(port)] }), { works: true }, { args: connect('--bind', 'localhost') }),
       row('--bind ::1', (port) => ({ postgres: [pg(port)] }), { works: true }, { args: connect('--bind', '::1') }),
       row('--bind [::1] (brackets: never looked up)', (port) => ({ postgres: [pg(port)] }), { works: true }, { args: connect('--bind', '[::1]') }),
-      row('--bind ::', (port) => ({ postgres: [pg(port)] }), { works: true }, { args: connect('--bind', '::') }),
+      row('--bind ::', (port) => ({ postgres: [pg(port)] }), { works: true }, { args: connect('--bind', '::', '--allow-remote') }),
       row(
         'a program that is not there',
         (port) => ({ postgres: [pg(port)] }),

@@ -17,14 +17,20 @@ import { echoServer, roundTrip } from '../helpers/net.js';
 import { loggedIn, runCli, startCli, TestSignals } from '../helpers/run-cli.js';
 import { type SpawnCall, SpawnStubs } from '../helpers/spawn-stubs.js';
 
-const PG_PASSWORD = 'pg-secret-4f1c';
+// {dir} was once a template for the temp folder: credential data must reach the client as it is.
+const PG_PASSWORD = 'pg-secret-{dir}-4f1c';
 // Quotes and a backslash, which the option file must escape.
-const MYSQL_PASSWORD = 'my"sq\\l-secret';
+const MYSQL_PASSWORD = 'my"sq\\l-{dir}-secret';
 const REDIS_PASSWORD = 'redis-secret-9b2e';
 
 /** No secret anywhere on the command line the program got. */
 function assertNoSecretInArgs(call: SpawnCall, ...secrets: string[]): void {
   for (const secret of secrets) assert.ok(!call.args.some((arg) => arg.includes(secret)), `a secret on the ${call.program} command line: ${call.args.join(' ')}`);
+}
+
+/** Resolves once `condition` holds, looking again every few milliseconds. */
+async function waitUntil(condition: () => boolean): Promise<void> {
+  while (!condition()) await new Promise((resolve) => setTimeout(resolve, 5));
 }
 
 /** Something goes through the tunnel to the service (an echo server) and back. */
@@ -62,7 +68,7 @@ describe('local programs', () => {
           name: 'app_db',
           password: PG_PASSWORD,
           port: String(port),
-          uri: `postgres://app_user:${PG_PASSWORD}@127.0.0.1:${port}/app_db`,
+          uri: `postgres://app_user:${encodeURIComponent(PG_PASSWORD)}@127.0.0.1:${port}/app_db`,
           username: 'app_user',
         },
       },
@@ -123,7 +129,7 @@ describe('local programs', () => {
     const r = await runCli(developer, ['connect-to-service', 'tools-app', 'stub-pg', '--', '-tAc', 'select 1'], { stubs });
     assert.equal(r.code, 3, r.stderr);
     assert.equal(r.stdout, ' 1\n');
-    assert.doesNotMatch(r.stdout + r.stderr, new RegExp(PG_PASSWORD));
+    assert.ok(!(r.stdout + r.stderr).includes(PG_PASSWORD));
     // The tunnel ends with the program.
     await assert.rejects(roundTrip(Number(tunnelPort), Buffer.from('x')), /ECONNREFUSED/);
   });
@@ -161,7 +167,7 @@ describe('local programs', () => {
     }
   });
 
-  it('mariadb: --defaults-extra-file first, a 0600 file in a 0700 folder with the password, removed afterwards', async () => {
+  it('mariadb: --defaults-extra-file first, a 0600 file in a 0700 folder with the password, removed once it has connected', async () => {
     let optionFile = '';
     stubs.register('mariadb', async (call) => {
       const [first, ...rest] = call.args;
@@ -172,10 +178,13 @@ describe('local programs', () => {
       assert.equal(statSync(path.dirname(optionFile)).mode & 0o777, 0o700);
       const lines = readFileSync(optionFile, 'utf8').split('\n');
       const port = /^port=(\d+)$/m.exec(lines.join('\n'))?.[1];
-      assert.deepEqual(lines, ['[client]', 'host=127.0.0.1', `port=${port}`, 'protocol=TCP', 'user="shop_user"', 'password="my\\"sq\\\\l-secret"', 'database="shop"', '']);
+      assert.deepEqual(lines, ['[client]', 'host=127.0.0.1', `port=${port}`, 'protocol=TCP', 'user="shop_user"', 'password="my\\"sq\\\\l-{dir}-secret"', 'database="shop"', '']);
       assertNoSecretInArgs(call, MYSQL_PASSWORD);
       assert.ok(!Object.values(call.env).includes(MYSQL_PASSWORD), 'no password in the environment either');
       await assertTunnel('127.0.0.1', port);
+      // Connected: it has read its option file, which goes at once; its folder stays while it runs.
+      await waitUntil(() => !existsSync(optionFile));
+      assert.ok(existsSync(path.dirname(optionFile)));
       return 0;
     });
     const r = await runCli(developer, ['connect-to-service', 'tools-app', 'stub-mysql', '--', '-N', '-e', 'select 6 * 7'], { stubs });
@@ -184,7 +193,7 @@ describe('local programs', () => {
     assert.equal(existsSync(path.dirname(optionFile)), false, 'the folder with the option file is gone');
   });
 
-  it('redis-cli: host and port in argv, the password in REDISCLI_AUTH only', async () => {
+  it('redis-cli by name: host and port in argv, the password in REDISCLI_AUTH only', async () => {
     stubs.register('redis-cli', async (call) => {
       const port = call.args[3];
       assert.deepEqual(call.args, ['-h', '127.0.0.1', '-p', port, 'PING']);
@@ -194,9 +203,58 @@ describe('local programs', () => {
       call.stdout.write('PONG\n');
       return 0;
     });
-    const r = await runCli(developer, ['connect-to-service', 'tools-app', 'stub-redis', '--', 'PING'], { stubs });
+    const r = await runCli(developer, ['connect-to-service', 'tools-app', 'stub-redis', '--', 'redis-cli', 'PING'], { stubs });
     assert.equal(r.code, 0, r.stderr);
     assert.equal(r.stdout, 'PONG\n');
+  });
+
+  it('after --, a first word that is no program is refused before anything is made, naming the client to give it to', async () => {
+    const r = await runCli(developer, ['connect-to-service', 'tools-app', 'stub-redis', '--', 'PING'], { stubs });
+    assert.equal(r.code, 1);
+    assert.equal(r.stderr, "No program 'PING'; to give arguments to the client start them with the client's name: -- redis-cli PING\n");
+    const pg = await runCli(developer, ['connect-to-service', 'tools-app', 'stub-pg', '--', 'select', '1'], { stubs });
+    assert.equal(pg.stderr, "No program 'select'; to give arguments to the client start them with the client's name: -- psql select ...\n");
+    assert.deepEqual(stubs.calls, [], 'nothing started');
+  });
+
+  it('-- psql and -- mariadb-dump by name get the tunnel as the default client does; any other program its environment', async () => {
+    stubs.register('psql', async (call) => {
+      assert.deepEqual(call.args, ['-c', 'select 1']);
+      assert.equal(call.env.PGPASSWORD, PG_PASSWORD);
+      await assertTunnel(call.env.PGHOST, call.env.PGPORT);
+    });
+    stubs.register('mariadb-dump', async (call) => {
+      const [defaults, ...rest] = call.args;
+      assert.match(defaults ?? '', /^--defaults-extra-file=\/.+\/my\.cnf$/);
+      assert.deepEqual(rest, ['shop', '--no-data']);
+      assert.doesNotMatch(readFileSync(defaults?.slice('--defaults-extra-file='.length) ?? '', 'utf8'), /database=/);
+    });
+    stubs.register('pg_dump', (call) => {
+      assert.deepEqual(call.args, ['--schema-only']);
+      assert.equal(call.env.PGPASSWORD, PG_PASSWORD);
+      assert.match(call.env.DATABASE_URL ?? '', /^postgres:\/\/app_user:pg-secret-%7Bdir%7D-4f1c@127\.0\.0\.1:\d+\/app_db$/);
+    });
+    for (const args of [
+      ['stub-pg', '--', 'psql', '-c', 'select 1'],
+      ['stub-mysql', '--', 'mariadb-dump', '--no-data'],
+      ['stub-pg', '--', 'pg_dump', '--schema-only'],
+    ]) {
+      const r = await runCli(developer, ['connect-to-service', 'tools-app', ...args], { stubs });
+      assert.equal(r.code, 0, r.stderr);
+    }
+  });
+
+  it('--bind beyond loopback only with --allow-remote, and then a warning on every run', async () => {
+    const refused = await runCli(developer, ['connect-to-service', 'tools-app', 'stub-pg', '--bind', '0.0.0.0'], { stubs });
+    assert.equal(refused.code, 1);
+    assert.match(
+      refused.stderr,
+      /^Incorrect Usage: --bind 0\.0\.0\.0 makes the tunnel, and the service behind it, reachable from the network: give --allow-remote too if that is meant$/m,
+    );
+    stubs.register('psql');
+    const allowed = await runCli(developer, ['connect-to-service', 'tools-app', 'stub-pg', '--bind', '0.0.0.0', '--allow-remote'], { stubs });
+    assert.equal(allowed.code, 0, allowed.stderr);
+    assert.match(allowed.stderr, /^Warning: the tunnel on 0\.0\.0\.0:\d+ is reachable from the network \(--allow-remote\)\.$/m);
   });
 
   it('--no-client with a service key: the key lives while the tunnel does and is deleted on Ctrl-C', async () => {
@@ -212,7 +270,7 @@ describe('local programs', () => {
     const r = await run.result;
     assert.equal(r.code, 130, 'stopped by Ctrl-C, as cf ssh -N');
     assert.deepEqual(keys(), [], 'the key went with the tunnel');
-    assert.doesNotMatch(r.stdout + r.stderr, new RegExp(PG_PASSWORD));
+    assert.ok(!(r.stdout + r.stderr).includes(PG_PASSWORD));
   });
 
   it('ssh -N without -L says no tunnel is open, and Ctrl-C ends it with 130', async () => {

@@ -6,12 +6,14 @@ import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, it } from 'node:test';
-import { connectionUrl, nativeClient } from '../../src/services/clients.js';
+import { connectionUrl, type LocalProgram, mongoUri, nativeClient } from '../../src/services/clients.js';
 import { detectType, parseConnection, type ServiceBinding, vcapBindings } from '../../src/services/credentials.js';
 import { programEnvironment } from '../../src/services/program-env.js';
 
 const CA = '-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n';
 const local = { host: '127.0.0.1', port: 40001 };
+/** The program as it would start, its folder /F. */
+const prepared = (program: LocalProgram) => program.prepare((file) => `/F/${file}`);
 
 const rds: ServiceBinding = {
   name: 'my-db',
@@ -55,6 +57,7 @@ describe('service credentials', () => {
       database: 'db1',
       username: 'u1',
       password: 'p@ss',
+      uri: 'postgres://u1:p%40ss@db.internal:5432/db1',
       tls: { required: false, ca: undefined },
     });
   });
@@ -71,6 +74,7 @@ describe('service credentials', () => {
       database: 'postgres',
       username: 'pgadmin',
       password: 'secret',
+      uri: 'postgresql://pgadmin:secret@pg-0.internal:5432/postgres',
       tls: { required: false, ca: undefined },
     });
   });
@@ -82,6 +86,7 @@ describe('service credentials', () => {
       database: undefined,
       username: undefined,
       password: 'rpass',
+      uri: 'rediss://:rpass@redis.internal:6380',
       tls: { required: true, ca: undefined },
     });
     const s = parseConnection(sap.credentials)!;
@@ -125,37 +130,39 @@ describe('native clients', () => {
   const noSecretInArgs = (args: string[]) => assert.ok(!args.some((a) => secrets.some((s) => a.includes(s))), `secret in ${args.join(' ')}`);
 
   it('psql gets everything in its environment; verify-full with the real host name when there is a CA', () => {
-    const plain = nativeClient('postgres', parseConnection(rds.credentials)!, local);
+    const plain = prepared(nativeClient('postgres', parseConnection(rds.credentials)!, local));
     assert.deepEqual(plain.args, []);
     assert.deepEqual(plain.env, { PGPORT: '40001', PGHOST: '127.0.0.1', PGSSLMODE: 'prefer', PGUSER: 'u1', PGPASSWORD: 'p@ss', PGDATABASE: 'db1' });
-    const tls = nativeClient('postgres', parseConnection(sap.credentials)!, local);
+    const tls = prepared(nativeClient('postgres', parseConnection(sap.credentials)!, local));
     assert.equal(tls.env.PGHOST, 'sap.internal');
     assert.equal(tls.env.PGHOSTADDR, '127.0.0.1');
     assert.equal(tls.env.PGSSLMODE, 'verify-full');
     assert.deepEqual(tls.files, [{ name: 'ca.pem', content: CA }]);
+    assert.equal(tls.env.PGSSLROOTCERT, '/F/ca.pem');
   });
 
   it('mysql reads a defaults file given as the first argument', () => {
-    const launch = nativeClient('mysql', parseConnection(tanzuMysql.credentials)!, local);
-    assert.deepEqual(launch.args, ['--defaults-extra-file={dir}/my.cnf']);
+    const launch = prepared(nativeClient('mysql', parseConnection(tanzuMysql.credentials)!, local));
+    assert.deepEqual(launch.args, ['--defaults-extra-file=/F/my.cnf']);
     noSecretInArgs(launch.args);
     assert.match(
       launch.files[0]?.content ?? '',
-      /^\[client\]\nhost=127\.0\.0\.1\nport=40001\nprotocol=TCP\nuser="mu"\npassword="mp"\ndatabase="service_instance_db"\nssl-ca=\{dir\}\/ca\.pem\nssl-verify-server-cert\n$/,
+      /^\[client\]\nhost=127\.0\.0\.1\nport=40001\nprotocol=TCP\nuser="mu"\npassword="mp"\ndatabase="service_instance_db"\nssl-ca="\/F\/ca\.pem"\nssl-verify-server-cert\n$/,
     );
   });
 
   it('redis-cli gets REDISCLI_AUTH, and TLS with SNI for the real host', () => {
-    const launch = nativeClient('redis', parseConnection(redisUri.credentials)!, local);
+    const launch = prepared(nativeClient('redis', parseConnection(redisUri.credentials)!, local));
     assert.deepEqual(launch.env, { REDISCLI_AUTH: 'rpass' });
     assert.deepEqual(launch.args, ['-h', '127.0.0.1', '-p', '40001', '--tls', '--sni', 'redis.internal', '--insecure']);
     noSecretInArgs(launch.args);
   });
 
   it('mongosh logs in from a script file, not from its arguments', () => {
-    const launch = nativeClient('mongodb', { host: 'm', port: 27017, database: 'app', username: 'mo', password: 'mpw', tls: { required: false } }, local);
-    assert.deepEqual(launch.args, ['--nodb', '--shell', '{dir}/connect.js']);
-    assert.equal(launch.files[0]?.content, 'db = connect("mongodb://127.0.0.1:40001/app");\ndb.auth("mo", "mpw");\n');
+    const launch = prepared(nativeClient('mongodb', { host: 'm', port: 27017, database: 'app', username: 'mo', password: 'mpw', tls: { required: false } }, local));
+    assert.deepEqual(launch.args, ['--nodb', '--shell', '/F/connect.js']);
+    assert.equal(launch.files[0]?.content, 'db = connect("mongodb://mo:mpw@127.0.0.1:40001/app?directConnection=true");\n');
+    assert.equal(launch.files[0]?.readAtStart, true, 'removed once mongosh has connected');
   });
 
   it('connection strings mask the password unless asked', () => {
@@ -168,8 +175,8 @@ describe('native clients', () => {
 describe('-- COMMAND: the program’s environment', () => {
   it('points PG*, DATABASE_URL and a rewritten VCAP_SERVICES at the tunnel', () => {
     const conn = parseConnection(rds.credentials)!;
-    const program = programEnvironment(['pg_dump', '--schema-only'], 'postgres', rds, conn, local);
-    assert.deepEqual(program.programs, ['pg_dump']);
+    const program = prepared(programEnvironment(['pg_dump', '--schema-only'], 'postgres', rds, conn, local));
+    assert.deepEqual(programEnvironment(['pg_dump'], 'postgres', rds, conn, local).programs, ['pg_dump']);
     assert.deepEqual(program.args, ['--schema-only']);
     assert.equal(program.env.PGPORT, '40001');
     assert.equal(program.env.DATABASE_URL, 'postgres://u1:p%40ss@127.0.0.1:40001/db1');
@@ -180,9 +187,9 @@ describe('-- COMMAND: the program’s environment', () => {
   });
 
   it('gives mysql tools MYSQL_* and a defaults file', () => {
-    const program = programEnvironment(['mysqldump', 'db'], 'mysql', tanzuMysql, parseConnection(tanzuMysql.credentials)!, local);
+    const program = prepared(programEnvironment(['mysqldump', 'db'], 'mysql', tanzuMysql, parseConnection(tanzuMysql.credentials)!, local));
     assert.equal(program.env.MYSQL_TCP_PORT, '40001');
-    assert.equal(program.env.MYSQL_DEFAULTS_EXTRA_FILE, '{dir}/my.cnf');
+    assert.equal(program.env.MYSQL_DEFAULTS_EXTRA_FILE, '/F/my.cnf');
     assert.ok(program.files.some((f) => f.name === 'my.cnf'));
   });
 });
@@ -208,7 +215,9 @@ describe('the MySQL option file', () => {
     const dir = mkdtempSync(path.join(os.tmpdir(), 'cf-ssh-tools-option-file-'));
     try {
       for (const password of awkward) {
-        const launch = nativeClient('mysql', { host: 'db.internal', port: 3306, username: 'u', password, database: 'd', tls: { required: false } }, { host: '127.0.0.1', port: 1 });
+        const launch = prepared(
+          nativeClient('mysql', { host: 'db.internal', port: 3306, username: 'u', password, database: 'd', tls: { required: false } }, { host: '127.0.0.1', port: 1 }),
+        );
         const file = path.join(dir, 'my.cnf');
         writeFileSync(file, launch.files[0]?.content ?? '');
         const read = execFileSync('my_print_defaults', [`--defaults-file=${file}`, 'client']).toString();
@@ -221,8 +230,98 @@ describe('the MySQL option file', () => {
 
   it('refuses a value the file cannot hold (NUL), naming which', () => {
     assert.throws(
-      () => nativeClient('mysql', { host: 'h', port: 1, username: 'u', password: 'a\0b', tls: { required: false } }, { host: '127.0.0.1', port: 1 }),
+      () => prepared(nativeClient('mysql', { host: 'h', port: 1, username: 'u', password: 'a\0b', tls: { required: false } }, { host: '127.0.0.1', port: 1 })),
       /^UserError: The service's password holds a NUL character, which the MySQL client's option file cannot hold\.$/,
     );
+  });
+});
+
+describe('secrets never become syntax', () => {
+  // Each must come back exactly from every format it is written into.
+  const awkward = [
+    `quo"te and it's`,
+    'back\\slash',
+    '$HOME ${x} `id`',
+    'hash # semi ; equals =',
+    '{dir}',
+    'line1\nline2',
+    ' spaces at both ends ',
+    'ünïcødé',
+    'emoji 🔑',
+    'at@colon:slash/percent%41',
+    '?question&amp#frag',
+  ];
+  const conn = (secret: string) => ({ host: 'db.internal', port: 5432, username: `u-${secret}`, password: secret, database: 'd', tls: { required: false } });
+  const credentials = (secret: string) => ({
+    uri: `postgres://${encodeURIComponent(`u-${secret}`)}:${encodeURIComponent(secret)}@db.internal:5432/d`,
+    host: 'db.internal',
+    port: 5432,
+    username: `u-${secret}`,
+    password: secret,
+    name: 'd',
+  });
+  const userAndPassword = (text: string) => {
+    const url = new URL(text);
+    return [decodeURIComponent(url.username), decodeURIComponent(url.password)];
+  };
+
+  for (const secret of awkward) {
+    it(`every format gives back ${JSON.stringify(secret)}`, () => {
+      const expected = [`u-${secret}`, secret];
+      for (const type of ['postgres', 'mysql', 'redis', 'mongodb'] as const) {
+        assert.deepEqual(userAndPassword(connectionUrl(type, conn(secret), local, true)), expected, `the ${type} url`);
+      }
+      const binding: ServiceBinding = { name: 'db', label: 'postgres', credentials: credentials(secret) };
+      const program = prepared(programEnvironment(['tool'], 'postgres', binding, parseConnection(binding.credentials)!, local));
+      assert.deepEqual(userAndPassword(program.env.DATABASE_URL ?? ''), expected, 'DATABASE_URL');
+      assert.equal(program.env.PGPASSWORD, secret, 'PGPASSWORD as it is');
+      const vcap = JSON.parse(program.env.VCAP_SERVICES ?? '').postgres[0].credentials;
+      assert.deepEqual(userAndPassword(vcap.uri), expected, "VCAP_SERVICES' uri");
+      assert.equal(new URL(vcap.uri).host, '127.0.0.1:40001');
+      assert.equal(vcap.password, secret);
+      const redis = prepared(programEnvironment(['tool'], 'redis', binding, conn(secret), local));
+      assert.deepEqual(userAndPassword(redis.env.REDIS_URL ?? ''), expected, 'REDIS_URL');
+      assert.equal(redis.env.REDISCLI_AUTH, secret);
+      const script = prepared(nativeClient('mongodb', conn(secret), local)).files[0]?.content ?? '';
+      const literal = /^db = connect\((".*")\);\n$/s.exec(script)?.[1];
+      assert.ok(literal, script);
+      assert.deepEqual(userAndPassword(JSON.parse(literal)), expected, "mongosh's script");
+    });
+  }
+
+  it('a Redis password without a user is the default user’s, as redis-cli -u needs it', () => {
+    assert.equal(connectionUrl('redis', parseConnection(redisUri.credentials)!, local, true), 'rediss://default:rpass@127.0.0.1:40001');
+  });
+});
+
+describe('Mongo keeps its URI', () => {
+  it('connects with the binding’s URI: its options kept, the hosts and port the tunnel’s', () => {
+    const uri = 'mongodb://app%40user:p%3Ass@m-0.internal:27017,m-1.internal:27017,m-2.internal:27017/orders?replicaSet=rs0&authSource=admin&tls=true';
+    const conn = parseConnection({ uri, hosts: ['m-0.internal'], port: 27017 }, 'mongodb')!;
+    assert.equal(
+      mongoUri(conn, local, '/F/ca.pem'),
+      'mongodb://app%40user:p%3Ass@127.0.0.1:40001/orders?replicaSet=rs0&authSource=admin&tls=true&directConnection=true&tlsCAFile=%2FF%2Fca.pem',
+    );
+    const script = prepared(nativeClient('mongodb', conn, local)).files[0]?.content;
+    assert.equal(script, `db = connect("mongodb://app%40user:p%3Ass@127.0.0.1:40001/orders?replicaSet=rs0&authSource=admin&tls=true&directConnection=true");\n`);
+  });
+
+  it('mongodump and mongorestore read the URI from a 0600 config file, not their arguments', () => {
+    const conn = parseConnection({ uri: 'mongodb://u:secret@m:27017/db?authSource=admin' }, 'mongodb')!;
+    const dump = prepared(nativeClient('mongodb', conn, local, 'mongodump', ['--gzip']));
+    assert.deepEqual(dump.args, ['--config=/F/mongo-tools.yaml', '--gzip']);
+    assert.deepEqual(dump.files, [
+      { name: 'mongo-tools.yaml', content: 'uri: "mongodb://u:secret@127.0.0.1:40001/db?authSource=admin&directConnection=true"\n', readAtStart: true },
+    ]);
+  });
+});
+
+describe('native clients by name after --', () => {
+  it('mysqldump takes the database as an argument, not from its option file', () => {
+    const conn = parseConnection(tanzuMysql.credentials)!;
+    const dump = prepared(nativeClient('mysql', conn, local, 'mariadb-dump', ['--no-data']));
+    assert.deepEqual(dump.args, ['--defaults-extra-file=/F/my.cnf', 'service_instance_db', '--no-data']);
+    assert.doesNotMatch(dump.files[0]?.content ?? '', /database=/);
+    assert.deepEqual(prepared(nativeClient('mysql', conn, local, 'mysqldump', ['--all-databases'])).args, ['--defaults-extra-file=/F/my.cnf', '--all-databases']);
   });
 });
