@@ -14,6 +14,13 @@ import { KeyLedger, type LedgerRun } from '../config/key-ledger.js';
 import { ownStateFolder } from '../config/own-login.js';
 import type { Context } from '../context.js';
 
+const instanceName = (binding: ServiceBinding) => (binding as { instance_name?: string }).instance_name;
+
+function describeBinding(binding: ServiceBinding): string {
+  const instance = instanceName(binding);
+  return instance && instance !== binding.name ? `service instance '${instance}', bound as '${binding.name}'` : `service instance '${binding.name}'`;
+}
+
 /** The app's binding: VCAP_SERVICES first, its details endpoint for CredHub-backed ones or when env is closed to us. */
 export async function bindingCredentials(cf: CfClients, app: App, serviceName: string, onNotice: (message: string) => void): Promise<ServiceBinding> {
   const { cc } = cf;
@@ -22,7 +29,12 @@ export async function bindingCredentials(cf: CfClients, app: App, serviceName: s
   try {
     const bindings = vcapBindings((await cc.appEnv(app.guid)).system_env_json?.VCAP_SERVICES, onNotice);
     bound = bindings.map((b) => b.name);
-    fromEnv = bindings.find((b) => b.name === serviceName || (b as { instance_name?: string }).instance_name === serviceName);
+    const matches = bindings.filter((b) => b.name === serviceName || instanceName(b) === serviceName);
+    // A binding's name may be another service instance's name: say so rather than pick one.
+    if (matches.length > 1) {
+      throw new UserError(`'${serviceName}' names more than one service bound to app '${app.name}': ${matches.map(describeBinding).join('; ')}. Give a name only one of them has.`);
+    }
+    fromEnv = matches[0];
   } catch (err) {
     if (!(err instanceof CfApiError && err.status === 403)) throw err;
   }

@@ -664,7 +664,9 @@ describe('VCAP_SERVICES and credentials', () => {
         (port) => ({ other: Array.from({ length: 5000 }, (_, i) => ({ name: `s${i}`, credentials: { host: 'h', port: 1 } })), postgres: [pg(port)] }),
         { works: true },
       ),
-      row('two entries of that name, the first without a host', (port) => ({ postgres: [{ name: 'pg', credentials: { user: 'u' } }, pg(port)] }), noHostPort('user')),
+      row('two entries of that name, the first without a host', (port) => ({ postgres: [{ name: 'pg', credentials: { user: 'u' } }, pg(port)] }), {
+        fails: line("'pg' names more than one service bound to app 'db-app': service instance 'pg'; service instance 'pg'. Give a name only one of them has."),
+      }),
       row('a CredHub reference with no binding in CC', () => ({ postgres: [{ name: 'pg', credentials: { 'credhub-ref': '/c/pg' } }] }), {
         fails: line("Service instance 'pg' is not bound to app 'db-app'. It is bound to: pg."),
       }),

@@ -150,4 +150,25 @@ describe('connect-to-service with an odd VCAP_SERVICES', () => {
     );
     assert.match(failure ?? '', /^The service at 127\.0\.0\.1:1 cannot be reached from db-app\/0: /);
   });
+
+  it('a name that is one binding’s name and another’s instance name is an error naming both, nothing chosen', async () => {
+    const { world } = foundation;
+    const before = world.vcapServices.bind(world);
+    foundation.world.vcapServices = async () => ({
+      postgres: [
+        { name: 'db', instance_name: 'pg-a', label: 'postgres', credentials: { uri: 'postgres://u:p@127.0.0.1:1/a' } },
+        { name: 'main', instance_name: 'db', label: 'postgres', credentials: { uri: 'postgres://u:p@127.0.0.1:1/b' } },
+      ],
+    });
+    try {
+      const r = await runCli(developer, ['connect-to-service', 'db-app', 'db', '--no-client']);
+      assert.equal(r.code, 1);
+      assert.equal(
+        r.stderr,
+        "'db' names more than one service bound to app 'db-app': service instance 'pg-a', bound as 'db'; service instance 'db', bound as 'main'. Give a name only one of them has.\n",
+      );
+    } finally {
+      foundation.world.vcapServices = before;
+    }
+  });
 });
