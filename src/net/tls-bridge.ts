@@ -28,6 +28,9 @@ export interface TlsBridgeOptions {
   onError(message: string): void;
 }
 
+/** How long a refused client has to close its end before it is cut off. */
+const CLOSE_GRACE_MS = 5000;
+
 /** A refusal with its one-line reason; anything else is a connection that broke. */
 class Refusal extends Error {}
 
@@ -249,9 +252,11 @@ export async function bridgeTls(local: net.Socket, remote: Duplex, options: TlsB
   } catch (err) {
     options.onError(err instanceof Refusal ? err.message : `The connection to ${options.serverName} broke before TLS was up: ${(err as Error).message}.`);
     for (const leg of legs.slice(1)) leg.destroy();
-    // What was written for the client (an error packet) goes out before the close.
-    if (local.writableEnded && !local.writableFinished) local.once('finish', () => local.destroy());
-    else local.destroy();
+    // Close with a FIN after what was written (an error packet) and after reading what was sent:
+    // a reset makes some clients die of SIGPIPE instead of saying what failed.
+    local.setTimeout(CLOSE_GRACE_MS, () => local.destroy());
+    local.resume();
+    local.end();
     return false;
   }
 }
