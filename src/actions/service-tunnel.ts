@@ -1,14 +1,20 @@
 // What `connect-to-service` does once its input is understood, as one lifecycle: every check
 // that can refuse the run first (app, instance, SSH switches, the SSH connection itself), then
 // the credentials (a service key only now), the reachability check, the local listener, and the
-// native client, the user's command, or the tunnel held for others until stopped.
-import type { Client } from 'ssh2';
+// native client, the user's command, or the tunnel held for others until stopped. A service
+// that asks for TLS gets it on both legs (the TLS bridge): never a plain tunnel in its place.
+import { rm, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { makePrivateTempDir } from '../config/dirs.js';
 import type { Context } from '../context.js';
 import { UserError } from '../errors.js';
-import { defaultClient, defaultClientName, isNativeClient, type LocalEnd, nativeClient } from '../services/clients.js';
-import { type Connection, detectType, parseConnection, type ServiceType } from '../services/credentials.js';
+import { createRunCa } from '../net/run-ca.js';
+import { bridgeTls } from '../net/tls-bridge.js';
+import { defaultClient, defaultClientName, isNativeClient, type LocalEnd, nativeClient, RUN_CA_FILE } from '../services/clients.js';
+import { type Connection, detectType, parseConnection, SERVICE_TYPES, type ServiceType } from '../services/credentials.js';
 import { programEnvironment } from '../services/program-env.js';
-import { openForwards } from '../ssh/forward.js';
+import { type OnAccept, openForwards, pipeBothWays } from '../ssh/forward.js';
+import type { Lifecycle } from './lifecycle.js';
 import { keepaliveMs } from '../ssh/settings.js';
 import type { CfClients } from './cf-clients.js';
 import { bindingCredentials, checkReachable, serviceKeyCredentials } from './connect.js';
@@ -44,6 +50,8 @@ export interface OpenTunnel {
   type?: ServiceType;
   connection: Connection;
   local: LocalEnd;
+  /** Through a TLS bridge: the file with the run's CA, which clients must trust; it lives while the tunnel does. */
+  caFile?: string;
 }
 
 export interface ServiceTunnelReporter extends Reporter {
@@ -63,19 +71,13 @@ async function checkProgram(ctx: Context, [program, ...rest]: string[], type: Se
   throw new UserError(`No program '${program}'; to give arguments to the client start them with the client's name: -- ${client} ${program}${rest.length > 0 ? ' ...' : ''}`);
 }
 
-/**
- * Resolves when the tunnel carries its first connection: the client has started and read its
- * files. ssh2 opens a channel for each connection the listener accepts, and says so nowhere else.
- */
-function firstConnection(connection: Client): Promise<void> {
-  return new Promise((resolve) => {
-    const forwardOut = connection.forwardOut.bind(connection);
-    connection.forwardOut = ((...args: Parameters<typeof forwardOut>) => {
-      connection.forwardOut = forwardOut;
-      resolve();
-      return forwardOut(...args);
-    }) as typeof forwardOut;
-  });
+/** The run's CA in a file of a private folder removed at teardown, for programs other than ours to trust. */
+async function writeRunCa(ctx: Context, life: Lifecycle, ca: string): Promise<string> {
+  const dir = await makePrivateTempDir(ctx.env, 'cf-ssh-tools-');
+  life.defer('the temporary folder', () => rm(dir, { recursive: true, force: true }));
+  const file = path.join(dir, RUN_CA_FILE);
+  await writeFile(file, ca, { mode: 0o600 });
+  return file;
 }
 
 export async function connectToService(ctx: Context, cf: CfClients, request: ServiceTunnelRequest, reporter: ServiceTunnelReporter): Promise<number> {
@@ -102,6 +104,10 @@ export async function connectToService(ctx: Context, cf: CfClients, request: Ser
       const keys = Object.keys(binding.credentials).join(', ') || 'none';
       throw new UserError(`Service instance '${serviceName}' has no host and port in its credentials (fields: ${keys}): there is nothing to tunnel to.`);
     }
+    // The bridge must speak the protocol's own way of starting TLS: it cannot guess.
+    if (conn.tls.required && !type) {
+      throw new UserError(`'${serviceName}' asks for TLS, which its tunnel carries only knowing the service's type: give it with --type (${SERVICE_TYPES.join(', ')}).`);
+    }
     const [first, ...rest] = request.command;
     const clientArgs = first === undefined || first.startsWith('-') ? request.command : undefined;
     let why: string | undefined;
@@ -116,23 +122,37 @@ export async function connectToService(ctx: Context, cf: CfClients, request: Ser
     }
 
     await life.until(checkReachable(connection, conn.host, conn.port, `${appName}/${target.index}`));
+    // Clients connect to the loopback of a wildcard bind: 0.0.0.0 and :: are no address to connect to everywhere.
+    const localHost = connectable(request.local.bind);
+    const runCa = conn.tls.required && type ? createRunCa(localHost) : undefined;
+    const forward: OnAccept =
+      runCa && type
+        ? (socket, channel) => void bridgeTls(socket, channel, { protocol: type, serverName: conn.host, ca: conn.tls.ca, runCa, onError: reporter.notice })
+        : pipeBothWays;
+    // The client has started and read its files once the tunnel carries its first connection.
+    let accepted: () => void = () => undefined;
+    const firstConnection = new Promise<void>((resolve) => (accepted = resolve));
+    const onAccept: OnAccept = (socket, channel) => {
+      accepted();
+      forward(socket, channel);
+    };
     const forwarding = await life.until(
-      openForwards(connection, [{ bindAddress: request.local.bind, localPort: request.local.port, remoteHost: conn.host, remotePort: conn.port }], reporter.notice),
+      openForwards(connection, [{ bindAddress: request.local.bind, localPort: request.local.port, remoteHost: conn.host, remotePort: conn.port }], reporter.notice, onAccept),
     );
     life.defer('the tunnel', () => forwarding.close());
     const [listening] = forwarding.listening;
     if (!listening) throw new UserError(`The tunnel's local listener on ${request.local.bind}:${request.local.port} did not open.`);
-    // Clients connect to the loopback of a wildcard bind: 0.0.0.0 and :: are no address to connect to everywhere.
-    const local: LocalEnd = { host: connectable(request.local.bind), port: listening.port };
+    const local: LocalEnd = { host: localHost, port: listening.port, ...(runCa && { ca: runCa.ca }) };
     if (request.local.remote) reporter.notice(`Warning: the tunnel on ${request.local.bind}:${listening.port} is reachable from the network (--allow-remote).`);
 
     if (first !== undefined && !clientArgs) {
-      if (type && isNativeClient(type, first)) return runLocalProgram(ctx, nativeClient(type, conn, local, first, rest), life, firstConnection(connection));
+      if (type && isNativeClient(type, first)) return runLocalProgram(ctx, nativeClient(type, conn, local, first, rest), life, firstConnection);
       return runLocalProgram(ctx, programEnvironment(request.command, type, binding, conn, local), life);
     }
-    if (type && !request.noClient && !why) return runLocalProgram(ctx, nativeClient(type, conn, local, undefined, clientArgs), life, firstConnection(connection));
+    if (type && !request.noClient && !why) return runLocalProgram(ctx, nativeClient(type, conn, local, undefined, clientArgs), life, firstConnection);
     if (why) reporter.notice(`No client started: ${why}.`);
-    reporter.tunnelOpen({ serviceName, type, connection: conn, local });
+    const caFile = runCa && (await writeRunCa(ctx, life, runCa.ca));
+    reporter.tunnelOpen({ serviceName, type, connection: conn, local, ...(caFile && { caFile }) });
     reporter.notice('Press Ctrl-C to close the tunnel.');
     return life.stopped();
   });

@@ -9,7 +9,7 @@ import type { CommandRun } from './command-spec.js';
 import { bindAddress, instanceIndex, localPort } from './option-values.js';
 import type { SPECS } from './specs.js';
 
-function printDetails(ctx: Context, { serviceName: name, type, connection: conn, local }: OpenTunnel, showPassword: boolean): void {
+function printDetails(ctx: Context, { serviceName: name, type, connection: conn, local, caFile }: OpenTunnel, showPassword: boolean): void {
   const row = (label: string, value: string | undefined) => value !== undefined && ctx.term.out(`  ${`${label}:`.padEnd(10)} ${value}`);
   ctx.term.out(`Tunnel to ${name}${type ? ` (${type})` : ''} is open:`);
   row('host', local.host);
@@ -17,8 +17,11 @@ function printDetails(ctx: Context, { serviceName: name, type, connection: conn,
   row('database', conn.database);
   row('username', conn.username);
   if (conn.password !== undefined) row('password', showPassword ? conn.password : '******** (--show-password shows it)');
-  if (conn.tls.required) row('tls', `required${conn.tls.ca ? ' (the service has its own CA)' : ''}; the certificate names ${conn.host}`);
-  if (type) row('url', connectionUrl(type, conn, local, showPassword));
+  if (caFile) {
+    row('tls', `required; the link to the service is verified against its real name, ${conn.host}, with ${conn.tls.ca ? "the service's own CA" : "this computer's CAs"}`);
+    row('ca file', `${caFile} (verify ${local.host} against it)`);
+  }
+  if (type) row('url', connectionUrl(type, conn, local, showPassword, caFile));
 }
 
 /** 127.0.0.0/8, ::1, localhost: only this machine can connect. */

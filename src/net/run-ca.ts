@@ -137,8 +137,9 @@ export function issueServerCertificate(ca: CertificateAuthority, names: readonly
   return { ca: ca.certificate, certificate: certificate({ subject, publicKey, issuer, validFor: validForMs, extensions }), key: pem(privateKey) };
 }
 
-/** A CA for this run and the local end's certificate, for every address a local client may use. */
-export function createRunCa(): RunCa {
+/** A CA for this run and the local end's certificate, for the loopback names and `localHost`, where clients are told to connect. */
+export function createRunCa(localHost?: string): RunCa {
   const ca = createCertificateAuthority(`cf-ssh-tools run ${randomBytes(6).toString('hex')}`);
-  return issueServerCertificate(ca, ['127.0.0.1', '::1', 'localhost']);
+  const loopback = ['127.0.0.1', '::1', 'localhost'];
+  return issueServerCertificate(ca, localHost && !loopback.includes(localHost) ? [...loopback, localHost] : loopback);
 }

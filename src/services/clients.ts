@@ -47,7 +47,15 @@ export function urlHost(host: string): string {
 export interface LocalEnd {
   host: string;
   port: number;
+  /**
+   * PEM of the run's CA when the tunnel is a TLS bridge: the local end's certificate is signed
+   * by it, and clients verify against it (the bridge verifies the service's real name).
+   */
+  ca?: string;
 }
+
+/** The file the local end's CA is written to, for clients to trust. */
+export const RUN_CA_FILE = 'ca.pem';
 
 /** The escapes MySQL's and MariaDB's option-file reader undoes in a value: what is not escaped would be syntax (a newline starts a new option). */
 const OPTION_FILE_ESCAPES: Record<string, string> = { '\\': '\\\\', '"': '\\"', '\n': '\\n', '\r': '\\r', '\t': '\\t', '\b': '\\b' };
@@ -107,8 +115,7 @@ export function mongoUri(conn: Connection, local: LocalEnd, caFile: string | und
   let uri = conn.uri?.startsWith('mongodb://') ? uriThroughTunnel(conn.uri, local) : connectionUrl('mongodb', conn, local, true);
   // A tunnel reaches one server: without this the driver would go on to the replica set's own addresses.
   uri = withParam(uri, 'directConnection', 'true');
-  if (conn.tls.required) uri = withParam(uri, 'tls', 'true');
-  if (caFile) uri = withParam(uri, 'tlsCAFile', caFile);
+  if (local.ca) uri = withTlsParams('mongodb', uri, caFile);
   return uri;
 }
 
@@ -119,8 +126,9 @@ export function mongoUri(conn: Connection, local: LocalEnd, caFile: string | und
 export function nativeClient(type: ServiceType, conn: Connection, local: LocalEnd, program?: string, extra: string[] = []): Launch {
   const { debianPackage } = CLIENTS[type];
   const programs = program ? [program] : DEFAULT_CLIENTS[type];
-  const caFile = (inFolder: InFolder) => (conn.tls.ca ? inFolder('ca.pem') : undefined);
-  const caFiles: ClientFile[] = conn.tls.ca ? [{ name: 'ca.pem', content: conn.tls.ca }] : [];
+  // Through a TLS bridge the client verifies the local end against the run's CA; else there is no TLS to verify.
+  const caFile = (inFolder: InFolder) => (local.ca ? inFolder(RUN_CA_FILE) : undefined);
+  const caFiles: ClientFile[] = local.ca ? [{ name: RUN_CA_FILE, content: local.ca }] : [];
   switch (type) {
     case 'postgres':
       return { programs, debianPackage, prepare: (inFolder) => ({ args: extra, env: postgresEnv(conn, local, caFile(inFolder)), files: caFiles }) };
@@ -137,7 +145,6 @@ export function nativeClient(type: ServiceType, conn: Connection, local: LocalEn
           if (conn.database && !dump) lines.push(`database=${mysqlOption('database name', conn.database)}`);
           const ca = caFile(inFolder);
           if (ca) lines.push(`ssl-ca=${mysqlOption('CA path', ca)}`, 'ssl-verify-server-cert');
-          else if (conn.tls.required) lines.push('ssl');
           const database = dump && conn.database && !namesItsDatabases(extra) ? [conn.database] : [];
           // --defaults-extra-file must come first, or the client ignores it; the database before any table names.
           return {
@@ -156,7 +163,7 @@ export function nativeClient(type: ServiceType, conn: Connection, local: LocalEn
           const args = ['-h', local.host, '-p', String(local.port)];
           if (conn.username && conn.username !== 'default') args.push('--user', conn.username);
           const ca = caFile(inFolder);
-          if (conn.tls.required) args.push('--tls', '--sni', conn.host, ...(ca ? ['--cacert', ca] : ['--insecure']));
+          if (ca) args.push('--tls', '--cacert', ca);
           const env: Record<string, string> = conn.password ? { REDISCLI_AUTH: conn.password } : {};
           return { args: [...args, ...extra], env, files: caFiles };
         },
@@ -187,10 +194,11 @@ export function nativeClient(type: ServiceType, conn: Connection, local: LocalEn
 }
 
 function postgresEnv(conn: Connection, local: LocalEnd, caFile: string | undefined): Record<string, string> {
-  const env: Record<string, string> = { PGPORT: String(local.port) };
-  // verify-full checks the certificate against PGHOST while PGHOSTADDR is where the tunnel is.
-  if (caFile) Object.assign(env, { PGHOST: conn.host, PGHOSTADDR: local.host, PGSSLMODE: 'verify-full', PGSSLROOTCERT: caFile });
-  else Object.assign(env, { PGHOST: local.host, PGSSLMODE: conn.tls.required ? 'require' : 'prefer' });
+  const env: Record<string, string> = { PGHOST: local.host, PGPORT: String(local.port) };
+  // SCRAM's channel binding ties the login to the certificate the client sees, which through the
+  // bridge is the run's, not the server's: the server would refuse it.
+  if (caFile) Object.assign(env, { PGSSLMODE: 'verify-full', PGSSLROOTCERT: caFile, PGCHANNELBINDING: 'disable' });
+  else env.PGSSLMODE = 'prefer';
   if (conn.username) env.PGUSER = conn.username;
   if (conn.password) env.PGPASSWORD = conn.password;
   if (conn.database) env.PGDATABASE = conn.database;
@@ -202,18 +210,32 @@ export function defaultClient(type: ServiceType): { programs: string[]; debianPa
   return { programs: DEFAULT_CLIENTS[type], debianPackage: CLIENTS[type].debianPackage };
 }
 
+/** What a URL to a TLS bridge's local end needs to verify it against the run's CA (in `caFile`). */
+function withTlsParams(type: ServiceType, uri: string, caFile: string | undefined): string {
+  if (type === 'postgres') {
+    const url = withParam(uri, 'sslmode', 'verify-full');
+    return withParam(caFile ? withParam(url, 'sslrootcert', caFile) : url, 'channel_binding', 'disable');
+  }
+  if (type === 'mongodb') {
+    const url = withParam(uri, 'tls', 'true');
+    return caFile ? withParam(url, 'tlsCAFile', caFile) : url;
+  }
+  return uri;
+}
+
 /**
  * A connection string for the tunnel's end, for --no-client, DATABASE_URL and REDIS_URL; user
  * and password percent-encoded, the password masked unless asked. A Redis password without a
- * user is the ACL's `default` user's, which `redis-cli -u` needs named.
+ * user is the ACL's `default` user's, which `redis-cli -u` needs named. Through a TLS bridge it
+ * verifies the local end against the run's CA, in `caFile`.
  */
-export function connectionUrl(type: ServiceType, conn: Connection, local: LocalEnd, showPassword: boolean): string {
-  const scheme = { postgres: 'postgres', mysql: 'mysql', redis: conn.tls.required ? 'rediss' : 'redis', mongodb: 'mongodb' }[type];
+export function connectionUrl(type: ServiceType, conn: Connection, local: LocalEnd, showPassword: boolean, caFile?: string): string {
+  const scheme = { postgres: 'postgres', mysql: 'mysql', redis: local.ca ? 'rediss' : 'redis', mongodb: 'mongodb' }[type];
   const url = new URL(`${scheme}://${urlHost(local.host)}:${local.port}`);
   const username = conn.username ?? (type === 'redis' && conn.password ? 'default' : undefined);
   if (username) url.username = encodeURIComponent(username);
   if (conn.password) url.password = showPassword ? encodeURIComponent(conn.password) : 'REDACTED';
   if (conn.database) url.pathname = `/${encodeURIComponent(conn.database)}`;
-  if (type === 'postgres' && conn.tls.required) url.searchParams.set('sslmode', conn.tls.ca ? 'verify-ca' : 'require');
-  return url.toString().replace(':REDACTED@', ':********@');
+  const text = url.toString().replace(':REDACTED@', ':********@');
+  return local.ca ? withTlsParams(type, text, caFile) : text;
 }

@@ -1,8 +1,9 @@
 // Local port forwarding (-L): a listener per spec, each accepted socket a direct-tcpip
 // channel to the remote host as the container resolves it. Streams are piped both ways, so a
-// slow side slows the other instead of filling memory.
+// slow side slows the other instead of filling memory, unless the caller takes each connection
+// over (a TLS bridge).
 import net from 'node:net';
-import type { Client } from 'ssh2';
+import type { Client, ClientChannel } from 'ssh2';
 import { UserError } from '../errors.js';
 import type { ForwardSpec } from './forward-spec.js';
 
@@ -12,7 +13,16 @@ export interface Forwarding {
   close(): void;
 }
 
-export async function openForwards(client: Client, specs: ForwardSpec[], onError: (message: string) => void): Promise<Forwarding> {
+/** What is done with an accepted local connection and its fresh channel to the remote end. */
+export type OnAccept = (socket: net.Socket, channel: ClientChannel) => void;
+
+/** The plain forward: each side's bytes to the other. */
+export const pipeBothWays: OnAccept = (socket, channel) => {
+  socket.pipe(channel).pipe(socket);
+  socket.resume();
+};
+
+export async function openForwards(client: Client, specs: ForwardSpec[], onError: (message: string) => void, onAccept: OnAccept = pipeBothWays): Promise<Forwarding> {
   const servers: net.Server[] = [];
   const sockets = new Set<net.Socket>();
   const listening: Forwarding['listening'] = [];
@@ -40,8 +50,7 @@ export async function openForwards(client: Client, specs: ForwardSpec[], onError
           channel.on('error', () => socket.destroy());
           channel.once('close', () => socket.end());
           socket.once('close', () => channel.close());
-          socket.pipe(channel).pipe(socket);
-          socket.resume();
+          onAccept(socket, channel);
         });
       });
       servers.push(server);

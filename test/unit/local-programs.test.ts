@@ -8,8 +8,11 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync, statSync } from 'node:fs';
+import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { after, afterEach, before, beforeEach, describe, it } from 'node:test';
+import tls from 'node:tls';
+import { createCertificateAuthority, issueServerCertificate, type ServerIdentity } from '../../src/net/run-ca.js';
 import { type Foundation, startFoundation } from '../foundation/server.js';
 import type { App } from '../foundation/state.js';
 import { answersFor, FakeCf } from '../helpers/fake-cf.js';
@@ -40,9 +43,36 @@ async function assertTunnel(host: string | undefined, port: string | undefined):
   assert.equal((await roundTrip(Number(port), Buffer.from('through the tunnel'))).toString(), 'through the tunnel');
 }
 
+/** A TLS echo server on 127.0.0.1 showing `identity`'s certificate: a service that speaks TLS from the first byte. */
+async function tlsEchoServer(identity: ServerIdentity): Promise<tls.Server> {
+  const server = tls.createServer({ cert: identity.certificate, key: identity.key }, (socket) => socket.pipe(socket));
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return server;
+}
+
+/** One round trip through a TLS bridge's local end, verified against `ca` (what the client was given). */
+function tlsRoundTrip(port: string | undefined, ca: string, payload: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const socket = tls.connect({ port: Number(port), host: '127.0.0.1', ca }, () => socket.write(payload));
+    let received = '';
+    socket.on('data', (d) => {
+      received += d;
+      if (received.length < payload.length) return;
+      resolve(received);
+      socket.destroy();
+    });
+    socket.once('error', reject);
+    socket.once('close', () => reject(new Error(`closed after '${received}'`)));
+  });
+}
+
+const SERVICE_CA = createCertificateAuthority('test service CA');
+const OTHER_CA = createCertificateAuthority('some other CA');
+
 describe('local programs', () => {
   let foundation: Foundation;
   let service: Awaited<ReturnType<typeof echoServer>>;
+  let tlsServices: tls.Server[];
   let developer: string;
   let stubs: SpawnStubs;
 
@@ -98,9 +128,29 @@ describe('local programs', () => {
       });
       world.addBinding(instance, { type: 'app', app }, 'admin');
     }
+    // Redis over TLS: its certificate for 127.0.0.1 from SERVICE_CA, and one that names another host.
+    tlsServices = [await tlsEchoServer(issueServerCertificate(SERVICE_CA, ['127.0.0.1'])), await tlsEchoServer(issueServerCertificate(SERVICE_CA, ['other.example']))];
+    const [right, wrongName] = tlsServices.map((server) => (server.address() as AddressInfo).port);
+    const redisTls = (port: number | undefined, ca: string) => ({ host: '127.0.0.1', port, password: REDIS_PASSWORD, tls: { ca } });
+    for (const [name, label, credentials] of [
+      ['stub-redis-tls', 'p.redis', redisTls(right, SERVICE_CA.certificate)],
+      ['stub-redis-wrong-ca', 'p.redis', redisTls(right, OTHER_CA.certificate)],
+      ['stub-redis-wrong-name', 'p.redis', redisTls(wrongName, SERVICE_CA.certificate)],
+      ['stub-tls-untyped', 'user-provided', redisTls(right, SERVICE_CA.certificate)],
+    ] as const) {
+      const instance = world.addServiceInstance(space, {
+        name,
+        offering: { guid: `${label}-offering`, label, description: label },
+        plan: { guid: `${name}-plan`, name: 'cache-small-tls' },
+        tags: [],
+        credentials: async () => credentials,
+      });
+      world.addBinding(instance, { type: 'app', app }, 'admin');
+    }
     developer = await loggedIn(foundation.url);
   });
   after(async () => {
+    for (const server of tlsServices) server.close();
     service.close();
     await foundation.stop();
   });
@@ -271,6 +321,64 @@ describe('local programs', () => {
     assert.equal(r.code, 130, 'stopped by Ctrl-C, as cf ssh -N');
     assert.deepEqual(keys(), [], 'the key went with the tunnel');
     assert.ok(!(r.stdout + r.stderr).includes(PG_PASSWORD));
+  });
+
+  it('a service that asks for TLS: redis-cli verifies the run CA, the bridge the service’s real name with its CA', async () => {
+    stubs.register('redis-cli', async (call) => {
+      const [, host, , port, ...rest] = call.args;
+      assert.deepEqual(call.args, ['-h', '127.0.0.1', '-p', port, '--tls', '--cacert', rest[2], 'PING']);
+      const caFile = rest[2] ?? '';
+      assert.equal(statSync(caFile).mode & 0o777, 0o600);
+      const runCa = readFileSync(caFile, 'utf8');
+      assert.notEqual(runCa, SERVICE_CA.certificate, "the run's CA, not the service's");
+      assert.equal(host, '127.0.0.1');
+      assert.equal(await tlsRoundTrip(port, runCa, 'through both TLS legs'), 'through both TLS legs');
+      // A client that trusts only the service's CA cannot talk to the local end.
+      await assert.rejects(tlsRoundTrip(port, SERVICE_CA.certificate, 'x'), /self-signed certificate in certificate chain|unable to verify the first certificate/);
+      call.stdout.write('PONG\n');
+      return 0;
+    });
+    const r = await runCli(developer, ['connect-to-service', 'tools-app', 'stub-redis-tls', '--', 'redis-cli', 'PING'], { stubs });
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stdout, 'PONG\n');
+  });
+
+  for (const [service, reason] of [
+    ['stub-redis-wrong-ca', "The certificate of 127.0.0.1 is not signed by the service's CA: unable to verify the first certificate."],
+    [
+      'stub-redis-wrong-name',
+      "The certificate of 127.0.0.1 does not match its name: Hostname/IP does not match certificate's altnames: IP: 127.0.0.1 is not in the cert's list: .",
+    ],
+  ] as const) {
+    it(`${service}: the connection is refused with one line, never forwarded in plain`, async () => {
+      stubs.register('redis-cli', async (call) => {
+        const caFile = call.args[6] ?? '';
+        await assert.rejects(tlsRoundTrip(call.args[3], readFileSync(caFile, 'utf8'), 'x'));
+        return 1;
+      });
+      const r = await runCli(developer, ['connect-to-service', 'tools-app', service, '--', 'redis-cli', 'PING'], { stubs });
+      assert.equal(r.code, 1);
+      assert.equal(r.stderr, `${reason}\n`);
+    });
+  }
+
+  it('a service that asks for TLS and whose type nothing tells: refused, asking for --type', async () => {
+    const r = await runCli(developer, ['connect-to-service', 'tools-app', 'stub-tls-untyped', '--no-client'], { stubs });
+    assert.equal(r.code, 1);
+    assert.equal(r.stderr, "'stub-tls-untyped' asks for TLS, which its tunnel carries only knowing the service's type: give it with --type (postgres, mysql, redis, mongodb).\n");
+  });
+
+  it('--no-client through a TLS bridge: the run CA file while the tunnel is held, gone after', async () => {
+    const run = startCli(developer, ['connect-to-service', 'tools-app', 'stub-redis-tls', '--no-client'], { stubs });
+    await run.waitFor('stderr', /Press Ctrl-C to close the tunnel\./);
+    const caFile = /^\s+ca file:\s+(\S+) \(verify 127\.0\.0\.1 against it\)$/m.exec(run.stdout())?.[1] ?? '';
+    assert.match(run.stdout(), /^ {2}tls: {7}required; the link to the service is verified against its real name, 127\.0\.0\.1, with the service's own CA$/m);
+    assert.equal(statSync(path.dirname(caFile)).mode & 0o777, 0o700);
+    const port = /^\s+port:\s+(\d+)$/m.exec(run.stdout())?.[1];
+    assert.equal(await tlsRoundTrip(port, readFileSync(caFile, 'utf8'), 'held'), 'held');
+    assert.equal(run.signals.send('SIGINT'), 1);
+    assert.equal((await run.result).code, 130);
+    assert.equal(existsSync(path.dirname(caFile)), false, 'the folder goes with the tunnel');
   });
 
   it('ssh -N without -L says no tunnel is open, and Ctrl-C ends it with 130', async () => {

@@ -12,6 +12,9 @@ import { programEnvironment } from '../../src/services/program-env.js';
 
 const CA = '-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n';
 const local = { host: '127.0.0.1', port: 40001 };
+/** The local end of a TLS bridge: its certificate signed by the run's CA. */
+const RUN_CA = '-----BEGIN CERTIFICATE-----\nRUN\n-----END CERTIFICATE-----\n';
+const bridged = { ...local, ca: RUN_CA };
 /** The program as it would start, its folder /F. */
 const prepared = (program: LocalProgram) => program.prepare((file) => `/F/${file}`);
 
@@ -129,33 +132,50 @@ describe('native clients', () => {
   const secrets = ['p@ss', 'mp', 'rpass'];
   const noSecretInArgs = (args: string[]) => assert.ok(!args.some((a) => secrets.some((s) => a.includes(s))), `secret in ${args.join(' ')}`);
 
-  it('psql gets everything in its environment; verify-full with the real host name when there is a CA', () => {
+  it('psql gets everything in its environment; through a TLS bridge verify-full against the run CA, without channel binding', () => {
     const plain = prepared(nativeClient('postgres', parseConnection(rds.credentials)!, local));
     assert.deepEqual(plain.args, []);
     assert.deepEqual(plain.env, { PGPORT: '40001', PGHOST: '127.0.0.1', PGSSLMODE: 'prefer', PGUSER: 'u1', PGPASSWORD: 'p@ss', PGDATABASE: 'db1' });
-    const tls = prepared(nativeClient('postgres', parseConnection(sap.credentials)!, local));
-    assert.equal(tls.env.PGHOST, 'sap.internal');
-    assert.equal(tls.env.PGHOSTADDR, '127.0.0.1');
-    assert.equal(tls.env.PGSSLMODE, 'verify-full');
-    assert.deepEqual(tls.files, [{ name: 'ca.pem', content: CA }]);
-    assert.equal(tls.env.PGSSLROOTCERT, '/F/ca.pem');
+    const tls = prepared(nativeClient('postgres', parseConnection(sap.credentials)!, bridged));
+    assert.deepEqual(tls.env, {
+      PGHOST: '127.0.0.1',
+      PGPORT: '40001',
+      PGSSLMODE: 'verify-full',
+      PGSSLROOTCERT: '/F/ca.pem',
+      PGCHANNELBINDING: 'disable',
+      PGUSER: 'su',
+      PGPASSWORD: 'sp',
+      PGDATABASE: 'sapdb',
+    });
+    assert.deepEqual(tls.files, [{ name: 'ca.pem', content: RUN_CA }], "the run's CA, not the service's");
   });
 
-  it('mysql reads a defaults file given as the first argument', () => {
-    const launch = prepared(nativeClient('mysql', parseConnection(tanzuMysql.credentials)!, local));
+  it('mysql reads a defaults file given as the first argument; through a TLS bridge it verifies the run CA', () => {
+    const launch = prepared(nativeClient('mysql', parseConnection(tanzuMysql.credentials)!, bridged));
     assert.deepEqual(launch.args, ['--defaults-extra-file=/F/my.cnf']);
     noSecretInArgs(launch.args);
-    assert.match(
-      launch.files[0]?.content ?? '',
-      /^\[client\]\nhost=127\.0\.0\.1\nport=40001\nprotocol=TCP\nuser="mu"\npassword="mp"\ndatabase="service_instance_db"\nssl-ca="\/F\/ca\.pem"\nssl-verify-server-cert\n$/,
+    assert.equal(
+      launch.files[0]?.content,
+      '[client]\nhost=127.0.0.1\nport=40001\nprotocol=TCP\nuser="mu"\npassword="mp"\ndatabase="service_instance_db"\nssl-ca="/F/ca.pem"\nssl-verify-server-cert\n',
     );
+    assert.deepEqual(launch.files[1], { name: 'ca.pem', content: RUN_CA });
+    const plain = prepared(nativeClient('mysql', { host: 'h', port: 1, username: 'u', tls: { required: false } }, local));
+    assert.equal(plain.files[0]?.content, '[client]\nhost=127.0.0.1\nport=40001\nprotocol=TCP\nuser="u"\n');
+    assert.equal(plain.files.length, 1);
   });
 
-  it('redis-cli gets REDISCLI_AUTH, and TLS with SNI for the real host', () => {
-    const launch = prepared(nativeClient('redis', parseConnection(redisUri.credentials)!, local));
+  it('redis-cli gets REDISCLI_AUTH, and through a TLS bridge verifies the run CA (never --insecure)', () => {
+    const launch = prepared(nativeClient('redis', parseConnection(redisUri.credentials)!, bridged));
     assert.deepEqual(launch.env, { REDISCLI_AUTH: 'rpass' });
-    assert.deepEqual(launch.args, ['-h', '127.0.0.1', '-p', '40001', '--tls', '--sni', 'redis.internal', '--insecure']);
+    assert.deepEqual(launch.args, ['-h', '127.0.0.1', '-p', '40001', '--tls', '--cacert', '/F/ca.pem']);
+    assert.deepEqual(launch.files, [{ name: 'ca.pem', content: RUN_CA }]);
     noSecretInArgs(launch.args);
+  });
+
+  it('mongosh through a TLS bridge: tls=true and the run CA in its URI', () => {
+    const launch = prepared(nativeClient('mongodb', { host: 'm', port: 27017, database: 'app', username: 'mo', password: 'mpw', tls: { required: true } }, bridged));
+    assert.equal(launch.files[0]?.content, 'db = connect("mongodb://mo:mpw@127.0.0.1:40001/app?tls=true&directConnection=true&tlsCAFile=%2FF%2Fca.pem");\n');
+    assert.deepEqual(launch.files[1], { name: 'ca.pem', content: RUN_CA });
   });
 
   it('mongosh logs in from a script file, not from its arguments', () => {
@@ -169,6 +189,10 @@ describe('native clients', () => {
     const conn = parseConnection(rds.credentials)!;
     assert.equal(connectionUrl('postgres', conn, local, false), 'postgres://u1:********@127.0.0.1:40001/db1');
     assert.equal(connectionUrl('postgres', conn, local, true), 'postgres://u1:p%40ss@127.0.0.1:40001/db1');
+    assert.equal(
+      connectionUrl('postgres', parseConnection(sap.credentials)!, bridged, false, '/F/ca.pem'),
+      'postgres://su:********@127.0.0.1:40001/sapdb?sslmode=verify-full&sslrootcert=%2FF%2Fca.pem&channel_binding=disable',
+    );
   });
 });
 
@@ -184,6 +208,19 @@ describe('-- COMMAND: the program’s environment', () => {
     assert.equal(vcap.host, '127.0.0.1');
     assert.equal(vcap.port, '40001');
     assert.equal(vcap.uri, 'postgres://u1:p%40ss@127.0.0.1:40001/db1');
+  });
+
+  it('through a TLS bridge: a verifying DATABASE_URL, the run CA in a file that lives with the command and in VCAP_SERVICES', () => {
+    const program = prepared(programEnvironment(['migrate'], 'postgres', sap, parseConnection(sap.credentials)!, bridged));
+    assert.equal(program.env.DATABASE_URL, 'postgres://su:sp@127.0.0.1:40001/sapdb?sslmode=verify-full&sslrootcert=%2FF%2Fca.pem&channel_binding=disable');
+    assert.equal(program.env.PGSSLMODE, 'verify-full');
+    assert.equal(program.env.PGCHANNELBINDING, 'disable');
+    assert.deepEqual(program.files, [{ name: 'ca.pem', content: RUN_CA, readAtStart: false }]);
+    const vcap = JSON.parse(program.env.VCAP_SERVICES ?? '')['postgresql-db'][0].credentials;
+    assert.equal(vcap.sslrootcert, RUN_CA);
+    assert.equal(vcap.hostname, '127.0.0.1');
+    const mysql = prepared(programEnvironment(['tool'], 'mysql', tanzuMysql, parseConnection(tanzuMysql.credentials)!, bridged));
+    assert.deepEqual(JSON.parse(mysql.env.VCAP_SERVICES ?? '')['p.mysql'][0].credentials.tls, { cert: { ca: RUN_CA } });
   });
 
   it('gives mysql tools MYSQL_* and a defaults file', () => {
@@ -290,7 +327,7 @@ describe('secrets never become syntax', () => {
   }
 
   it('a Redis password without a user is the default user’s, as redis-cli -u needs it', () => {
-    assert.equal(connectionUrl('redis', parseConnection(redisUri.credentials)!, local, true), 'rediss://default:rpass@127.0.0.1:40001');
+    assert.equal(connectionUrl('redis', parseConnection(redisUri.credentials)!, bridged, true), 'rediss://default:rpass@127.0.0.1:40001');
   });
 });
 
@@ -299,7 +336,7 @@ describe('Mongo keeps its URI', () => {
     const uri = 'mongodb://app%40user:p%3Ass@m-0.internal:27017,m-1.internal:27017,m-2.internal:27017/orders?replicaSet=rs0&authSource=admin&tls=true';
     const conn = parseConnection({ uri, hosts: ['m-0.internal'], port: 27017 }, 'mongodb')!;
     assert.equal(
-      mongoUri(conn, local, '/F/ca.pem'),
+      mongoUri(conn, bridged, '/F/ca.pem'),
       'mongodb://app%40user:p%3Ass@127.0.0.1:40001/orders?replicaSet=rs0&authSource=admin&tls=true&directConnection=true&tlsCAFile=%2FF%2Fca.pem',
     );
     const script = prepared(nativeClient('mongodb', conn, local)).files[0]?.content;
