@@ -93,6 +93,20 @@ describe('connect-to-service with real databases', () => {
   it('psql verifies the server certificate against the real host name through the tunnel', async () => {
     const r = await cli(developer, ['connect-to-service', 'db-app', 'demo-pg-tls', '--', '-tAc', 'select ssl from pg_stat_ssl where pid = pg_backend_pid()']);
     assert.equal(r.stdout.trim(), 't', r.stderr);
+    assert.equal(r.code, 0);
+  });
+
+  it('--no-client through the TLS bridge: psql connects with the printed url, verifying the printed CA file', async () => {
+    const t = await tunnel(developer, ['db-app', 'demo-pg-tls', '--no-client', '--show-password']);
+    try {
+      assert.match(t.output(), /^ {2}tls: {7}required; the link to the service is verified against its real name, localhost, with the service's own CA$/m);
+      const url = /^\s+url:\s+(\S+)$/m.exec(t.output())?.[1] ?? '';
+      assert.match(url, /\?sslmode=verify-full&sslrootcert=[^&]+ca\.pem&channel_binding=disable$/);
+      const r = execFileSync('psql', [url, '-tAc', 'select ssl from pg_stat_ssl where pid = pg_backend_pid()'], { env: { PATH: process.env.PATH } });
+      assert.equal(r.toString().trim(), 't');
+    } finally {
+      assert.equal(await stop(t.child, 'SIGINT'), 'SIGINT');
+    }
   });
 
   it('a CredHub-backed binding: says to use a key, and a key reads it', async () => {
@@ -200,9 +214,17 @@ describe('connect-to-service with real databases', () => {
     assert.deepEqual(await keys(), []);
   });
 
-  it('mysql (MariaDB’s client) runs a query with a defaults file', { skip: !has('mariadb') && !has('mysql') }, async () => {
+  it('mysql (MariaDB’s client) runs a query with a defaults file, over TLS on both legs of the bridge', { skip: !has('mariadb') && !has('mysql') }, async () => {
     const r = await cli(developer, ['connect-to-service', 'db-app', 'demo-mysql', '--', '-N', '-e', 'select 6 * 7']);
     assert.equal(r.stdout.trim(), '42', r.stderr);
+    const cipher = await cli(developer, ['connect-to-service', 'db-app', 'demo-mysql', '--', '-N', '-e', "SHOW SESSION STATUS LIKE 'Ssl_cipher'"]);
+    assert.match(cipher.stdout, /^Ssl_cipher\t\S+$/m, cipher.stderr);
+  });
+
+  it('redis-cli over TLS: verifies the run CA locally, the bridge the service’s certificate', { skip: !has('redis-cli') }, async () => {
+    const r = await cli(developer, ['connect-to-service', 'db-app', 'demo-redis-tls', '--', 'redis-cli', 'PING']);
+    assert.equal(r.stdout.trim(), 'PONG', r.stderr);
+    assert.equal(r.code, 0);
   });
 
   it('redis-cli by name answers PING with the password in REDISCLI_AUTH; REDIS_URL works with redis-cli -u', { skip: !has('redis-cli') }, async () => {
