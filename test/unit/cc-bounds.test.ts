@@ -73,7 +73,8 @@ describe('bounds on what a server can make a request cost', () => {
         NetworkError,
         "The Cloud Controller's answer to GET /v3/apps did not finish within 0.3 s.",
       );
-      assert.ok(took >= 300 && took < 2000, `${took} ms`);
+      // A timeout restarted by every byte would never fire: any generous bound catches it, and a loaded machine passes.
+      assert.ok(took >= 300 && took < 10_000, `${took} ms`);
       assert.equal(server.requests.length, 1, 'a request that ran out of time is not tried again');
     });
 
