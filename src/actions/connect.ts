@@ -65,7 +65,8 @@ export function serviceKeyName(username: string): string {
 /** Pauses between DELETE attempts of a service key: a broker or CC that fails for a moment gets ~7 s. */
 const DELETE_RETRY_MS = [500, 1500, 5000];
 
-const retryable = (err: unknown) => err instanceof NetworkError || (err instanceof CfApiError && (err.status >= 500 || err.status === 429));
+// The HTTP client already retries a 429 (any method) and a failed GET; a DELETE that a broker failed is ours to retry.
+const retryable = (err: unknown) => err instanceof NetworkError || (err instanceof CfApiError && err.status >= 500);
 
 /** Deletes the key named `name` (whatever state its create left it in), retrying what may pass; gone already is done. */
 async function deleteServiceKey(cf: CfClients, instanceGuid: string, name: string): Promise<void> {

@@ -3,7 +3,9 @@
 // put on a cleanup stack as it is made, one AbortSignal ends every wait, and one teardown runs
 // on every way out: the normal end, an error, a lost connection, a stop signal, stdout closed.
 // Runs are independent: many can live in one process, each hearing the process's stops.
+import { rm } from 'node:fs/promises';
 import type { Client } from 'ssh2';
+import { makePrivateTempDir } from '../config/dirs.js';
 import type { Context, StopReason } from '../context.js';
 import { describeError, StoppedError, UserError } from '../errors.js';
 import { ConnectionLostError } from '../ssh/client.js';
@@ -117,6 +119,13 @@ export class Lifecycle {
     if (this.ctx.launchedByCf) return () => undefined;
     this.sigintBelongsToProgram = true;
     return () => void (this.sigintBelongsToProgram = false);
+  }
+
+  /** A 0700 folder under TMPDIR for the run's files (secrets among them), removed at teardown. */
+  async privateFolder(): Promise<string> {
+    const dir = await makePrivateTempDir(this.ctx.env, 'cf-ssh-tools-');
+    this.defer('the temporary folder', () => rm(dir, { recursive: true, force: true }));
+    return dir;
   }
 
   /** Owns a ready connection: ended at teardown; its closing any earlier is a lost connection, with when and why. */

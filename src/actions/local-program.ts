@@ -6,7 +6,6 @@ import type { ChildProcess } from 'node:child_process';
 import { constants } from 'node:fs';
 import { access, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { makePrivateTempDir } from '../config/dirs.js';
 import type { Context } from '../context.js';
 import type { LocalProgram } from '../services/clients.js';
 import { signalExitCode, StoppedError, UserError } from '../errors.js';
@@ -84,8 +83,7 @@ export async function runLocalProgram(ctx: Context, program: LocalProgram, life:
     const [given] = program.programs.filter((p) => p.includes('/'));
     throw new MissingProgramError(given ? `${given} cannot be run: there is no such file, or it is not executable.` : `${program.programs.join(' or ')} is not installed.`);
   }
-  const dir = await makePrivateTempDir(ctx.env, 'cf-ssh-tools-');
-  life.defer('the temporary folder', () => rm(dir, { recursive: true, force: true }));
+  const dir = await life.privateFolder();
   const { args, env, files } = program.prepare((file) => path.join(dir, file));
   for (const file of files) await writeFile(path.join(dir, file.name), file.content, { mode: file.executable ? 0o700 : 0o600 });
   life.signal.throwIfAborted();

@@ -3,9 +3,8 @@
 // the credentials (a service key only now), the reachability check, the local listener, and the
 // native client, the user's command, or the tunnel held for others until stopped. A service
 // that asks for TLS gets it on both legs (the TLS bridge): never a plain tunnel in its place.
-import { rm, writeFile } from 'node:fs/promises';
+import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { makePrivateTempDir } from '../config/dirs.js';
 import type { Context } from '../context.js';
 import { UserError } from '../errors.js';
 import { createRunCa } from '../net/run-ca.js';
@@ -14,11 +13,10 @@ import { defaultClient, defaultClientName, isNativeClient, type LocalEnd, native
 import { type Connection, detectType, parseConnection, SERVICE_TYPES, type ServiceType } from '../services/credentials.js';
 import { programEnvironment } from '../services/program-env.js';
 import { type OnAccept, openForwards, pipeBothWays } from '../ssh/forward.js';
-import type { Lifecycle } from './lifecycle.js';
 import { keepaliveMs } from '../ssh/settings.js';
 import type { CfClients } from './cf-clients.js';
 import { bindingCredentials, checkReachable, serviceKeyCredentials } from './connect.js';
-import { type Reporter, withLifecycle } from './lifecycle.js';
+import { type Lifecycle, type Reporter, withLifecycle } from './lifecycle.js';
 import { findProgram, runLocalProgram } from './local-program.js';
 import { findApp, findServiceInstance } from './lookup.js';
 import { connectToInstance, ensureSshEnabled, findInstance, sshEndpoint } from './ssh.js';
@@ -72,10 +70,8 @@ async function checkProgram(ctx: Context, [program, ...rest]: string[], type: Se
 }
 
 /** The run's CA in a file of a private folder removed at teardown, for programs other than ours to trust. */
-async function writeRunCa(ctx: Context, life: Lifecycle, ca: string): Promise<string> {
-  const dir = await makePrivateTempDir(ctx.env, 'cf-ssh-tools-');
-  life.defer('the temporary folder', () => rm(dir, { recursive: true, force: true }));
-  const file = path.join(dir, RUN_CA_FILE);
+async function writeRunCa(life: Lifecycle, ca: string): Promise<string> {
+  const file = path.join(await life.privateFolder(), RUN_CA_FILE);
   await writeFile(file, ca, { mode: 0o600 });
   return file;
 }
@@ -151,7 +147,7 @@ export async function connectToService(ctx: Context, cf: CfClients, request: Ser
     }
     if (type && !request.noClient && !why) return runLocalProgram(ctx, nativeClient(type, conn, local, undefined, clientArgs), life, firstConnection);
     if (why) reporter.notice(`No client started: ${why}.`);
-    const caFile = runCa && (await writeRunCa(ctx, life, runCa.ca));
+    const caFile = runCa && (await writeRunCa(life, runCa.ca));
     reporter.tunnelOpen({ serviceName, type, connection: conn, local, ...(caFile && { caFile }) });
     reporter.notice('Press Ctrl-C to close the tunnel.');
     return life.stopped();

@@ -3,12 +3,11 @@
 // system ssh, all as one lifecycle, so every way out cleans up the same way.
 import type { CfClients } from './cf-clients.js';
 import type { Context } from '../context.js';
-import { UserError } from '../errors.js';
+import { signalExitCode, UserError } from '../errors.js';
 import { openForwards } from '../ssh/forward.js';
 import type { ForwardSpec } from '../ssh/forward-spec.js';
 import { runSession } from '../ssh/session.js';
 import { keepaliveMs } from '../ssh/settings.js';
-import { signalExitCode } from '../errors.js';
 import { type Lifecycle, type Reporter, withLifecycle } from './lifecycle.js';
 import { handOffToOpenSsh } from './openssh.js';
 import { connectToInstance, ensureSshEnabled, findInstance, type InstanceChooser, type InstanceTarget, type SshEndpoint, sshEndpoint } from './ssh.js';
