@@ -20,7 +20,7 @@ export const JOB_TIMEOUT_MS = 120_000;
 /** The most pages of one list read; a list that goes on is refused. */
 export const MAX_PAGES = 500;
 
-export interface CcLimits {
+interface CcLimits {
   maxPages: number;
 }
 
@@ -30,9 +30,8 @@ const SERVER = 'The Cloud Controller';
 type Query = Record<string, string | undefined>;
 
 export class CloudController {
-  /** The last root read, for the foundation's servers. */
-  private rootLinks?: RootInfo['links'];
-  private foundation?: Promise<FoundationOrigins>;
+  /** The root, read once per command: its links are also the foundation's servers. */
+  private rootRead?: Promise<RootInfo>;
 
   constructor(
     private readonly http: HttpClient,
@@ -42,17 +41,20 @@ export class CloudController {
     private readonly limits: CcLimits = { maxPages: MAX_PAGES },
   ) {}
 
-  /** `GET /`: needs no login. */
-  async root(): Promise<RootInfo> {
+  /** `GET /`: needs no login; read once. */
+  root(): Promise<RootInfo> {
+    this.rootRead ??= this.readRoot();
+    return this.rootRead;
+  }
+
+  private async readRoot(): Promise<RootInfo> {
     const url = `${this.api}/`;
     const res = await this.http.send({ method: 'GET', url, server: SERVER });
     const body = res.data as { links?: unknown } | undefined;
     if (res.status !== 200 || typeof body !== 'object' || !body?.links) {
       throw new UserError(`${this.api} does not look like a Cloud Foundry API (GET / answered HTTP ${res.status}).`);
     }
-    const root = readAnswer(res, schemas.rootInfo, answerTo({ method: 'GET', url, server: SERVER }));
-    this.rootLinks = root.links;
-    return root;
+    return readAnswer(res, schemas.rootInfo, answerTo({ method: 'GET', url, server: SERVER }));
   }
 
   async organizationsNamed(name: string): Promise<Organization[]> {
@@ -188,8 +190,7 @@ export class CloudController {
   private async inFoundation(pathOrUrl: string): Promise<URL> {
     const url = resolve(this.api, pathOrUrl);
     if (url.origin !== new URL(this.api).origin) {
-      this.foundation ??= (this.rootLinks ? Promise.resolve(this.rootLinks) : this.root().then((root) => root.links)).then((links) => new FoundationOrigins(this.api, links));
-      (await this.foundation).check(url);
+      new FoundationOrigins(this.api, (await this.root()).links).check(url);
     }
     return url;
   }

@@ -7,7 +7,7 @@ import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { type Folder, inFolder } from './dirs.js';
 
-export interface LockTiming {
+interface LockTiming {
   /** A lock this old is taken over: its holder died or hangs. */
   staleMs: number;
   /** How often a waiting run looks again. */
@@ -18,7 +18,7 @@ export interface LockTiming {
 const TIMING: LockTiming = { staleMs: 90_000, pollMs: 25 };
 
 /** False when `pid` is certainly gone; a process we may not signal (EPERM) is alive. */
-function alive(pid: number): boolean {
+export function alive(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;

@@ -20,6 +20,7 @@ import path from 'node:path';
 import { UserError } from '../errors.js';
 import { writeFileAtomic } from './atomic.js';
 import { makeDirectory } from './dirs.js';
+import { alive } from './file-lock.js';
 
 /** A service key as the run that makes it records it. */
 export interface LedgerKey {
@@ -257,11 +258,7 @@ function listen(socket: string): Promise<net.Server> {
 
 /** Alive unless its process is gone or its socket refuses us; a pid in use proves nothing, pids are reused. */
 async function isAlive(record: RecordFile): Promise<boolean> {
-  try {
-    process.kill(record.pid, 0);
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ESRCH') return false;
-  }
+  if (!alive(record.pid)) return false;
   return new Promise((resolve) => {
     const probe = net.connect(record.socket);
     probe.once('connect', () => {

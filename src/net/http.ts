@@ -288,7 +288,7 @@ function connectionFailure(code: string): string | undefined {
  * One line that names the endpoint, what went wrong and what to try. Through a proxy, the
  * connection that failed is the one to the proxy: the proxy is named, not the endpoint.
  */
-export function networkError(url: URL, err: unknown, proxy = ''): NetworkError {
+function networkError(url: URL, err: unknown, proxy = ''): NetworkError {
   const code = (err as { code?: string }).code ?? '';
   const causeCode = (err as { cause?: { code?: string } }).cause?.code ?? '';
   const endpoint = url.origin;

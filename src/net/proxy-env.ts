@@ -18,7 +18,7 @@ function variable(env: Env, name: string): { name: string; value: string } {
 }
 
 /** False when no_proxy names the URL's host (and port, where an entry has one). */
-export function proxyAllowed(url: URL, env: Env): boolean {
+function proxyAllowed(url: URL, env: Env): boolean {
   const noProxy = variable(env, 'no_proxy').value.toLowerCase();
   if (!noProxy) return true;
   if (noProxy === '*') return false;
