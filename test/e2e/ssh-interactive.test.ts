@@ -4,7 +4,6 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { after, before, describe, it } from 'node:test';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { BIN, loggedIn } from '../helpers/cli.js';
 import { type RunningFoundation, startFoundationProcess } from '../helpers/foundation.js';
 import { TmuxPane } from '../helpers/tmux.js';
@@ -28,10 +27,26 @@ describe('ssh on a terminal', () => {
   };
   const ssh = (args: string) => `${process.execPath} ${BIN} ssh ${args}`;
 
+  /** Prints the local terminal's line discipline (icanon, echo, isig, each maybe with a -) before "<modes". */
+  const MODES = 'stty -a | tr " " "\\n" | grep -E "^-?(icanon|echo|isig)$" | tr "\\n" " "; echo "<modes"';
+
   /** The local terminal's line discipline, read after cf-ssh-tools has exited. */
   async function localModes(p: TmuxPane): Promise<string> {
-    p.type('stty -a | tr " " "\\n" | grep -E "^-?(icanon|echo|isig)$" | tr "\\n" " "; echo "<modes"');
+    p.type(MODES);
     return (await p.waitFor(/\n([-a-z ]+)<modes/))[1] ?? '';
+  }
+
+  /**
+   * Runs `command` under a plain sh, which (unlike the pane's interactive bash) does not put back
+   * its own terminal modes after a job dies of a signal; resolves with its exit status and the
+   * modes it left behind.
+   */
+  function underSh(p: TmuxPane, command: string): () => Promise<{ exit: string; modes: string }> {
+    p.type(`sh -c '${command}; echo "local-exit=$?"; ${MODES}'`);
+    return async () => {
+      const [, exit = '', modes = ''] = await p.waitFor(/local-exit=(\d+)\s*\n([-a-z ]*)<modes/);
+      return { exit, modes: modes.trim() };
+    };
   }
 
   before(async () => {
@@ -53,8 +68,9 @@ describe('ssh on a terminal', () => {
     p.resize(120, 40);
     p.type('stty size');
     await p.waitFor(/^40 120\s*$/m);
-    p.type('sleep 100');
-    await sleep(300);
+    // "sleeping" shows once the remote shell runs the line: Ctrl-C then reaches a running process.
+    p.type('echo sleeping; sleep 100');
+    await p.waitFor(/^sleeping\s*$/m);
     p.keys('C-c');
     // ^C flushes what is typed after it: wait for the shell's new prompt first.
     await p.waitFor(/\^C\s*\n\S+[#$]\s*$/);
@@ -70,14 +86,12 @@ describe('ssh on a terminal', () => {
   /** A PTY shell is interrupted by `interrupt`; afterwards the local shell reports `exitCode` and sane modes. */
   async function interruptedSession(name: string, args: string, interrupt: () => Promise<unknown>, ended: RegExp, exitCode: number): Promise<void> {
     const p = pane(name);
-    p.type(ssh(args));
+    const finished = underSh(p, ssh(args));
     p.type('echo "in-session"');
     await p.waitFor(/^in-session\s*$/m);
     await interrupt();
-    await p.waitFor(ended);
-    p.type('echo "local-exit=$?"');
-    await p.waitFor(new RegExp(`local-exit=${exitCode}`));
-    assert.equal((await localModes(p)).trim(), 'isig icanon echo');
+    assert.deepEqual(await finished(), { exit: String(exitCode), modes: 'isig icanon echo' });
+    assert.match(p.screen(), ended);
   }
 
   it('restores the terminal when the connection is lost under a PTY session', () =>
@@ -85,12 +99,19 @@ describe('ssh on a terminal', () => {
       'lost',
       'demo-app -i 0',
       () => foundation.control('POST', '/foundation/ssh/drop'),
-      /Connection to the app instance was lost.*\n(FAILED\s*\n)?local\$\s*$/m,
+      /Connection to the app instance was lost.*\n(FAILED\s*\n)?local-exit=/m,
       255,
     ));
 
   it('restores the terminal when cf-ssh-tools itself is stopped by SIGTERM', () =>
-    interruptedSession('sigterm', 'demo-app -i 1 --process web', async () => execFileSync('pkill', ['-TERM', '-f', 'bin.js ssh demo-app -i 1 --process web']), /local\$\s*$/, 143));
+    interruptedSession(
+      'sigterm',
+      'demo-app -i 1 --process web',
+      // Anchored at node: the sh around it has the same words on its command line.
+      async () => execFileSync('pkill', ['-TERM', '-f', `^${process.execPath} ${BIN} ssh demo-app -i 1 --process web`]),
+      /local-exit=143/,
+      143,
+    ));
 
   it('Ctrl-C during a command stops a shell loop: the process dies of SIGINT after cleaning up, as cf and ssh do', async () => {
     const p = pane('loop');
@@ -106,13 +127,14 @@ describe('ssh on a terminal', () => {
 
   it('SIGHUP at the hidden password prompt leaves the terminal as it was', async () => {
     const p = pane('hangup');
-    p.type(`${process.execPath} ${BIN} login -a ${foundation.url} -u developer`);
+    const finished = underSh(p, `${process.execPath} ${BIN} login -a ${foundation.url} -u hangup-user`);
     await p.waitFor(/Password: ?$/m);
-    execFileSync('pkill', ['-HUP', '-f', `bin.js login -a ${foundation.url} -u developer`]);
-    await p.waitFor(/local\$\s*$/);
-    p.type('echo "local-exit=$?"');
-    await p.waitFor(/local-exit=129/);
-    assert.equal((await localModes(p)).trim(), 'isig icanon echo');
+    // The prompt hides what is typed: the marker must not show.
+    p.type('typed-at-the-prompt', false);
+    // Anchored at node: the sh around it has the same words on its command line.
+    execFileSync('pkill', ['-HUP', '-f', `^${process.execPath} ${BIN} login -a ${foundation.url} -u hangup-user`]);
+    assert.deepEqual(await finished(), { exit: '129', modes: 'isig icanon echo' });
+    assert.doesNotMatch(p.screen(), /typed-at-the-prompt/);
   });
 
   it('-t with a command gets a PTY on a terminal; -T never does', async () => {

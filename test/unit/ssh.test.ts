@@ -142,6 +142,16 @@ describe('ssh2 crypto', () => {
 });
 
 describe('the system ssh through a proxy', () => {
+  it('hands ssh the ProxyCommand when one is given, and none otherwise', () => {
+    const endpoint = { host: 'ssh.example.com', port: 2222, fingerprint: 'x', root: { links: {} } } as SshEndpoint;
+    const target = { process: { guid: 'p-guid', type: 'web', instances: 1 }, index: 0 } as InstanceTarget;
+    const options = { pty: false, noCommand: true, forwards: [], skipHostValidation: true, extraArgs: [] };
+    const proxied = openSshArgs(endpoint, target, undefined, { ...options, proxyCommand: proxyCommand(['/bin/cf-ssh-tools']) }, {});
+    const at = proxied.indexOf(`ProxyCommand='/bin/cf-ssh-tools' __proxy-dial %h %p`);
+    assert.equal(proxied[at - 1], '-o');
+    assert.ok(!openSshArgs(endpoint, target, undefined, options, {}).some((arg) => arg.startsWith('ProxyCommand=')));
+  });
+
   it("runs us again as ssh's ProxyCommand, each word quoted for the shell and % doubled", () => {
     assert.equal(proxyCommand(['/usr/bin/node', "/opt/it's 100%/bin.js"]), `'/usr/bin/node' '/opt/it'\\''s 100%%/bin.js' __proxy-dial %h %p`);
   });
