@@ -3,7 +3,7 @@
 // that the service is reachable from the app instance.
 import { randomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { Client } from 'ssh2';
+import type { Client, ClientChannel } from 'ssh2';
 import type { App, Resource } from '../cf/cloud-controller.js';
 import { CfApiError, describeError, NetworkError, UserError } from '../errors.js';
 import { isCredhubReference, type ServiceBinding, vcapBindings } from '../services/credentials.js';
@@ -133,13 +133,12 @@ export async function serviceKeyCredentials(ctx: Context, cf: CfClients, instanc
   return { name: instance.name, credentials: await life.until(cf.cc.credentialBindingDetails(key.guid)) };
 }
 
-/** Opens a direct-tcpip channel to the service once and closes it: the tunnel reaches it, or we say why not. */
-export function checkReachable(connection: Client, host: string, port: number, via: string): Promise<void> {
+/** A direct-tcpip channel to the service: the tunnel reaches it, or we say why not. */
+export function openServiceChannel(connection: Client, host: string, port: number, via: string): Promise<ClientChannel> {
   return new Promise((resolve, reject) => {
     connection.forwardOut('127.0.0.1', 0, host, port, (err, channel) => {
       if (err) return reject(new UserError(`The service at ${host}:${port} cannot be reached from ${via}: ${err.message}.`));
-      channel.close();
-      resolve();
+      resolve(channel);
     });
   });
 }

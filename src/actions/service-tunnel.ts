@@ -8,14 +8,14 @@ import path from 'node:path';
 import type { Context } from '../context.js';
 import { UserError } from '../errors.js';
 import { createRunCa } from '../net/run-ca.js';
-import { bridgeTls } from '../net/tls-bridge.js';
+import { bridgeTls, checkServiceTls, type ServiceTls } from '../net/tls-bridge.js';
 import { defaultClient, defaultClientName, isNativeClient, type LocalEnd, nativeClient, RUN_CA_FILE } from '../services/clients.js';
 import { type Connection, detectType, parseConnection, SERVICE_TYPES, type ServiceType } from '../services/credentials.js';
 import { programEnvironment } from '../services/program-env.js';
 import { type OnAccept, openForwards, pipeBothWays } from '../ssh/forward.js';
 import { keepaliveMs } from '../ssh/settings.js';
 import type { CfClients } from './cf-clients.js';
-import { bindingCredentials, checkReachable, serviceKeyCredentials } from './connect.js';
+import { bindingCredentials, openServiceChannel, serviceKeyCredentials } from './connect.js';
 import { type Lifecycle, type Reporter, withLifecycle } from './lifecycle.js';
 import { findProgram, runLocalProgram } from './local-program.js';
 import { findApp, findServiceInstance } from './lookup.js';
@@ -40,6 +40,8 @@ export interface ServiceTunnelRequest {
   local: { bind: string; port: number; remote: boolean };
   /** A person can answer and press Ctrl-C: without one, nothing waits. */
   interactive: boolean;
+  /** --insecure-tls: the service's certificate is not checked (and every run says so). */
+  insecureTls: boolean;
 }
 
 /** What the tunnel leads to, for the command to show when no client takes it. */
@@ -50,6 +52,8 @@ export interface OpenTunnel {
   local: LocalEnd;
   /** Through a TLS bridge: the file with the run's CA, which clients must trust; it lives while the tunnel does. */
   caFile?: string;
+  /** Through a TLS bridge that does not check the service's certificate (--insecure-tls). */
+  unverified?: boolean;
 }
 
 export interface ServiceTunnelReporter extends Reporter {
@@ -117,14 +121,23 @@ export async function connectToService(ctx: Context, cf: CfClients, request: Ser
       if (why && !request.interactive) throw new UserError(`No client started: ${why}. Give --no-client to hold the tunnel open for other programs.`);
     }
 
-    await life.until(checkReachable(connection, conn.host, conn.port, `${appName}/${target.index}`));
+    const serviceTls: ServiceTls | undefined = conn.tls.required && type ? { protocol: type, serverName: conn.host, ca: conn.tls.ca, insecure: request.insecureTls } : undefined;
+    if (request.insecureTls) {
+      reporter.notice(
+        serviceTls
+          ? `Warning: --insecure-tls: the certificate of ${conn.host} is not checked; whoever is between ${appName}/${target.index} and the service can read and change what goes through the tunnel.`
+          : `--insecure-tls has no effect: '${serviceName}' does not ask for TLS.`,
+      );
+    }
+    // The tunnel reaches the service, and where it asks for TLS, its certificate verifies: or no client is started.
+    const probe = await life.until(openServiceChannel(connection, conn.host, conn.port, `${appName}/${target.index}`));
+    if (!serviceTls) probe.close();
+    const refusal = serviceTls && (await life.until(checkServiceTls(probe, serviceTls)));
+    if (refusal) throw new UserError(`${refusal} No connection to '${serviceName}' is made without verified TLS.`);
     // Clients connect to the loopback of a wildcard bind: 0.0.0.0 and :: are no address to connect to everywhere.
     const localHost = connectable(request.local.bind);
-    const runCa = conn.tls.required && type ? createRunCa(localHost) : undefined;
-    const forward: OnAccept =
-      runCa && type
-        ? (socket, channel) => void bridgeTls(socket, channel, { protocol: type, serverName: conn.host, ca: conn.tls.ca, runCa, onError: reporter.notice })
-        : pipeBothWays;
+    const runCa = serviceTls && createRunCa(localHost);
+    const forward: OnAccept = runCa && serviceTls ? (socket, channel) => void bridgeTls(socket, channel, { ...serviceTls, runCa, onError: reporter.notice }) : pipeBothWays;
     // The client has started and read its files once the tunnel carries its first connection.
     let accepted: () => void = () => undefined;
     const firstConnection = new Promise<void>((resolve) => (accepted = resolve));
@@ -148,7 +161,7 @@ export async function connectToService(ctx: Context, cf: CfClients, request: Ser
     if (type && !request.noClient && !why) return runLocalProgram(ctx, nativeClient(type, conn, local, undefined, clientArgs), life, firstConnection);
     if (why) reporter.notice(`No client started: ${why}.`);
     const caFile = runCa && (await writeRunCa(life, runCa.ca));
-    reporter.tunnelOpen({ serviceName, type, connection: conn, local, ...(caFile && { caFile }) });
+    reporter.tunnelOpen({ serviceName, type, connection: conn, local, ...(caFile && { caFile, unverified: request.insecureTls }) });
     reporter.notice('Press Ctrl-C to close the tunnel.');
     return life.stopped();
   });

@@ -9,7 +9,7 @@ import type { CommandRun } from './command-spec.js';
 import { bindAddress, instanceIndex, localPort } from './option-values.js';
 import type { SPECS } from './specs.js';
 
-function printDetails(ctx: Context, { serviceName: name, type, connection: conn, local, caFile }: OpenTunnel, showPassword: boolean): void {
+function printDetails(ctx: Context, { serviceName: name, type, connection: conn, local, caFile, unverified }: OpenTunnel, showPassword: boolean): void {
   const row = (label: string, value: string | undefined) => value !== undefined && ctx.term.out(`  ${`${label}:`.padEnd(10)} ${value}`);
   ctx.term.out(`Tunnel to ${name}${type ? ` (${type})` : ''} is open:`);
   row('host', local.host);
@@ -18,7 +18,12 @@ function printDetails(ctx: Context, { serviceName: name, type, connection: conn,
   row('username', conn.username);
   if (conn.password !== undefined) row('password', showPassword ? conn.password : '******** (--show-password shows it)');
   if (caFile) {
-    row('tls', `required; the link to the service is verified against its real name, ${conn.host}, with ${conn.tls.ca ? "the service's own CA" : "this computer's CAs"}`);
+    row(
+      'tls',
+      unverified
+        ? `required; the link to the service is NOT verified (--insecure-tls)`
+        : `required; the link to the service is verified against its real name, ${conn.host}, with ${conn.tls.ca ? "the service's own CA" : "this computer's CAs"}`,
+    );
     row('ca file', `${caFile} (verify ${local.host} against it)`);
   }
   if (type) row('url', connectionUrl(type, conn, local, showPassword, caFile));
@@ -55,6 +60,7 @@ export const run: CommandRun<(typeof SPECS)['connect-to-service']> = async (ctx,
     command: rest,
     local: { bind, port: localPort(options.localPort), remote: !isLoopback(bind) },
     interactive: ctx.term.stdinIsTTY,
+    insecureTls: options.insecureTls,
   };
 
   checkSshSettings(ctx.env);

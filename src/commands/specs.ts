@@ -112,7 +112,7 @@ export const SPECS = {
     pluginName: 'connect-to-service',
     description: 'Open a tunnel through an app instance to a bound service and start its native client (psql, mysql, redis-cli, mongosh)',
     usage: `{cmd} APP_NAME SERVICE_INSTANCE [-i INDEX] [--no-client [--show-password]] [--local-port PORT] [--bind ADDRESS [--allow-remote]]
-[--type TYPE] [--credentials binding|key] [-- COMMAND ARGS... | -- CLIENT_OPTIONS...]`,
+[--type TYPE] [--credentials binding|key] [--insecure-tls] [-- COMMAND ARGS... | -- CLIENT_OPTIONS...]`,
     arguments: [
       { name: 'APP_NAME', key: 'appName', kind: 'required' },
       { name: 'SERVICE_INSTANCE', key: 'serviceInstance', kind: 'required' },
@@ -139,6 +139,7 @@ export const SPECS = {
         value: 'SOURCE',
         description: "Where credentials come from: binding (the app's binding) or key (a service key for this run only) (Default: binding)",
       },
+      { flag: '--insecure-tls', key: 'insecureTls', kind: 'flag', description: "Do not check the service's TLS certificate (says so on every run)" },
     ],
     seeAlso: ['ssh'],
   },

@@ -16,12 +16,20 @@ import type { ServerIdentity } from './run-ca.js';
 
 export type BridgedProtocol = 'postgres' | 'mysql' | 'redis' | 'mongodb';
 
-export interface TlsBridgeOptions {
+/** How TLS to the service is started and checked. */
+export interface ServiceTls {
   protocol: BridgedProtocol;
   /** The service's real host name (or address), as its credentials name it: what its certificate must name. */
   serverName: string;
   /** PEM of the CA the service's certificate must be signed by; the runtime's CA store when undefined. */
   ca?: string;
+  /** --insecure-tls: the service's certificate is taken unchecked. The only way to skip the check. */
+  insecure?: boolean;
+  /** How long both legs have to be up (default TLS_START_TIMEOUT_MS). */
+  startTimeoutMs?: number;
+}
+
+export interface TlsBridgeOptions extends ServiceTls {
   /** What the local client is shown: the run CA's certificate for the local end. */
   runCa: ServerIdentity;
   /** Why the connection was refused, once, as one line. */
@@ -30,6 +38,8 @@ export interface TlsBridgeOptions {
 
 /** How long a refused client has to close its end before it is cut off. */
 const CLOSE_GRACE_MS = 5000;
+/** How long both legs have to be up: a service or client that stalls mid-handshake is given up on. */
+const TLS_START_TIMEOUT_MS = 30_000;
 
 /** A refusal with its one-line reason; anything else is a connection that broke. */
 class Refusal extends Error {}
@@ -42,6 +52,10 @@ const pgRequest = (code: number) => Buffer.from([0, 0, 0, 8, code >>> 24, (code 
 // MySQL: CLIENT_SSL in the capability flags, and the SSL request's size (a HandshakeResponse cut short).
 const MYSQL_CLIENT_SSL = 0x0800;
 const MYSQL_SSL_REQUEST_SIZE = 32;
+const MYSQL_CLIENT_PROTOCOL_41 = 0x0200;
+const MYSQL_CLIENT_SECURE_CONNECTION = 0x8000;
+const MYSQL_MAX_PACKET = 0x0100_0000;
+const MYSQL_UTF8MB4 = 45;
 /** ER_SECURE_TRANSPORT_REQUIRED: what MySQL itself says to a plain login where TLS is required. */
 const MYSQL_SECURE_TRANSPORT_REQUIRED = 3159;
 
@@ -102,15 +116,15 @@ export function certificateRefusal(err: NodeJS.ErrnoException, serverName: strin
 }
 
 /** TLS to the service over `remote`, its certificate verified against the real host name. */
-function connectToService(remote: Duplex, options: TlsBridgeOptions): Promise<tls.TLSSocket> {
-  const { serverName, ca } = options;
+function connectToService(remote: Duplex, options: ServiceTls): Promise<tls.TLSSocket> {
+  const { serverName, ca, insecure = false } = options;
   return new Promise((resolve, reject) => {
     const secure = tls.connect({
       socket: remote,
       // SNI takes host names only; an address is checked against the certificate's IP names.
       ...(isIP(serverName) ? { host: serverName } : { servername: serverName, host: serverName }),
       ...(ca && { ca }),
-      rejectUnauthorized: true,
+      rejectUnauthorized: !insecure,
     });
     const onError = (err: NodeJS.ErrnoException) => reject(new Refusal(certificateRefusal(err, serverName, ca)));
     secure.once('error', onError);
@@ -149,7 +163,15 @@ interface ServiceLeg {
   answer?: Buffer;
 }
 
-async function postgresStart(local: net.Socket, remote: Duplex, options: TlsBridgeOptions): Promise<ServiceLeg> {
+/** PostgreSQL's own SSLRequest to the service, then TLS. */
+async function postgresServiceLeg(remote: Duplex, options: ServiceTls): Promise<tls.TLSSocket> {
+  remote.write(pgRequest(PG_SSL_REQUEST));
+  const answer = await readMessage(remote, options.serverName, fixedSize(1));
+  if (answer.toString() !== 'S') throw new Refusal(`${options.serverName} does not offer TLS (it answered PostgreSQL's SSLRequest with '${answer.toString('latin1')}').`);
+  return connectToService(remote, options);
+}
+
+async function postgresStart(local: net.Socket, remote: Duplex, options: ServiceTls): Promise<ServiceLeg> {
   let request = await readMessage(local, 'The local client', fixedSize(8));
   // libpq tries GSS encryption first where it can: say no, and it asks for TLS next.
   if (request.readUInt32BE(0) === 8 && request.readUInt32BE(4) === PG_GSSENC_REQUEST) {
@@ -160,10 +182,7 @@ async function postgresStart(local: net.Socket, remote: Duplex, options: TlsBrid
     local.end(postgresError('cf-ssh-tools takes TLS connections only: connect with sslmode=verify-full and its CA file.'));
     throw new Refusal('The local client did not ask for TLS (it must connect with sslmode=verify-full).');
   }
-  remote.write(pgRequest(PG_SSL_REQUEST));
-  const answer = await readMessage(remote, options.serverName, fixedSize(1));
-  if (answer.toString() !== 'S') throw new Refusal(`${options.serverName} does not offer TLS (it answered PostgreSQL's SSLRequest with '${answer.toString('latin1')}').`);
-  return { service: await connectToService(remote, options), answer: Buffer.from('S') };
+  return { service: await postgresServiceLeg(remote, options), answer: Buffer.from('S') };
 }
 
 /** An ERR packet: what the client shows when it is turned away. */
@@ -183,12 +202,12 @@ function greetingCapabilities(payload: Buffer): number | undefined {
   return versionEnd > 0 && payload.length >= at + 2 ? payload.readUInt16LE(at) : undefined;
 }
 
-async function mysqlStart(local: net.Socket, remote: Duplex, options: TlsBridgeOptions): Promise<ServiceLeg> {
-  // The server speaks first; its greeting goes to the client as it came.
+/** The service's greeting, checked to offer TLS; an error packet in its place goes to `refused` before the refusal. */
+async function mysqlGreeting(remote: Duplex, options: ServiceTls, refused?: (packet: Buffer) => void): Promise<Buffer> {
   const greeting = await readMessage(remote, options.serverName, mysqlPacket);
   const payload = greeting.subarray(4);
   if (payload[0] === 0xff) {
-    local.end(greeting);
+    refused?.(greeting);
     throw new Refusal(
       `${options.serverName} refused the connection: ${payload
         .subarray(3)
@@ -199,6 +218,23 @@ async function mysqlStart(local: net.Socket, remote: Duplex, options: TlsBridgeO
   const capabilities = greetingCapabilities(payload);
   if (capabilities === undefined) throw new Refusal(`${options.serverName} does not speak the MySQL protocol (its greeting is not protocol 10).`);
   if (!(capabilities & MYSQL_CLIENT_SSL)) throw new Refusal(`${options.serverName} does not offer TLS (its MySQL greeting lacks the SSL capability).`);
+  return greeting;
+}
+
+/** An SSL request of our own (protocol 4.1, utf8mb4), for a check with no client behind it. */
+function mysqlSslRequest(): Buffer {
+  const packet = Buffer.alloc(4 + MYSQL_SSL_REQUEST_SIZE);
+  packet.writeUIntLE(MYSQL_SSL_REQUEST_SIZE, 0, 3);
+  packet[3] = 1;
+  packet.writeUInt32LE(MYSQL_CLIENT_PROTOCOL_41 | MYSQL_CLIENT_SSL | MYSQL_CLIENT_SECURE_CONNECTION, 4);
+  packet.writeUInt32LE(MYSQL_MAX_PACKET, 8);
+  packet[12] = MYSQL_UTF8MB4;
+  return packet;
+}
+
+async function mysqlStart(local: net.Socket, remote: Duplex, options: ServiceTls): Promise<ServiceLeg> {
+  // The server speaks first; its greeting goes to the client as it came.
+  const greeting = await mysqlGreeting(remote, options, (packet) => local.end(packet));
   local.write(greeting);
   // The client starts TLS right after its SSL request, without waiting for an answer.
   const request = await readMessage(local, 'The local client', mysqlPacket, true);
@@ -212,7 +248,7 @@ async function mysqlStart(local: net.Socket, remote: Duplex, options: TlsBridgeO
 }
 
 /** The service's leg first: a client never gets a secure link to a service we could not verify. */
-async function startService(local: net.Socket, remote: Duplex, options: TlsBridgeOptions): Promise<ServiceLeg> {
+async function startService(local: net.Socket, remote: Duplex, options: ServiceTls): Promise<ServiceLeg> {
   switch (options.protocol) {
     case 'postgres':
       return postgresStart(local, remote, options);
@@ -222,6 +258,53 @@ async function startService(local: net.Socket, remote: Duplex, options: TlsBridg
     case 'mongodb':
       local.pause();
       return { service: await connectToService(remote, options) };
+  }
+}
+
+function refusalLine(err: unknown, serverName: string): string {
+  return err instanceof Refusal ? err.message : `The connection to ${serverName} broke before TLS was up: ${(err as Error).message}.`;
+}
+
+/** `starting`, unless it takes longer than the start timeout: then a refusal that says so. */
+async function withinStartTimeout<T>(starting: Promise<T>, { serverName, startTimeoutMs = TLS_START_TIMEOUT_MS }: ServiceTls): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_resolve, reject) => {
+    timer = setTimeout(() => reject(new Refusal(`TLS with ${serverName} did not start within ${startTimeoutMs / 1000} s.`)), startTimeoutMs);
+  });
+  try {
+    return await Promise.race([starting, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/**
+ * Starts TLS with the service over `remote` the protocol's own way and checks its certificate,
+ * with no client behind it; then closes. Why it was refused, as one line; undefined when it verified.
+ */
+export async function checkServiceTls(remote: Duplex, options: ServiceTls): Promise<string | undefined> {
+  const ignore = () => undefined;
+  remote.on('error', ignore);
+  const connect = async () => {
+    switch (options.protocol) {
+      case 'postgres':
+        return postgresServiceLeg(remote, options);
+      case 'mysql':
+        await mysqlGreeting(remote, options);
+        remote.write(mysqlSslRequest());
+        return connectToService(remote, options);
+      case 'redis':
+      case 'mongodb':
+        return connectToService(remote, options);
+    }
+  };
+  try {
+    (await withinStartTimeout(connect(), options)).destroy();
+    return undefined;
+  } catch (err) {
+    return refusalLine(err, options.serverName);
+  } finally {
+    remote.destroy();
   }
 }
 
@@ -237,12 +320,16 @@ export async function bridgeTls(local: net.Socket, remote: Duplex, options: TlsB
   const ignore = () => undefined;
   local.on('error', ignore);
   remote.on('error', ignore);
-  try {
+  const start = async (): Promise<[tls.TLSSocket, tls.TLSSocket]> => {
     const { service, answer } = await startService(local, remote, options);
     legs.push(service);
     if (answer) local.write(answer);
     const client = await acceptLocal(local, options.runCa);
     legs.push(client);
+    return [client, service];
+  };
+  try {
+    const [client, service] = await withinStartTimeout(start(), options);
     for (const leg of [client, service]) {
       leg.on('error', closeAll);
       leg.once('close', closeAll);
@@ -250,7 +337,7 @@ export async function bridgeTls(local: net.Socket, remote: Duplex, options: TlsB
     client.pipe(service).pipe(client);
     return true;
   } catch (err) {
-    options.onError(err instanceof Refusal ? err.message : `The connection to ${options.serverName} broke before TLS was up: ${(err as Error).message}.`);
+    options.onError(refusalLine(err, options.serverName));
     for (const leg of legs.slice(1)) leg.destroy();
     // Close with a FIN after what was written (an error packet) and after reading what was sent:
     // a reset makes some clients die of SIGPIPE instead of saying what failed.

@@ -2,7 +2,8 @@
 // instance's sshd → real PostgreSQL, MariaDB and Redis servers, with their real clients.
 import assert from 'node:assert/strict';
 import { execFileSync, spawn } from 'node:child_process';
-import { chmodSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import readline from 'node:readline';
 import { after, before, describe, it } from 'node:test';
@@ -225,6 +226,50 @@ describe('connect-to-service with real databases', () => {
     const r = await cli(developer, ['connect-to-service', 'db-app', 'demo-redis-tls', '--', 'redis-cli', 'PING']);
     assert.equal(r.stdout.trim(), 'PONG', r.stderr);
     assert.equal(r.code, 0);
+  });
+
+  it('TLS fails closed before any client starts: a CA that did not sign the certificate, a host the certificate does not name', async () => {
+    const temp = mkdtempSync(path.join(os.tmpdir(), 'cf-ssh-tools-connect-tmp-'));
+    try {
+      const cases = [
+        ['wrong-ca-pg', ['--', '-tAc', 'select 1'], "The certificate of localhost is not signed by the service's CA: unable to verify the first certificate."],
+        ['wrong-ca-pg', ['--no-client'], "The certificate of localhost is not signed by the service's CA: unable to verify the first certificate."],
+        [
+          'mysql-by-address',
+          ['--', '-N', '-e', 'select 1'],
+          "The certificate of 127.0.0.1 does not match its name: Hostname/IP does not match certificate's altnames: IP: 127.0.0.1 is not in the cert's list: .",
+        ],
+      ] as const;
+      for (const [service, args, line] of cases) {
+        const r = await cli(developer, ['connect-to-service', 'db-app', service, ...args], { env: { TMPDIR: temp } });
+        assert.equal(r.code, 1, r.stderr);
+        // cf's word for a command that failed, and no client output.
+        assert.equal(r.stdout, 'FAILED\n');
+        assert.equal(r.stderr, `${line} No connection to '${service}' is made without verified TLS.\n`);
+        assert.deepEqual(readdirSync(temp), [], 'nothing is left in TMPDIR');
+      }
+    } finally {
+      rmSync(temp, { recursive: true, force: true });
+    }
+  });
+
+  it('--insecure-tls is the one way past a certificate that does not verify: still TLS, and every run says so', async () => {
+    const r = await cli(developer, ['connect-to-service', 'db-app', 'wrong-ca-pg', '--insecure-tls', '--', '-tAc', 'select ssl from pg_stat_ssl where pid = pg_backend_pid()']);
+    assert.equal(r.stdout.trim(), 't', r.stderr);
+    assert.equal(r.code, 0);
+    const warning =
+      'Warning: --insecure-tls: the certificate of localhost is not checked; whoever is between db-app/0 and the service can read and change what goes through the tunnel.';
+    assert.match(r.stderr, new RegExp(`^${warning.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}$`, 'm'));
+    const t = await tunnel(developer, ['db-app', 'wrong-ca-pg', '--no-client', '--insecure-tls']);
+    try {
+      assert.match(t.output(), /^ {2}tls: {7}required; the link to the service is NOT verified \(--insecure-tls\)$/m);
+      assert.ok(t.errors().includes(warning), t.errors());
+    } finally {
+      assert.equal(await stop(t.child, 'SIGINT'), 'SIGINT');
+    }
+    const plain = await cli(developer, ['connect-to-service', 'db-app', 'demo-pg', '--insecure-tls', '--', '-tAc', 'select 1']);
+    assert.equal(plain.stdout.trim(), '1', plain.stderr);
+    assert.match(plain.stderr, /^--insecure-tls has no effect: 'demo-pg' does not ask for TLS\.$/m);
   });
 
   it('redis-cli by name answers PING with the password in REDISCLI_AUTH; REDIS_URL works with redis-cli -u', { skip: !has('redis-cli') }, async () => {

@@ -11,11 +11,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { once } from 'node:events';
 import { after, before, describe, it } from 'node:test';
-import { Daemon } from '../foundation/daemons.js';
 import { type DatabaseKind, Databases, type DatabaseServer } from '../foundation/databases.js';
-import { waitForPort, freePort } from '../helpers/net.js';
-import { createCertificateAuthority, createRunCa, issueServerCertificate } from '../../src/net/run-ca.js';
-import { type BridgedProtocol, bridgeTls } from '../../src/net/tls-bridge.js';
+import { createCertificateAuthority, createRunCa } from '../../src/net/run-ca.js';
+import { type BridgedProtocol, bridgeTls, checkServiceTls } from '../../src/net/tls-bridge.js';
 
 const runCa = createRunCa();
 const otherCa = createCertificateAuthority('some other CA');
@@ -62,7 +60,7 @@ async function serverOf(kind: DatabaseKind): Promise<DatabaseServer | undefined>
   return databases.start(kind);
 }
 
-const ALTNAMES = 'DNS:localhost, IP Address:127.0.0.1';
+const ALTNAMES = 'DNS:localhost';
 const wrongName = `The certificate of other.example does not match its name: Hostname/IP does not match certificate's altnames: Host: other.example. is not in the cert's altnames: ${ALTNAMES}.`;
 const wrongCa = "The certificate of localhost is not signed by the service's CA: unable to verify the first certificate.";
 /** MariaDB and Redis send their CA along with their certificate. */
@@ -185,50 +183,65 @@ describe('the TLS bridge with Redis and redis-cli', () => {
     });
   }
 
-  it('a certificate that names only the real host: that name verifies, the address the tunnel reached does not', async (t) => {
+  it('the certificate names only the real host: that name verifies, the address the tunnel reached does not', async (t) => {
     if (!server?.tlsPort) return t.skip('Redis with TLS is not installed');
-    // A Redis of its own: the foundation's certificates also name 127.0.0.1.
-    const ca = createCertificateAuthority('a service CA naming localhost only');
-    const identity = issueServerCertificate(ca, ['localhost']);
-    const write = (name: string, content: string) => {
-      const file = path.join(folder, name);
-      writeFileSync(file, content, { mode: 0o644 });
-      return file;
-    };
-    const port = await freePort();
-    const config = write(
-      'redis.conf',
-      [
-        'bind 127.0.0.1',
-        'port 0',
-        `tls-port ${port}`,
-        `tls-cert-file ${write('localhost.crt', identity.certificate)}`,
-        `tls-key-file ${write('localhost.key', identity.key)}`,
-        'tls-auth-clients no',
-        'save ""',
-        `dir ${folder}`,
-        '',
-      ].join('\n'),
-    );
-    const daemon = new Daemon(['/usr/bin/redis-server', config], { deathSignal: 'SIGTERM' });
-    after(() => daemon.stop());
-    await daemon.ready(
-      () =>
-        waitForPort(port, 100).then(
-          () => true,
-          () => false,
-        ),
-      15_000,
-    );
-
-    const byName = await startBridge('redis', port, 'localhost', ca.certificate);
-    assert.deepEqual(await redisCli(byName, undefined), { code: 0, stdout: 'PONG\n', stderr: '' });
-    const byAddress = await startBridge('redis', port, '127.0.0.1', ca.certificate);
-    const result = await redisCli(byAddress, undefined);
+    const byName = await startBridge('redis', server.tlsPort, 'localhost', server.ca);
+    assert.deepEqual(await redisCli(byName, server.password), { code: 0, stdout: 'PONG\n', stderr: '' });
+    const byAddress = await startBridge('redis', server.tlsPort, '127.0.0.1', server.ca);
+    const result = await redisCli(byAddress, server.password);
     assert.equal(result.code, 1);
     assert.deepEqual(
       [...new Set(byAddress.errors)],
       ["The certificate of 127.0.0.1 does not match its name: Hostname/IP does not match certificate's altnames: IP: 127.0.0.1 is not in the cert's list: ."],
     );
+  });
+});
+
+describe('checking the service alone, before any client connects', () => {
+  const servers = new Map<DatabaseKind, DatabaseServer | undefined>();
+  before(async () => {
+    for (const kind of ['postgres', 'mysql', 'redis'] as const) servers.set(kind, await serverOf(kind));
+  });
+  const portOf = (kind: DatabaseKind) => (kind === 'redis' ? servers.get(kind)?.tlsPort : servers.get(kind)?.port);
+  const protocols = [
+    ['postgres', 'PostgreSQL', wrongCa],
+    ['mysql', 'MariaDB', wrongCaWithChain],
+    ['redis', 'Redis', wrongCaWithChain],
+  ] as const;
+
+  for (const [protocol, product, byWrongCa] of protocols) {
+    it(`${product}: its own way of starting TLS; verified, a wrong name and a wrong CA each refused with its line`, async (t) => {
+      const server = servers.get(protocol);
+      const port = portOf(protocol);
+      if (!server || !port) return t.skip(`${product} with TLS is not installed`);
+      const check = (serverName: string, ca: string | undefined) => checkServiceTls(net.connect(port, '127.0.0.1'), { protocol, serverName, ca });
+      assert.equal(await check('localhost', server.ca), undefined);
+      assert.equal(await check('other.example', server.ca), wrongName);
+      assert.equal(await check('localhost', otherCa.certificate), byWrongCa);
+      // --insecure-tls: still TLS, the certificate not checked.
+      assert.equal(await checkServiceTls(net.connect(port, '127.0.0.1'), { protocol, serverName: 'other.example', ca: otherCa.certificate, insecure: true }), undefined);
+    });
+  }
+
+  it('a plain Redis where TLS is expected: it waits for the end of a command line that never comes, and is given up on', async (t) => {
+    const server = servers.get('redis');
+    if (!server) return t.skip('Redis is not installed');
+    const line = await checkServiceTls(net.connect(server.port, '127.0.0.1'), { protocol: 'redis', serverName: 'localhost', ca: server.ca, startTimeoutMs: 300 });
+    assert.equal(line, 'TLS with localhost did not start within 0.3 s.');
+  });
+
+  it('a service that never answers: given up on after the start timeout, the connection closed', async () => {
+    const accepted: net.Socket[] = [];
+    // It reads what it is sent and never answers.
+    const silent = net.createServer((socket) => accepted.push(socket.resume()));
+    silent.listen(0, '127.0.0.1');
+    await once(silent, 'listening');
+    after(() => silent.close());
+    const { port } = silent.address() as AddressInfo;
+    for (const protocol of ['postgres', 'mysql', 'redis'] as const) {
+      const line = await checkServiceTls(net.connect(port, '127.0.0.1'), { protocol, serverName: 'localhost', startTimeoutMs: 200 });
+      assert.equal(line, 'TLS with localhost did not start within 0.2 s.');
+    }
+    await Promise.all(accepted.filter((socket) => !socket.destroyed).map((socket) => once(socket, 'close')));
   });
 });

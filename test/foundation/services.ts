@@ -4,6 +4,7 @@
 // real foundations: a URI or separate fields, the port as a number or a string, `host`,
 // `hostname` or `hosts`, a CA in `sslrootcert` or `tls`, a CredHub reference.
 import { randomUUID } from 'node:crypto';
+import { generate } from 'selfsigned';
 import type { DatabaseKind, DatabaseServer, Databases } from './databases.js';
 import type { Credentials, World } from './state.js';
 
@@ -56,13 +57,13 @@ function tanzuPostgres(db: DatabaseServer): Credentials {
 function tanzuMysql(db: DatabaseServer): Credentials {
   const query = new URLSearchParams({ user: db.username, password: db.password });
   return {
-    hostname: '127.0.0.1',
-    jdbcUrl: `jdbc:mysql://127.0.0.1:${db.port}/${db.database}?${query}`,
+    hostname: 'localhost',
+    jdbcUrl: `jdbc:mysql://localhost:${db.port}/${db.database}?${query}`,
     name: db.database,
     password: db.password,
     port: db.port,
     tls: { cert: { ca: db.ca } },
-    uri: `mysql://${userInfo(db.username, db.password)}127.0.0.1:${db.port}/${db.database}?reconnect=true`,
+    uri: `mysql://${userInfo(db.username, db.password)}localhost:${db.port}/${db.database}?reconnect=true`,
     username: db.username,
   };
 }
@@ -76,6 +77,24 @@ function redisTls(db: DatabaseServer): Credentials {
   return { host: 'localhost', password: db.password, port: db.port, tls: { ca: db.ca }, tls_port: db.tlsPort };
 }
 
+/** A CA that signed nothing here: a broker that hands out the wrong one. */
+let foreignCa: Promise<string> | undefined;
+const aForeignCa = () =>
+  (foreignCa ??= generate([{ name: 'commonName', value: 'a CA that signed no server here' }], {
+    keyType: 'ec',
+    algorithm: 'sha256',
+    extensions: [{ name: 'basicConstraints', cA: true, critical: true }],
+  }).then((ca) => ca.cert));
+
+/** SAP BTP's postgresql-db, with a CA that did not sign the server's certificate. */
+const withForeignCa = async (db: DatabaseServer): Promise<Credentials> => ({ ...sapPostgresqlDb(db), sslrootcert: await aForeignCa() });
+
+/** Tanzu MySQL reached by its address: its certificate names its host name only. */
+function mysqlByAddress(db: DatabaseServer): Credentials {
+  const credentials = tanzuMysql(db);
+  return { ...credentials, hostname: '127.0.0.1', uri: String(credentials.uri).replace('@localhost:', '@127.0.0.1:') };
+}
+
 interface Service {
   name: string;
   kind: DatabaseKind;
@@ -83,7 +102,7 @@ interface Service {
   description: string;
   plan: string;
   tags: string[];
-  credentials(db: DatabaseServer): Credentials;
+  credentials(db: DatabaseServer): Credentials | Promise<Credentials>;
   credhub?: boolean;
   /** PGlite cannot serve it: it neither checks passwords nor speaks TLS. */
   needsPostgresql?: boolean;
@@ -121,7 +140,18 @@ const SERVICES: Service[] = [
     credentials: tanzuPostgres,
     credhub: true,
   },
+  {
+    name: 'wrong-ca-pg',
+    kind: 'postgres',
+    label: 'postgresql-db',
+    description: 'PostgreSQL on SAP BTP',
+    plan: 'development',
+    tags: ['postgres', 'postgresql', 'relational'],
+    credentials: withForeignCa,
+    needsPostgresql: true,
+  },
   { name: 'demo-mysql', kind: 'mysql', label: 'p.mysql', description: 'Tanzu MySQL', plan: 'db-small', tags: ['mysql'], credentials: tanzuMysql },
+  { name: 'mysql-by-address', kind: 'mysql', label: 'p.mysql', description: 'Tanzu MySQL', plan: 'db-small', tags: ['mysql'], credentials: mysqlByAddress },
   { name: 'demo-redis', kind: 'redis', label: 'p.redis', description: 'Tanzu Redis', plan: 'cache-small', tags: ['redis', 'pivotal', 'on-demand'], credentials: redisUri },
   {
     name: 'demo-redis-tls',

@@ -350,15 +350,11 @@ describe('local programs', () => {
       "The certificate of 127.0.0.1 does not match its name: Hostname/IP does not match certificate's altnames: IP: 127.0.0.1 is not in the cert's list: .",
     ],
   ] as const) {
-    it(`${service}: the connection is refused with one line, never forwarded in plain`, async () => {
-      stubs.register('redis-cli', async (call) => {
-        const caFile = call.args[6] ?? '';
-        await assert.rejects(tlsRoundTrip(call.args[3], readFileSync(caFile, 'utf8'), 'x'));
-        return 1;
-      });
+    // No stub for redis-cli: a start would fail the test.
+    it(`${service}: refused with one line before the client starts, never forwarded in plain`, async () => {
       const r = await runCli(developer, ['connect-to-service', 'tools-app', service, '--', 'redis-cli', 'PING'], { stubs });
       assert.equal(r.code, 1);
-      assert.equal(r.stderr, `${reason}\n`);
+      assert.equal(r.stderr, `${reason} No connection to '${service}' is made without verified TLS.\n`);
     });
   }
 
