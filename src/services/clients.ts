@@ -151,6 +151,9 @@ export function nativeClient(type: ServiceType, conn: Connection, local: LocalEn
         debianPackage,
         prepare: (inFolder) => {
           const lines = ['[client]', `host=${local.host}`, `port=${local.port}`, 'protocol=TCP'];
+          // The client sends names in its locale's character set (latin1 without a locale), and the
+          // server finds no such account: names written here are UTF-8, which it must then be told.
+          if (/\P{ASCII}/u.test(`${conn.username ?? ''}${conn.database ?? ''}`)) lines.push('default-character-set=utf8mb4');
           if (conn.username) lines.push(`user=${mysqlOption('user name', conn.username)}`);
           if (conn.password) lines.push(`password=${mysqlOption('password', conn.password)}`);
           // The dump tools refuse a database option: they take it as an argument.
