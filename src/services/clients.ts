@@ -60,11 +60,23 @@ export const RUN_CA_FILE = 'ca.pem';
 /** The escapes MySQL's and MariaDB's option-file reader undoes in a value: what is not escaped would be syntax (a newline starts a new option). */
 const OPTION_FILE_ESCAPES: Record<string, string> = { '\\': '\\\\', '"': '\\"', '\n': '\\n', '\r': '\\r', '\t': '\\t', '\b': '\\b' };
 
-/** A value for the client's option file: quoted, every special character escaped; NUL cannot be written at all. */
-export function mysqlOption(name: string, value: string): string {
-  if (value.includes('\0')) throw new UserError(`The service's ${name} holds a NUL character, which the MySQL client's option file cannot hold.`);
-  return `"${value.replace(/[\\"\n\r\t\b]/g, (ch) => OPTION_FILE_ESCAPES[ch] ?? ch)}"`;
+/**
+ * A value of the service's as it is, for a place that cannot hold NUL at all (an environment
+ * variable, a command line, an option file): refused, naming the field, before any program
+ * starts. Node's own refusal of it would quote the value, a password among them.
+ */
+function withoutNul(name: string, value: string, place: string): string {
+  if (value.includes('\0')) throw new UserError(`The service's ${name} holds a NUL character, which ${place} cannot hold.`);
+  return value;
 }
+
+/** A value for the client's option file: quoted, every special character escaped. */
+export function mysqlOption(name: string, value: string): string {
+  return `"${withoutNul(name, value, "the MySQL client's option file").replace(/[\\"\n\r\t\b]/g, (ch) => OPTION_FILE_ESCAPES[ch] ?? ch)}"`;
+}
+
+/** A value of the service's for a program's environment. */
+export const environmentValue = (name: string, value: string) => withoutNul(name, value, 'an environment variable');
 
 /** The native clients of each type, the first the default; any of them named after -- gets the tunnel too. */
 const CLIENTS: Record<ServiceType, { programs: string[]; debianPackage: string }> = {
@@ -139,6 +151,9 @@ export function nativeClient(type: ServiceType, conn: Connection, local: LocalEn
         debianPackage,
         prepare: (inFolder) => {
           const lines = ['[client]', `host=${local.host}`, `port=${local.port}`, 'protocol=TCP'];
+          // The client sends names in its locale's character set (latin1 without a locale), and the
+          // server finds no such account: names written here are UTF-8, which it must then be told.
+          if (/\P{ASCII}/u.test(`${conn.username ?? ''}${conn.database ?? ''}`)) lines.push('default-character-set=utf8mb4');
           if (conn.username) lines.push(`user=${mysqlOption('user name', conn.username)}`);
           if (conn.password) lines.push(`password=${mysqlOption('password', conn.password)}`);
           // The dump tools refuse a database option: they take it as an argument.
@@ -161,10 +176,10 @@ export function nativeClient(type: ServiceType, conn: Connection, local: LocalEn
         debianPackage,
         prepare: (inFolder) => {
           const args = ['-h', local.host, '-p', String(local.port)];
-          if (conn.username && conn.username !== 'default') args.push('--user', conn.username);
+          if (conn.username && conn.username !== 'default') args.push('--user', withoutNul('user name', conn.username, 'a command line'));
           const ca = caFile(inFolder);
           if (ca) args.push('--tls', '--cacert', ca);
-          const env: Record<string, string> = conn.password ? { REDISCLI_AUTH: conn.password } : {};
+          const env: Record<string, string> = conn.password ? { REDISCLI_AUTH: environmentValue('password', conn.password) } : {};
           return { args: [...args, ...extra], env, files: caFiles };
         },
       };
@@ -199,9 +214,9 @@ function postgresEnv(conn: Connection, local: LocalEnd, caFile: string | undefin
   // bridge is the run's, not the server's: the server would refuse it.
   if (caFile) Object.assign(env, { PGSSLMODE: 'verify-full', PGSSLROOTCERT: caFile, PGCHANNELBINDING: 'disable' });
   else env.PGSSLMODE = 'prefer';
-  if (conn.username) env.PGUSER = conn.username;
-  if (conn.password) env.PGPASSWORD = conn.password;
-  if (conn.database) env.PGDATABASE = conn.database;
+  if (conn.username) env.PGUSER = environmentValue('user name', conn.username);
+  if (conn.password) env.PGPASSWORD = environmentValue('password', conn.password);
+  if (conn.database) env.PGDATABASE = environmentValue('database name', conn.database);
   return env;
 }
 

@@ -1,7 +1,7 @@
 // `connect-to-service APP SERVICE -- COMMAND ARGS`: any local program (pg_dump, a migration
 // tool) gets the tunnel in its environment, the way the app itself sees the service. Values
 // are set as they are (no shell reads them); URLs carry user and password percent-encoded.
-import { connectionUrl, type InFolder, type LocalEnd, type LocalProgram, nativeClient, RUN_CA_FILE, uriThroughTunnel } from './clients.js';
+import { connectionUrl, environmentValue, type InFolder, type LocalEnd, type LocalProgram, nativeClient, RUN_CA_FILE, uriThroughTunnel } from './clients.js';
 import type { Connection, ServiceBinding, ServiceType } from './credentials.js';
 
 const isRecord = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value);
@@ -40,9 +40,9 @@ export function programEnvironment(command: string[], type: ServiceType | undefi
     if (type === 'postgres') Object.assign(env, client.env);
     if (type === 'mysql') {
       Object.assign(env, { MYSQL_HOST: local.host, MYSQL_TCP_PORT: String(local.port), MYSQL_DEFAULTS_EXTRA_FILE: inFolder('my.cnf') });
-      if (conn.username) env.MYSQL_USER = conn.username;
-      if (conn.password) env.MYSQL_PASSWORD = conn.password;
-      if (conn.database) env.MYSQL_DATABASE = conn.database;
+      if (conn.username) env.MYSQL_USER = environmentValue('user name', conn.username);
+      if (conn.password) env.MYSQL_PASSWORD = environmentValue('password', conn.password);
+      if (conn.database) env.MYSQL_DATABASE = environmentValue('database name', conn.database);
     }
     if (type === 'redis') Object.assign(env, client.env, { REDIS_URL: env.DATABASE_URL });
     // The command may start clients many times: its files live as long as it does.

@@ -368,6 +368,87 @@ describe('the foundation’s services', () => {
         assert.deepEqual(await foundation.control('GET', '/foundation/service-keys'), []);
       }),
     );
+
+    it('user-provided instances as the cf CLI makes them: created (201) and bound at once (201) in CC’s shapes, refused as CC refuses, deleted with their bindings (204)', async () => {
+      const space = (await developer('GET', '/v3/spaces?names=demo-space')).body.resources[0].guid;
+      const instance = (name: string, fields: Json = {}) => ({ type: 'user-provided', name, relationships: { space: { data: { guid: space } } }, ...fields });
+      const bind = (guid: string) =>
+        developer('POST', '/v3/service_credential_bindings', { type: 'app', relationships: { service_instance: { data: { guid } }, app: { data: { guid: dbApp.guid } } } });
+      const credentials = { uri: 'postgres://u:p%40ss@db.example.com:5432/app', password: 'p@ss' };
+
+      const created = await developer('POST', '/v3/service_instances', instance('my-ups', { credentials, tags: ['mine'], syslog_drain_url: 'https://logs.example.com' }));
+      assert.equal(created.status, 201, JSON.stringify(created.body));
+      const ups = created.body;
+      assert.deepEqual(Object.keys(ups), [
+        'guid',
+        'created_at',
+        'updated_at',
+        'name',
+        'tags',
+        'last_operation',
+        'type',
+        'syslog_drain_url',
+        'route_service_url',
+        'relationships',
+        'metadata',
+        'links',
+      ]);
+      assert.deepEqual(
+        { type: ups.type, tags: ups.tags, drain: ups.syslog_drain_url, route: ups.route_service_url, operation: ups.last_operation.description, space: ups.relationships },
+        { type: 'user-provided', tags: ['mine'], drain: 'https://logs.example.com', route: null, operation: 'Operation succeeded', space: { space: { data: { guid: space } } } },
+      );
+      assert.deepEqual((await developer('GET', new URL(ups.links.credentials.href).pathname)).body, credentials);
+      assert.equal((await auditor('GET', `/v3/service_instances/${ups.guid}/credentials`)).status, 403);
+
+      const refusals: [string, CcAnswer, number, string][] = [
+        ['a taken name', await developer('POST', '/v3/service_instances', instance('my-ups')), 422, 'The service instance name is taken: my-ups.'],
+        ['an auditor', await auditor('POST', '/v3/service_instances', instance('auditors-ups')), 403, 'You are not authorized to perform the requested action'],
+        [
+          'no such space',
+          await developer('POST', '/v3/service_instances', { ...instance('x'), relationships: { space: { data: { guid: 'no-such-space' } } } }),
+          422,
+          'Invalid space. Ensure that the space exists and you have access to it.',
+        ],
+        [
+          'a body CC cannot read',
+          await developer('POST', '/v3/service_instances', { type: 'foo' }),
+          422,
+          "Relationships 'relationships' is not an object, Type must be one of 'managed', 'user-provided', Name must be a string, Name can't be blank",
+        ],
+      ];
+      for (const [what, answer, status, detail] of refusals) assert.deepEqual([answer.status, answer.body.errors[0].detail], [status, detail], what);
+
+      const bound = await bind(ups.guid);
+      assert.equal(bound.status, 201, JSON.stringify(bound.body));
+      assert.deepEqual([bound.body.type, bound.body.last_operation.state, bound.body.relationships.app.data.guid], ['app', 'succeeded', dbApp.guid]);
+      assert.equal(bound.body.links.parameters, undefined, 'no parameters for a user-provided binding');
+      assert.deepEqual((await developer('GET', `/v3/service_credential_bindings/${bound.body.guid}/details`)).body.credentials, credentials);
+      assert.equal((await bind(ups.guid)).body.errors[0].detail, 'The app is already bound to the service instance');
+      const key = await createKey('k', ups.guid);
+      assert.equal(key.body.errors[0].detail, "Service credential bindings of type 'key' are not supported for user-provided service instances.");
+      const vcap = (await developer('GET', `/v3/apps/${dbApp.guid}/env`)).body.system_env_json.VCAP_SERVICES;
+      const entry = vcap['user-provided'].find((s: Json) => s.name === 'my-ups');
+      assert.deepEqual(
+        { label: entry.label, tags: entry.tags, credentials: entry.credentials, drain: entry.syslog_drain_url, plan: entry.plan },
+        { label: 'user-provided', tags: ['mine'], credentials, drain: 'https://logs.example.com', plan: undefined },
+      );
+
+      // `cf unbind-service`: at once, no job.
+      assert.equal((await developer('DELETE', `/v3/service_credential_bindings/${bound.body.guid}`)).status, 204);
+      const rebound = await bind(ups.guid);
+      assert.equal(rebound.status, 201);
+      // `cf delete-service`: the instance and its bindings go, with or without ?purge=true (CC's V3::ServiceInstanceDelete).
+      const other = (await developer('POST', '/v3/service_instances', instance('other-ups'))).body;
+      await bind(other.guid);
+      for (const [guid, query] of [
+        [ups.guid, ''],
+        [other.guid, '?purge=true'],
+      ]) {
+        assert.equal((await developer('DELETE', `/v3/service_instances/${guid}${query}`)).status, 204);
+        assert.equal((await developer('GET', `/v3/service_instances/${guid}`)).status, 404);
+        assert.equal((await developer('GET', `/v3/service_credential_bindings?service_instance_guids=${guid}`)).body.resources.length, 0);
+      }
+    });
   });
 
   describe('a real client through an SSH tunnel into db-app', { timeout: 120_000 }, () => {

@@ -1,6 +1,7 @@
 // The database servers behind the foundation's service instances: a private PostgreSQL (with
 // TLS), MariaDB (with TLS) and Redis (with a TLS port) on 127.0.0.1, each in a temporary
-// folder with a random free port and a test account, never the system's own services. Each
+// folder with a random free port, a test account and the accounts of awkward-accounts.ts (whose
+// names and passwords hold what breaks careless quoting), never the system's own services. Each
 // starts at its first need (the first read of its credentials, an SSH session into an app bound
 // to it), so a foundation whose tests never touch a database starts none. Where PostgreSQL is
 // not installed, the embedded PGlite (npm @electric-sql/pglite-socket) stands in for it.
@@ -9,6 +10,7 @@ import { chmodSync, chownSync, existsSync, mkdirSync, mkdtempSync, readdirSync, 
 import os from 'node:os';
 import path from 'node:path';
 import { generate } from 'selfsigned';
+import { AWKWARD_ACCOUNTS, mariadbAccountStatements, postgresAccountStatements, redisAccountLines } from './awkward-accounts.js';
 import { Daemon, freePort, runToEnd, runningAsRoot, systemAccount } from './daemons.js';
 import { mysqlGreets, postgresAnswers, redisAnswers } from './database-probes.js';
 
@@ -139,10 +141,15 @@ function postgresqlEngine(bin: string, version: string): Engine {
         { account, timeoutMs: PREPARATION_TIMEOUT_MS },
       );
       rmSync(passwordFile);
-      // Single-user mode: the database and the TLS-only account, before anything listens.
+      // Single-user mode: the database, the TLS-only account and the awkward ones, before anything listens.
+      const statements = [
+        `CREATE DATABASE ${database} OWNER ${username};`,
+        `CREATE ROLE ${tlsUser.username} LOGIN PASSWORD '${tlsUser.password}';`,
+        ...postgresAccountStatements(AWKWARD_ACCOUNTS.postgres),
+      ];
       const said = await runToEnd([path.join(bin, 'postgres'), '--single', '-D', data, '-c', 'unix_socket_directories=', 'postgres'], {
         account,
-        input: `CREATE DATABASE ${database} OWNER ${username};\nCREATE ROLE ${tlsUser.username} LOGIN PASSWORD '${tlsUser.password}';\n`,
+        input: `${statements.join('\n')}\n`,
         timeoutMs: PREPARATION_TIMEOUT_MS,
       });
       if (/ERROR:/.test(said)) throw new Error(`PostgreSQL's single-user mode said: ${said}`);
@@ -257,6 +264,7 @@ const mariadbEngine: Engine = {
         `CREATE DATABASE IF NOT EXISTS ${database};`,
         `CREATE USER '${username}'@'%' IDENTIFIED BY '${password}';`,
         `GRANT ALL PRIVILEGES ON ${database}.* TO '${username}'@'%';`,
+        ...mariadbAccountStatements(AWKWARD_ACCOUNTS.mysql, database),
         '',
       ].join('\n'),
     );
@@ -316,6 +324,7 @@ const redisEngine: Engine = {
             'save ""',
             'appendonly no',
             `dir ${folder.path}`,
+            ...redisAccountLines(AWKWARD_ACCOUNTS.redis),
             ...(withTls
               ? [
                   `tls-port ${tlsPort}`,

@@ -1,14 +1,31 @@
-// The test Cloud Controller's service endpoints: service instances, credential bindings (app
-// bindings and service keys) with their credentials, and the jobs that create and delete keys,
-// with CC's shapes, roles and error wording (cloud_controller_ng's
+// The test Cloud Controller's service endpoints: service instances (user-provided ones created,
+// bound and deleted as `cf create-user-provided-service`, `cf bind-service` and
+// `cf delete-service` do), credential bindings (app bindings and service keys) with their
+// credentials, and the jobs that create and delete keys, with CC's shapes, roles and error
+// wording (cloud_controller_ng's ServiceInstancesV3Controller and
 // ServiceCredentialBindingsController): who may not read credentials gets a 404, as on CC.
 import { randomUUID } from 'node:crypto';
 import { authenticated, type CcSettings, CREATED, filtered, linker, metadata, notAuthorized, notFound, paginate, unprocessable } from './cc-routes.js';
 import { ccError, json, type Reply, type Request, type Router } from './router.js';
-import type { Job, ServiceCredentialBinding, ServiceInstance, User, World } from './state.js';
+import type { Credentials, Job, ManagedServiceInstance, ServiceCredentialBinding, ServiceInstance, User, World } from './state.js';
 import type { TokenService } from './tokens.js';
 
 const bindingNotFound = () => notFound('Service credential binding');
+
+const isRecord = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value);
+
+/** What CC's ServiceInstanceCreateUserProvidedMessage finds wrong in a body, joined as CC joins it; undefined when nothing is. */
+function createInstanceErrors(body: Record<string, unknown>): string | undefined {
+  const errors: string[] = [];
+  if (!isRecord(body.relationships)) errors.push("Relationships 'relationships' is not an object");
+  if (body.type !== 'managed' && body.type !== 'user-provided') errors.push("Type must be one of 'managed', 'user-provided'");
+  if (typeof body.name !== 'string') errors.push('Name must be a string');
+  if (!body.name) errors.push("Name can't be blank");
+  if (body.tags != null && !Array.isArray(body.tags)) errors.push('Tags must be an array');
+  else if (Array.isArray(body.tags) && body.tags.some((tag) => typeof tag !== 'string')) errors.push('Tags must be a list of strings');
+  if (body.credentials != null && !isRecord(body.credentials)) errors.push('Credentials must be an object');
+  return errors.length > 0 ? errors.join(', ') : undefined;
+}
 
 export function serviceRoutes(router: Router, world: World, tokens: TokenService, settings: CcSettings, baseUrl: () => string): void {
   const link = linker(baseUrl);
@@ -19,31 +36,51 @@ export function serviceRoutes(router: Router, world: World, tokens: TokenService
   const visibleBindings = (user: User) => world.bindings.filter((b) => world.canSeeSpace(user, world.spaceOf(world.instanceOf(b))));
   const canReadCredentials = (user: User, binding: ServiceCredentialBinding) => world.isSpaceDeveloper(user, world.spaceOf(world.instanceOf(binding)));
 
-  const renderInstance = (instance: ServiceInstance) => ({
-    guid: instance.guid,
-    created_at: CREATED,
-    updated_at: CREATED,
-    name: instance.name,
-    tags: instance.tags,
-    type: 'managed',
-    maintenance_info: {},
-    upgrade_available: false,
-    dashboard_url: null,
-    last_operation: { type: 'create', state: 'succeeded', description: '', created_at: CREATED, updated_at: CREATED },
-    relationships: { space: { data: { guid: instance.spaceGuid } }, service_plan: { data: { guid: instance.plan.guid } } },
-    metadata,
-    links: {
+  /** CC's ServiceInstancePresenter: the fields common to both types, then each type's own. */
+  const renderInstance = (instance: ServiceInstance) => {
+    const created = instance.type === 'managed' ? CREATED : instance.createdAt;
+    const common = {
+      guid: instance.guid,
+      created_at: created,
+      updated_at: created,
+      name: instance.name,
+      tags: instance.tags,
+      last_operation: { type: 'create', state: 'succeeded', description: instance.type === 'managed' ? '' : 'Operation succeeded', created_at: created, updated_at: created },
+    };
+    const space = { data: { guid: instance.spaceGuid } };
+    const links = {
       self: link(`/v3/service_instances/${instance.guid}`),
       space: link(`/v3/spaces/${instance.spaceGuid}`),
       service_credential_bindings: link(`/v3/service_credential_bindings?service_instance_guids=${instance.guid}`),
       service_route_bindings: link(`/v3/service_route_bindings?service_instance_guids=${instance.guid}`),
-      service_plan: link(`/v3/service_plans/${instance.plan.guid}`),
-      parameters: link(`/v3/service_instances/${instance.guid}/parameters`),
-    },
-  });
+    };
+    if (instance.type === 'user-provided') {
+      return {
+        ...common,
+        type: 'user-provided',
+        syslog_drain_url: instance.syslogDrainUrl,
+        route_service_url: instance.routeServiceUrl,
+        relationships: { space },
+        metadata,
+        links: { ...links, credentials: link(`/v3/service_instances/${instance.guid}/credentials`) },
+      };
+    }
+    return {
+      ...common,
+      type: 'managed',
+      maintenance_info: {},
+      upgrade_available: false,
+      dashboard_url: null,
+      relationships: { space, service_plan: { data: { guid: instance.plan.guid } } },
+      metadata,
+      links: { ...links, service_plan: link(`/v3/service_plans/${instance.plan.guid}`), parameters: link(`/v3/service_instances/${instance.guid}/parameters`) },
+    };
+  };
 
   const renderBinding = (binding: ServiceCredentialBinding) => {
     const { lastOperation: operation } = binding;
+    // A user-provided instance's bindings take no parameters: CC shows no link to them.
+    const parameters = world.instanceOf(binding).type === 'managed' && { parameters: link(`/v3/service_credential_bindings/${binding.guid}/parameters`) };
     return {
       guid: binding.guid,
       type: binding.type,
@@ -59,7 +96,7 @@ export function serviceRoutes(router: Router, world: World, tokens: TokenService
       links: {
         self: link(`/v3/service_credential_bindings/${binding.guid}`),
         details: link(`/v3/service_credential_bindings/${binding.guid}/details`),
-        parameters: link(`/v3/service_credential_bindings/${binding.guid}/parameters`),
+        ...parameters,
         service_instance: link(`/v3/service_instances/${binding.serviceInstanceGuid}`),
         ...(binding.appGuid && { app: link(`/v3/apps/${binding.appGuid}`) }),
       },
@@ -113,7 +150,9 @@ export function serviceRoutes(router: Router, world: World, tokens: TokenService
   };
 
   /** CC's `fields[service_plan]` and `fields[service_plan.service_offering]`: the plans and offerings in `included`. */
-  const included = (req: Request, instances: ServiceInstance[]) => {
+  const included = (req: Request, listed: ServiceInstance[]) => {
+    // User-provided instances have no plan or offering to include.
+    const instances = listed.filter((i): i is ManagedServiceInstance => i.type === 'managed');
     const requested = (key: string) => req.url.searchParams.get(`fields[${key}]`)?.split(',');
     const planFields = requested('service_plan');
     const offeringFields = requested('service_plan.service_offering');
@@ -157,6 +196,57 @@ export function serviceRoutes(router: Router, world: World, tokens: TokenService
   );
 
   router.on(
+    'POST',
+    /^\/v3\/service_instances$/,
+    authed((req, user) => {
+      const body = req.json<Record<string, unknown>>();
+      const invalid = createInstanceErrors(body);
+      if (invalid) return unprocessable(invalid);
+      if (body.type === 'managed') return unprocessable('The test foundation creates user-provided service instances; its managed ones come from its seed.');
+      const spaceGuid = (body.relationships as { space?: { data?: { guid?: unknown } } }).space?.data?.guid;
+      const space = world.spaces.find((s) => s.guid === spaceGuid);
+      if (!space || !world.canSeeSpace(user, space)) return unprocessable('Invalid space. Ensure that the space exists and you have access to it.');
+      if (!world.isSpaceDeveloper(user, space)) return notAuthorized();
+      const name = body.name as string;
+      if (world.serviceInstances.some((i) => i.spaceGuid === space.guid && i.name === name)) return unprocessable(`The service instance name is taken: ${name}.`);
+      const url = (value: unknown) => (typeof value === 'string' ? value : null);
+      const instance = world.addUserProvidedInstance(space, {
+        name,
+        tags: (body.tags as string[] | null | undefined) ?? [],
+        credentials: (body.credentials as Credentials | null | undefined) ?? {},
+        syslogDrainUrl: url(body.syslog_drain_url),
+        routeServiceUrl: url(body.route_service_url),
+      });
+      return json(201, renderInstance(instance));
+    }),
+  );
+
+  router.on(
+    'DELETE',
+    /^\/v3\/service_instances\/([^/]+)$/,
+    authed((req, user) => {
+      const instance = visibleInstances(user).find((i) => i.guid === req.params[0]);
+      if (!instance) return notFound('Service instance');
+      if (!world.isSpaceDeveloper(user, world.spaceOf(instance))) return notAuthorized();
+      if (instance.type === 'managed') return unprocessable('The test foundation deletes user-provided service instances; its managed ones are its seed.');
+      // As CC's V3::ServiceInstanceDelete: a user-provided instance goes at once, and its bindings with it, with or without ?purge=true.
+      world.removeServiceInstance(instance);
+      return json(204, undefined);
+    }),
+  );
+
+  router.on(
+    'GET',
+    /^\/v3\/service_instances\/([^/]+)\/credentials$/,
+    authed(async (req, user) => {
+      const instance = visibleInstances(user).find((i) => i.guid === req.params[0] && i.type === 'user-provided');
+      if (!instance) return notFound('Service instance');
+      if (!world.isSpaceDeveloper(user, world.spaceOf(instance))) return notAuthorized();
+      return json(200, await instance.credentials());
+    }),
+  );
+
+  router.on(
     'GET',
     /^\/v3\/service_credential_bindings$/,
     authed((req, user) => {
@@ -196,7 +286,7 @@ export function serviceRoutes(router: Router, world: World, tokens: TokenService
       const instance = world.instanceOf(binding);
       try {
         // CC resolves a CredHub reference for service keys only: an app binding's stays a reference.
-        const credentials = binding.type === 'key' && instance.credhub ? await instance.credentials() : await world.storedCredentials(binding);
+        const credentials = binding.type === 'key' && instance.type === 'managed' && instance.credhub ? await instance.credentials() : await world.storedCredentials(binding);
         return json(200, { credentials });
       } catch (err) {
         return ccError(503, 10015, 'CF-ServiceUnavailable', `The test foundation's database for ${instance.name} did not start: ${(err as Error).message}`);
@@ -208,16 +298,30 @@ export function serviceRoutes(router: Router, world: World, tokens: TokenService
     'POST',
     /^\/v3\/service_credential_bindings$/,
     authed((req, user) => {
-      const body = req.json<{ type?: unknown; name?: unknown; relationships?: { service_instance?: { data?: { guid?: string } } } }>();
+      type Related = { data?: { guid?: string } };
+      const body = req.json<{ type?: unknown; name?: unknown; relationships?: { service_instance?: Related; app?: Related } }>();
       if (body.type !== 'key' && body.type !== 'app') return unprocessable("Type must be one of 'key', 'app'");
-      if (body.type === 'app') return unprocessable('The test foundation binds apps in its seed only; it creates service keys (type key).');
-      if (typeof body.name !== 'string') return unprocessable('Name must be a string');
-      if (!body.name) return unprocessable("Name can't be blank");
+      // A key must have a name; an app binding may.
+      if (body.type === 'key' ? typeof body.name !== 'string' : body.name != null && typeof body.name !== 'string') return unprocessable('Name must be a string');
+      if (body.type === 'key' && !body.name) return unprocessable("Name can't be blank");
       const guid = body.relationships?.service_instance?.data?.guid;
       const instance = visibleInstances(user).find((i) => i.guid === guid);
       if (!instance) return unprocessable(`The service instance could not be found: '${guid}'`);
+      if (body.type === 'app') {
+        const appGuid = body.relationships?.app?.data?.guid;
+        const app = world.apps.find((a) => a.guid === appGuid && world.canSeeSpace(user, world.spaceOf(a)));
+        if (!app) return unprocessable(`The app could not be found: '${appGuid}'`);
+        if (!world.isSpaceDeveloper(user, world.spaceOf(app))) return notAuthorized();
+        if (instance.type === 'managed') return unprocessable('The test foundation binds apps to managed service instances in its seed only; it binds user-provided ones.');
+        if (instance.spaceGuid !== app.spaceGuid) return unprocessable('The service instance and the app are in different spaces');
+        if (world.bindings.some((b) => b.appGuid === app.guid && b.serviceInstanceGuid === instance.guid)) return unprocessable('The app is already bound to the service instance');
+        // No broker to ask: CC binds a user-provided instance at once, without a job.
+        const bound = world.addBinding(instance, { type: 'app', app, name: (body.name as string | null | undefined) ?? null }, user.name);
+        return json(201, renderBinding(bound));
+      }
       if (!world.isSpaceDeveloper(user, world.spaceOf(instance))) return notAuthorized();
-      const name = body.name;
+      if (instance.type === 'user-provided') return unprocessable("Service credential bindings of type 'key' are not supported for user-provided service instances.");
+      const name = body.name as string;
       if (world.bindings.some((b) => b.type === 'key' && b.serviceInstanceGuid === instance.guid && b.name === name)) {
         return unprocessable(`The binding name is invalid. Key binding names must be unique. The service instance already has a key binding with name '${name}'.`);
       }
@@ -234,6 +338,10 @@ export function serviceRoutes(router: Router, world: World, tokens: TokenService
       if (!binding) return bindingNotFound();
       if (!world.isSpaceDeveloper(user, world.spaceOf(world.instanceOf(binding)))) return notAuthorized();
       if (binding.lastOperation.state === 'in progress') return unprocessable('There is an operation in progress for the service binding.');
+      if (world.instanceOf(binding).type === 'user-provided') {
+        world.bindings.splice(world.bindings.indexOf(binding), 1);
+        return json(204, undefined);
+      }
       // A broker that answers the unbind with an error: CC relays it at once, and the key stays as it was.
       if (settings.brokerDeleteFailures > 0) {
         settings.brokerDeleteFailures -= 1;

@@ -57,7 +57,8 @@ export interface App {
 export type Credentials = Record<string, unknown>;
 
 /** A managed service instance: what its broker (see services.ts) offers and hands out. */
-export interface ServiceInstance {
+export interface ManagedServiceInstance {
+  type: 'managed';
   guid: string;
   name: string;
   spaceGuid: string;
@@ -69,6 +70,21 @@ export interface ServiceInstance {
   /** A CredHub-backed broker: CC holds only a `credhub-ref` for each binding, and resolves it for service keys only. */
   credhub?: boolean;
 }
+
+/** A user-provided service instance (`cf create-user-provided-service`): CC holds its credentials as they were given. */
+export interface UserProvidedServiceInstance {
+  type: 'user-provided';
+  guid: string;
+  name: string;
+  spaceGuid: string;
+  tags: string[];
+  credentials(): Promise<Credentials>;
+  syslogDrainUrl: string | null;
+  routeServiceUrl: string | null;
+  createdAt: string;
+}
+
+export type ServiceInstance = ManagedServiceInstance | UserProvidedServiceInstance;
 
 export interface LastOperation {
   type: 'create' | 'delete';
@@ -216,19 +232,43 @@ export class World {
     this.addApp(locked, 'locked-app');
   }
 
-  addServiceInstance(space: Space, instance: Omit<ServiceInstance, 'guid' | 'spaceGuid'>): ServiceInstance {
-    const added = { ...instance, guid: randomUUID(), spaceGuid: space.guid };
+  addServiceInstance(space: Space, instance: Omit<ManagedServiceInstance, 'type' | 'guid' | 'spaceGuid'>): ManagedServiceInstance {
+    const added: ManagedServiceInstance = { ...instance, type: 'managed', guid: randomUUID(), spaceGuid: space.guid };
     this.serviceInstances.push(added);
     return added;
   }
 
+  addUserProvidedInstance(
+    space: Space,
+    instance: { name: string; tags: string[]; credentials: Credentials; syslogDrainUrl: string | null; routeServiceUrl: string | null },
+  ): UserProvidedServiceInstance {
+    const { credentials, ...rest } = instance;
+    const added: UserProvidedServiceInstance = {
+      ...rest,
+      type: 'user-provided',
+      guid: randomUUID(),
+      spaceGuid: space.guid,
+      credentials: async () => credentials,
+      createdAt: new Date().toISOString(),
+    };
+    this.serviceInstances.push(added);
+    return added;
+  }
+
+  /** A service instance gone, and its bindings and keys with it. */
+  removeServiceInstance(instance: ServiceInstance): void {
+    const remaining = this.bindings.filter((b) => b.serviceInstanceGuid !== instance.guid);
+    this.bindings.splice(0, this.bindings.length, ...remaining);
+    this.serviceInstances.splice(this.serviceInstances.indexOf(instance), 1);
+  }
+
   /** A new binding; a service key's starts 'in progress', as its broker has yet to create it. */
-  addBinding(instance: ServiceInstance, binding: { type: 'app'; app: App } | { type: 'key'; name: string }, createdBy: string): ServiceCredentialBinding {
+  addBinding(instance: ServiceInstance, binding: { type: 'app'; app: App; name?: string | null } | { type: 'key'; name: string }, createdBy: string): ServiceCredentialBinding {
     const now = new Date().toISOString();
     const added: ServiceCredentialBinding = {
       guid: randomUUID(),
       type: binding.type,
-      name: binding.type === 'key' ? binding.name : null,
+      name: binding.name ?? null,
       serviceInstanceGuid: instance.guid,
       appGuid: binding.type === 'app' ? binding.app.guid : undefined,
       createdBy,
@@ -246,7 +286,7 @@ export class World {
   /** What CC holds for a binding: the broker's credentials, or a CredHub reference for a CredHub-backed broker. */
   async storedCredentials(binding: ServiceCredentialBinding): Promise<Credentials> {
     const instance = this.instanceOf(binding);
-    if (instance.credhub) return { 'credhub-ref': `/c/${instance.offering.guid}/${instance.guid}/${binding.guid}/credentials` };
+    if (instance.type === 'managed' && instance.credhub) return { 'credhub-ref': `/c/${instance.offering.guid}/${instance.guid}/${binding.guid}/credentials` };
     return instance.credentials();
   }
 
@@ -261,11 +301,11 @@ export class World {
       bindings.map(async (binding) => {
         const instance = this.instanceOf(binding);
         const credentials = await this.storedCredentials(binding).catch(() => undefined);
+        // CC's ServiceInstancePresenter: a user-provided instance has no offering, provider or plan.
+        const offered = instance.type === 'managed' ? { label: instance.offering.label, provider: null, plan: instance.plan.name } : { label: 'user-provided' };
         return (
           credentials && {
-            label: instance.offering.label,
-            provider: null,
-            plan: instance.plan.name,
+            ...offered,
             name: binding.name ?? instance.name,
             tags: instance.tags,
             instance_guid: instance.guid,
@@ -273,7 +313,7 @@ export class World {
             binding_guid: binding.guid,
             binding_name: binding.name,
             credentials,
-            syslog_drain_url: null,
+            syslog_drain_url: instance.type === 'user-provided' ? instance.syslogDrainUrl : null,
             volume_mounts: [],
           }
         );
