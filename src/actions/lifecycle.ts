@@ -3,9 +3,8 @@
 // put on a cleanup stack as it is made, one AbortSignal ends every wait, and one teardown runs
 // on every way out: the normal end, an error, a lost connection, a stop signal, stdout closed.
 // Runs are independent: many can live in one process, each hearing the process's stops.
-import { rm } from 'node:fs/promises';
 import type { Client } from 'ssh2';
-import { makePrivateTempDir } from '../config/dirs.js';
+import { makeRunFolder, removeFoldersOfKilledRuns } from '../config/run-folders.js';
 import type { Context, StopReason } from '../context.js';
 import { describeError, StoppedError, UserError } from '../errors.js';
 import { ConnectionLostError } from '../ssh/client.js';
@@ -50,6 +49,7 @@ export class Lifecycle {
   private readonly unsubscribe: () => void;
   private sigintBelongsToProgram = false;
   private tornDown = false;
+  private sweptKilledRuns = false;
   private stopWhileCleaningUp?: Error;
 
   constructor(
@@ -121,11 +121,20 @@ export class Lifecycle {
     return () => void (this.sigintBelongsToProgram = false);
   }
 
-  /** A 0700 folder under TMPDIR for the run's files (secrets among them), removed at teardown. */
+  /**
+   * A 0700 folder under TMPDIR for the run's files (secrets among them), removed at teardown.
+   * The first one also removes those of killed runs, and says so: they may hold a password.
+   */
   async privateFolder(): Promise<string> {
-    const dir = await makePrivateTempDir(this.ctx.env, 'cf-ssh-tools-');
-    this.defer('the temporary folder', () => rm(dir, { recursive: true, force: true }));
-    return dir;
+    if (!this.sweptKilledRuns) {
+      this.sweptKilledRuns = true;
+      for (const dir of await removeFoldersOfKilledRuns(this.ctx.env)) {
+        this.reporter.notice(`Removed ${dir}, left by a run of cf-ssh-tools that was killed (it may have held a service's password).`);
+      }
+    }
+    const folder = await makeRunFolder(this.ctx.env);
+    this.defer('the temporary folder', () => folder.remove());
+    return folder.dir;
   }
 
   /** Owns a ready connection: ended at teardown; its closing any earlier is a lost connection, with when and why. */

@@ -2,8 +2,7 @@
 // keys a killed run left behind, and only those: never a concurrent run's live key, never a
 // key someone made by hand with a name like ours.
 //
-// Each run holds a listening local socket (a Unix socket, a named pipe on Windows) for as
-// long as it lives; the kernel closes it when the process dies, even on SIGKILL. A run whose
+// Each run holds a listening local socket for as long as it lives (liveness.ts). A run whose
 // socket refuses connections is gone, and its records are orphans for a later run to claim.
 // Records name their host: in a home folder shared over the network, another machine's
 // sockets refuse us even while its runs live.
@@ -14,13 +13,14 @@
 //   <run>+<tag>.json    keys the run claimed from a dead run: alive iff <run>.json is
 import { randomBytes } from 'node:crypto';
 import { lstat, readdir, readFile, rename, rm } from 'node:fs/promises';
-import net from 'node:net';
+import type net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { UserError } from '../errors.js';
 import { writeFileAtomic } from './atomic.js';
 import { makeDirectory } from './dirs.js';
 import { alive } from './file-lock.js';
+import { holdLiveness, livenessAnswers, releaseLiveness, SOCKET_PATH_LIMIT } from './liveness.js';
 
 /** A service key as the run that makes it records it. */
 export interface LedgerKey {
@@ -47,8 +47,6 @@ interface RecordFile {
   keys: LedgerKey[];
 }
 
-// macOS allows 104 bytes for a socket path, its terminating NUL included (Linux 108).
-const SOCKET_PATH_LIMIT = 103;
 const RECORD_NAME = /^([0-9a-f]{16})(\+[0-9a-f]{8})?\.json$/;
 
 export class KeyLedger {
@@ -111,7 +109,7 @@ export class LedgerRun {
   static async start(dir: string): Promise<LedgerRun> {
     const id = randomBytes(8).toString('hex');
     const socket = socketPath(dir, id);
-    const run = new LedgerRun(dir, id, { version: 1, host: os.hostname(), pid: process.pid, socket, keys: [] }, await listen(socket));
+    const run = new LedgerRun(dir, id, { version: 1, host: os.hostname(), pid: process.pid, socket, keys: [] }, await holdLiveness(socket));
     try {
       await run.save(run.ownFile, []);
     } catch (err) {
@@ -208,7 +206,7 @@ export class LedgerRun {
         // Removed before the socket closes, so no one sees a dead run with nothing to clean.
         if (this.keys.length === 0) await rm(this.ownFile, { force: true });
       } finally {
-        await new Promise<void>((resolve) => this.server.close(() => resolve()));
+        await releaseLiveness(this.server);
       }
     });
     return this.closing;
@@ -241,33 +239,10 @@ function socketPath(dir: string, id: string): string {
   return fitting;
 }
 
-function listen(socket: string): Promise<net.Server> {
-  return new Promise((resolve, reject) => {
-    // A connection is the whole answer: the run is alive.
-    const server = net.createServer((connection) => connection.destroy());
-    server.once('error', reject);
-    server.listen(socket, () => {
-      server.off('error', reject);
-      // A failed accept (out of file descriptors) must not end the run; the listener stays.
-      server.on('error', () => undefined);
-      server.unref();
-      resolve(server);
-    });
-  });
-}
-
 /** Alive unless its process is gone or its socket refuses us; a pid in use proves nothing, pids are reused. */
 async function isAlive(record: RecordFile): Promise<boolean> {
-  if (!alive(record.pid)) return false;
-  return new Promise((resolve) => {
-    const probe = net.connect(record.socket);
-    probe.once('connect', () => {
-      probe.destroy();
-      resolve(true);
-    });
-    // Any other failure leaves the question open, and an open question keeps the keys.
-    probe.once('error', (err: NodeJS.ErrnoException) => resolve(err.code !== 'ECONNREFUSED' && err.code !== 'ENOENT'));
-  });
+  // An open question keeps the keys.
+  return alive(record.pid) && livenessAnswers(record.socket);
 }
 
 /** The socket file a killed run left behind, if it is one of ours by name and kind. */

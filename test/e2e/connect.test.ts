@@ -4,6 +4,7 @@ import assert from 'node:assert/strict';
 import { execFileSync, spawn } from 'node:child_process';
 import { chmodSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
+import { once } from 'node:events';
 import path from 'node:path';
 import readline from 'node:readline';
 import { after, before, describe, it } from 'node:test';
@@ -202,6 +203,27 @@ describe('connect-to-service with real databases', () => {
     assert.equal(r.stdout.trim(), '3', r.stderr);
     assert.match(r.stderr, new RegExp(`^Deleted service key ${left.name} of demo-pg, left behind by an earlier run that could not delete it\\.$`, 'm'));
     assert.deepEqual(await keys(), []);
+  });
+
+  it('a folder with a password left by a killed run is removed by the next run, which says so', { skip: !has('mariadb') }, async () => {
+    const temp = mkdtempSync(path.join(os.tmpdir(), 'cf-ssh-tools-connect-tmp-'));
+    const child = spawn(process.execPath, [BIN, 'connect-to-service', 'db-app', 'demo-mysql', '--', 'sh', '-c', 'echo "$$"; exec sleep 60'], {
+      env: env(developer, { TMPDIR: temp }),
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    const [pid] = (await once(readline.createInterface({ input: child.stdout! }), 'line')) as [string];
+    try {
+      const [left] = readdirSync(temp);
+      assert.ok(left && readdirSync(path.join(temp, left)).includes('my.cnf'), 'the command’s option file is there while it runs');
+      assert.equal(await stop(child, 'SIGKILL'), 'SIGKILL');
+      const r = await cli(developer, ['connect-to-service', 'db-app', 'demo-pg', '--', '-tAc', 'select 3'], { env: { TMPDIR: temp } });
+      assert.equal(r.stdout.trim(), '3', r.stderr);
+      assert.equal(r.stderr, `Removed ${path.join(temp, left)}, left by a run of cf-ssh-tools that was killed (it may have held a service's password).\n`);
+      assert.deepEqual(readdirSync(temp), []);
+    } finally {
+      process.kill(Number(pid), 'SIGKILL');
+      rmSync(temp, { recursive: true, force: true });
+    }
   });
 
   it('two users at once do not disturb each other', async () => {

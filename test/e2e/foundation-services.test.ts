@@ -227,7 +227,7 @@ describe('the foundation’s services', () => {
           if (kind === 'mysql') {
             assert.deepEqual(Object.keys(credentials).sort(), ['hostname', 'jdbcUrl', 'name', 'password', 'port', 'tls', 'uri', 'username']);
             assert.equal(typeof credentials.port, 'number');
-            assert.match(credentials.uri, /^mysql:\/\/demo_user:[0-9a-f]+@127\.0\.0\.1:\d+\/service_instance_db\?reconnect=true$/);
+            assert.match(credentials.uri, /^mysql:\/\/demo_user:[0-9a-f]+@localhost:\d+\/service_instance_db\?reconnect=true$/);
             assert.match(credentials.tls.cert.ca, /^-----BEGIN CERTIFICATE-----/);
           } else {
             assert.deepEqual(Object.keys(credentials), ['uri']);
@@ -522,7 +522,8 @@ describe('the foundation’s services', () => {
       const local = await tunnel(home, my.hostname, my.port);
       try {
         const mysql = (password: string) => {
-          const options = privateFile('my.cnf', `[client]\nuser=${my.username}\npassword=${password}\nhost=127.0.0.1\nport=${local.port}\n`);
+          // The certificate names the host only, as brokers' do: the client must connect by that name to verify it.
+          const options = privateFile('my.cnf', `[client]\nuser=${my.username}\npassword=${password}\nhost=localhost\nprotocol=TCP\nport=${local.port}\n`);
           assert.equal(statSync(options).mode & 0o777, 0o600);
           return run(client, [
             `--defaults-extra-file=${options}`,
