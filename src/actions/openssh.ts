@@ -71,7 +71,7 @@ export async function handOffToOpenSsh(ctx: Context, cf: CfClients, endpoint: Ss
     verifyHostKey(endpoint.fingerprint, key);
     files.push({ name: 'known_hosts', content: `${knownHostsLine(endpoint.host, endpoint.port, key)}\n` });
   }
-  const code = await life.until(oneTimeCode(cf, endpoint.root));
+  const code = await life.until(oneTimeCode(cf, endpoint));
   try {
     return await runLocalProgram(
       ctx,

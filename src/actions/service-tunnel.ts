@@ -19,7 +19,7 @@ import { bindingCredentials, openServiceChannel, serviceKeyCredentials } from '.
 import { type Lifecycle, type Reporter, withLifecycle } from './lifecycle.js';
 import { findProgram, runLocalProgram } from './local-program.js';
 import { findApp, findServiceInstance } from './lookup.js';
-import { connectToInstance, ensureSshEnabled, findInstance, sshEndpoint } from './ssh.js';
+import { openInstanceConnection } from './instance-connection.js';
 
 export interface ServiceTunnelRequest {
   appName: string;
@@ -87,11 +87,9 @@ export async function connectToService(ctx: Context, cf: CfClients, request: Ser
     const fromBinding = request.credentials === 'binding' ? await life.until(bindingCredentials(cf, app, serviceName, reporter.notice)) : undefined;
     const instance = request.credentials === 'key' ? await life.until(findServiceInstance(cf, serviceName)) : undefined;
     await checkProgram(ctx, request.command, request.type ?? (fromBinding && detectType(fromBinding).type));
-    const endpoint = await life.until(sshEndpoint(cf));
-    const target = await life.until(findInstance(cf, appName, 'web', request.index ?? 0));
-    await life.until(ensureSshEnabled(cf, target.app, ctx.bin));
-    const connection = await reporter.spin(`Opening a tunnel to ${serviceName} through ${appName}/${target.index}...`, () =>
-      life.until(connectToInstance(ctx, cf, endpoint, target, false, life.signal)),
+    const index = request.index ?? 0;
+    const { connection, target } = await reporter.spin(`Opening a tunnel to ${serviceName} through ${appName}/${index}...`, () =>
+      life.until(openInstanceConnection(ctx, cf, { appName, processType: 'web', index, skipHostValidation: false }, life.signal)),
     );
     life.watch(connection, keepaliveMs(ctx.env));
 

@@ -1,12 +1,12 @@
 // The one-time password the SSH proxy accepts (single use: fetch one per connection).
-import type { RootInfo } from '../cf/cloud-controller.js';
 import { InvalidTokenError } from '../uaa/client.js';
 import type { CfClients } from './cf-clients.js';
+import type { SshEndpoint } from './ssh.js';
 
-/** `root` when the caller has already read the API root (it names the proxy's OAuth client). */
-export async function oneTimeCode(cf: CfClients, root?: RootInfo): Promise<string> {
-  const links = (root ?? (await cf.cc.root())).links;
-  const client = links.app_ssh?.meta?.oauth_client || cf.login.sshOAuthClient || 'ssh-proxy';
+/** `endpoint` when the caller knows the proxy (it names the proxy's OAuth client); else the API root says. */
+export async function oneTimeCode(cf: CfClients, endpoint?: Pick<SshEndpoint, 'oauthClient'>): Promise<string> {
+  const oauthClient = endpoint ? endpoint.oauthClient : (await cf.cc.root()).links.app_ssh?.meta?.oauth_client;
+  const client = oauthClient || cf.login.sshOAuthClient || 'ssh-proxy';
   try {
     return await cf.uaa.sshCode(await cf.auth.token(), client);
   } catch (err) {

@@ -10,7 +10,8 @@ import { runSession } from '../ssh/session.js';
 import { keepaliveMs } from '../ssh/settings.js';
 import { type Lifecycle, type Reporter, withLifecycle } from './lifecycle.js';
 import { handOffToOpenSsh } from './openssh.js';
-import { connectToInstance, ensureSshEnabled, findInstance, type InstanceChooser, type InstanceTarget, type SshEndpoint, sshEndpoint } from './ssh.js';
+import { openInstanceConnection } from './instance-connection.js';
+import { ensureSshEnabled, findInstance, type InstanceChooser, sshEndpoint } from './ssh.js';
 
 export interface SshRequest {
   appName: string;
@@ -34,34 +35,29 @@ export interface SshRequest {
 /** Runs the request to its end; the remote command's exit status (or OpenSSH's). */
 export async function runSsh(ctx: Context, cf: CfClients, request: SshRequest, reporter: Reporter): Promise<number> {
   return withLifecycle(ctx, reporter, async (life) => {
+    if (request.client === 'builtin') {
+      // The picker answers from the look-ups before anything connects: no connection waits on a person.
+      const picked =
+        request.index === undefined && request.chooser ? await life.until(findInstance(cf, request.appName, request.processType, undefined, request.chooser)) : undefined;
+      return runBuiltin(ctx, cf, { ...request, index: picked?.index ?? request.index ?? 0 }, life, reporter);
+    }
     const endpoint = await life.until(sshEndpoint(cf));
     const target = await life.until(findInstance(cf, request.appName, request.processType, request.index, request.chooser));
     await life.until(ensureSshEnabled(cf, target.app, ctx.bin));
-    if (request.client === 'openssh') {
-      return handOffToOpenSsh(
-        ctx,
-        cf,
-        endpoint,
-        target,
-        {
-          command: request.command,
-          pty: request.ptyTerm !== undefined,
-          noCommand: request.noCommand,
-          forwards: request.forwards,
-          skipHostValidation: request.skipHostValidation,
-          extraArgs: request.openSshArgs,
-        },
-        life,
-      );
-    }
-    return runBuiltin(ctx, cf, endpoint, target, request, life, reporter);
+    const handOff = {
+      command: request.command,
+      pty: request.ptyTerm !== undefined,
+      noCommand: request.noCommand,
+      forwards: request.forwards,
+      skipHostValidation: request.skipHostValidation,
+      extraArgs: request.openSshArgs,
+    };
+    return handOffToOpenSsh(ctx, cf, endpoint, target, handOff, life);
   });
 }
 
-async function runBuiltin(ctx: Context, cf: CfClients, endpoint: SshEndpoint, target: InstanceTarget, request: SshRequest, life: Lifecycle, reporter: Reporter): Promise<number> {
-  const connection = await reporter.spin(`Connecting to ${request.appName}/${target.index}...`, () =>
-    life.until(connectToInstance(ctx, cf, endpoint, target, request.skipHostValidation, life.signal)),
-  );
+async function runBuiltin(ctx: Context, cf: CfClients, request: SshRequest & { index: number }, life: Lifecycle, reporter: Reporter): Promise<number> {
+  const { connection } = await reporter.spin(`Connecting to ${request.appName}/${request.index}...`, () => life.until(openInstanceConnection(ctx, cf, request, life.signal)));
   life.watch(connection, keepaliveMs(ctx.env));
   const forwarding = await life.until(openForwards(connection, request.forwards, reporter.notice));
   life.defer('the forwarded ports', () => forwarding.close());
@@ -72,7 +68,7 @@ async function runBuiltin(ctx: Context, cf: CfClients, endpoint: SshEndpoint, ta
     reporter.notice(
       request.forwards.length > 0
         ? 'Tunnels are open. Press Ctrl-C to close them.'
-        : `Connected to ${request.appName}/${target.index}, with no command and no tunnels (-N without -L). Press Ctrl-C to disconnect.`,
+        : `Connected to ${request.appName}/${request.index}, with no command and no tunnels (-N without -L). Press Ctrl-C to disconnect.`,
     );
     return life.stopped();
   }

@@ -2,15 +2,10 @@
 // process → instance to connect to (with cf's checks and clearer messages), whether SSH is
 // on at every level, and the connection itself with a fresh one-time code.
 import { isIP } from 'node:net';
-import type { Client } from 'ssh2';
-import type { App, InstanceStats, Process, RootInfo } from '../cf/cloud-controller.js';
-import type { Context } from '../context.js';
+import type { App, InstanceStats, Process, RootInfo, SshEnabled } from '../cf/cloud-controller.js';
 import { UserError } from '../errors.js';
 import { notAHost, parseHost } from '../net/hosts.js';
-import { connectSsh } from '../ssh/client.js';
-import { dialTimeoutMs, KEEPALIVE_COUNT_MAX, keepaliveMs } from '../ssh/settings.js';
 import type { CfClients } from './cf-clients.js';
-import { oneTimeCode } from './ssh-code.js';
 import { findApp } from './lookup.js';
 import { blockedTip, sshStatus } from './ssh-switches.js';
 
@@ -18,7 +13,8 @@ export interface SshEndpoint {
   host: string;
   port: number;
   fingerprint: string;
-  root: RootInfo;
+  /** The UAA client whose one-time codes the proxy takes, where the root names one. */
+  oauthClient?: string;
 }
 
 export interface InstanceTarget {
@@ -29,12 +25,17 @@ export interface InstanceTarget {
 }
 
 export async function sshEndpoint(cf: CfClients): Promise<SshEndpoint> {
-  const root = await cf.cc.root();
-  const href = root.links.app_ssh?.href ?? '';
+  return endpointOf((await cf.cc.root()).links.app_ssh);
+}
+
+/** The SSH proxy an API root's app_ssh link names, checked. */
+export function endpointOf(appSsh: RootInfo['links']['app_ssh']): SshEndpoint {
+  const href = appSsh?.href ?? '';
   if (!href) throw new UserError('SSH endpoint not set');
-  const fingerprint = root.links.app_ssh?.meta?.host_key_fingerprint ?? '';
+  const fingerprint = appSsh?.meta?.host_key_fingerprint ?? '';
   if (!fingerprint) throw new UserError('SSH hostkey fingerprint not set');
-  return { ...sshAddress(href), fingerprint, root };
+  const oauthClient = appSsh?.meta?.oauth_client;
+  return { ...sshAddress(href), fingerprint, ...(oauthClient && { oauthClient }) };
 }
 
 /** Diego's SSH proxy port, where the API root gives none. */
@@ -59,17 +60,43 @@ function sshAddress(href: string): { host: string; port: number } {
 /** Picks one of several running instances (the interactive picker); not called for one instance. */
 export type InstanceChooser = (app: App, process: Process, stats: InstanceStats[]) => Promise<number>;
 
-export async function findInstance(cf: CfClients, appName: string, processType: string, index: number | undefined, choose?: InstanceChooser): Promise<InstanceTarget> {
-  const { cc } = cf;
-  const app = await findApp(cf, appName);
-  if (app.state !== 'STARTED') throw new UserError(`Application '${appName}' is not in the STARTED state`);
-  const processes = await cc.processes(app.guid);
+/** A process remembered for the app, and its instances' look-up already under way. */
+export interface ProcessGuess {
+  appGuid: string;
+  processGuid: string;
+  stats: Promise<InstanceStats[]>;
+}
+
+/** The process and its instances as `guess` has them, when the app is the one it was made for and the process still its `processType`. */
+async function confirmedGuess(guess: ProcessGuess | undefined, app: App, processType: string): Promise<{ process: Process; stats: InstanceStats[] } | undefined> {
+  if (guess?.appGuid !== app.guid) return undefined;
+  const stats = await guess.stats.catch(() => undefined);
+  // Without instances nothing tells the process's type: looked up as if nothing were remembered.
+  if (!stats?.length || !stats.every((s) => s.type === processType)) return undefined;
+  return { process: { guid: guess.processGuid, type: processType, instances: stats.length }, stats };
+}
+
+async function processAndStats(cf: CfClients, app: App, processType: string): Promise<{ process: Process; stats: InstanceStats[] }> {
+  const processes = await cf.cc.processes(app.guid);
   const process = processes.find((p) => p.type === processType);
   if (!process) {
     const types = processes.map((p) => p.type).join(', ');
-    throw new UserError(`Process ${processType} not found${types ? `: ${appName} has ${types}` : ''}.`);
+    throw new UserError(`Process ${processType} not found${types ? `: ${app.name} has ${types}` : ''}.`);
   }
-  const stats = await cc.processStats(process.guid);
+  return { process, stats: await cf.cc.processStats(process.guid) };
+}
+
+export async function findInstance(
+  cf: CfClients,
+  appName: string,
+  processType: string,
+  index: number | undefined,
+  choose?: InstanceChooser,
+  guess?: ProcessGuess,
+): Promise<InstanceTarget> {
+  const app = await findApp(cf, appName);
+  if (app.state !== 'STARTED') throw new UserError(`Application '${appName}' is not in the STARTED state`);
+  const { process, stats } = (await confirmedGuess(guess, app, processType)) ?? (await processAndStats(cf, app, processType));
   const chosen = index ?? (choose && stats.length > 1 ? await choose(app, process, stats) : 0);
   const instance = stats.find((s) => s.index === chosen);
   if (!instance) {
@@ -84,37 +111,14 @@ export async function findInstance(cf: CfClients, appName: string, processType: 
   return { app, process, index: chosen, stats };
 }
 
-/** cf says only "not authorized" when SSH is off; this names the level before connecting. */
-export async function ensureSshEnabled(cf: CfClients, app: App, bin: string): Promise<void> {
-  if ((await cf.cc.sshEnabled(app.guid)).enabled) return;
+/** cf says only "not authorized" when SSH is off; this names the level before connecting. `enabled` is the app's ssh_enabled, when already asked. */
+export async function ensureSshEnabled(cf: CfClients, app: App, bin: string, enabled?: Promise<SshEnabled>): Promise<void> {
+  if ((await (enabled ?? cf.cc.sshEnabled(app.guid))).enabled) return;
   throw new UserError(blockedTip(await sshStatus(cf, app), bin));
 }
 
 export function sshUsername(target: InstanceTarget): string {
   return `cf:${target.process.guid}/${target.index}`;
-}
-
-export async function connectToInstance(
-  ctx: Context,
-  cf: CfClients,
-  endpoint: SshEndpoint,
-  target: InstanceTarget,
-  skipHostValidation: boolean,
-  signal: AbortSignal,
-): Promise<Client> {
-  const code = await oneTimeCode(cf, endpoint.root);
-  return connectSsh({
-    host: endpoint.host,
-    port: endpoint.port,
-    username: sshUsername(target),
-    password: code,
-    fingerprint: skipHostValidation ? undefined : endpoint.fingerprint,
-    env: ctx.env,
-    timeoutMs: dialTimeoutMs(ctx.env),
-    keepaliveMs: keepaliveMs(ctx.env),
-    keepaliveCountMax: KEEPALIVE_COUNT_MAX,
-    signal,
-  });
 }
 
 const quote = (text: string) => `'${text.replace(/'/g, `'\\''`)}'`;

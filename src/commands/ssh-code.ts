@@ -19,7 +19,7 @@ export const run: CommandRun<(typeof SPECS)['ssh-code']> = async (ctx, { args: {
   const target = await findInstance(cf, appName, options.process ?? 'web', index);
   await ensureSshEnabled(cf, target.app, ctx.bin);
   const user = sshUsername(target);
-  const code = await oneTimeCode(cf, endpoint.root);
+  const code = await oneTimeCode(cf, endpoint);
   const host = endpoint.host.includes(':') ? `[${endpoint.host}]` : endpoint.host;
   ctx.term.out(`ssh -p ${endpoint.port} ${user}@${host}`);
   ctx.term.out(`scp -P ${endpoint.port} -o User=${user} LOCAL_FILE ${host}:REMOTE_PATH`);

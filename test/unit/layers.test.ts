@@ -20,7 +20,7 @@ const MAY_IMPORT: Readonly<Record<string, readonly string[]>> = {
   uaa: ['config', 'errors', 'net'],
   ssh: ['errors', 'io', 'net'],
   services: ['errors'],
-  config: ['errors'],
+  config: ['errors', 'net/shape'],
   net: ['errors'],
   io: ['errors', 'version', 'commands/command-spec'],
   plugin: ['config', 'errors', 'version', 'commands/command-spec'],
