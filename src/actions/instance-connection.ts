@@ -8,6 +8,7 @@
 // switched off or an instance not running is named before any login is tried, and the code
 // goes only to a host whose key this run's root vouches for.
 import type { Client } from 'ssh2';
+import type { App, SshEnabled } from '../cf/cloud-controller.js';
 import type { Context } from '../context.js';
 import { LookupCache } from '../config/lookup-cache.js';
 import { ownStateFolder } from '../config/own-login.js';
@@ -24,6 +25,8 @@ export interface InstanceWanted {
   index: number;
   /** -k: the host key is not checked. */
   skipHostValidation: boolean;
+  /** What else must pass before anyone logs in (the caller's own checks); its refusal comes before ours. */
+  loginAfter?: Promise<unknown>;
 }
 
 export interface InstanceConnection {
@@ -35,7 +38,8 @@ export interface InstanceConnection {
 /** The remembered endpoint is not where this run's API root says the proxy is. */
 class EndpointMoved extends Error {}
 
-const sameEndpoint = (a: SshEndpoint, b: SshEndpoint) => a.host === b.host && a.port === b.port && a.fingerprint === b.fingerprint && a.oauthClient === b.oauthClient;
+const sameAddress = (a: SshEndpoint, b: SshEndpoint) => a.host === b.host && a.port === b.port;
+const sameEndpoint = (a: SshEndpoint, b: SshEndpoint) => sameAddress(a, b) && a.fingerprint === b.fingerprint && a.oauthClient === b.oauthClient;
 
 /** Keeps a promise that may be left unawaited (the run failed elsewhere first) from being an unhandled rejection. */
 function settledLater<T>(promise: Promise<T>): Promise<T> {
@@ -49,8 +53,13 @@ async function checkedInstance(ctx: Context, cf: CfClients, wanted: InstanceWant
   const hint = await cache.process(key);
   const guess = hint && { appGuid: hint.appGuid, processGuid: hint.processGuid, stats: settledLater(cf.cc.processStats(hint.processGuid)) };
   const enabledEarly = hint && settledLater(cf.cc.sshEnabled(hint.appGuid));
-  const target = await findInstance(cf, wanted.appName, wanted.processType, wanted.index, undefined, guess);
-  await ensureSshEnabled(cf, target.app, ctx.bin, target.app.guid === hint?.appGuid ? enabledEarly : undefined);
+  // The app's SSH switch is asked for alongside its process and instances (at once, when remembered).
+  let enabled: Promise<SshEnabled> | undefined;
+  const askEnabled = (app: App) => {
+    enabled = enabledEarly && app.guid === hint?.appGuid ? enabledEarly : settledLater(cf.cc.sshEnabled(app.guid));
+  };
+  const target = await findInstance(cf, wanted.appName, wanted.processType, wanted.index, undefined, guess, askEnabled);
+  await ensureSshEnabled(cf, target.app, ctx.bin, enabled);
   if (target.app.guid !== hint?.appGuid || target.process.guid !== hint.processGuid) {
     await cache.remember(undefined, { ...key, appGuid: target.app.guid, processGuid: target.process.guid, savedAt: ctx.now() });
   }
@@ -63,43 +72,62 @@ export async function openInstanceConnection(ctx: Context, cf: CfClients, wanted
   const remembered = await cache.endpoint(cf.login.api, ctx.now());
   const target = settledLater(checkedInstance(ctx, cf, wanted, cache));
 
-  const attempt = (dialled: SshEndpoint) => {
+  /** Once a login has been tried, no second one: each refused login is an audit event. */
+  let loginSent = false;
+  const attempt = async (dialled: SshEndpoint) => {
+    // Abandoned as soon as this run's root names another address: a stale memory costs no dial timeout.
+    const abandon = new AbortController();
+    const stop = () => abandon.abort(signal.reason);
+    signal.addEventListener('abort', stop, { once: true });
+    confirmed.then(
+      (endpoint) => {
+        if (!sameAddress(endpoint, dialled)) abandon.abort(new EndpointMoved());
+      },
+      () => undefined,
+    );
     // Asked for once the checks have passed, while the handshake goes on: a refused run asks UAA for nothing.
-    const code = settledLater(target.then(() => oneTimeCode(cf, dialled)));
+    const code = settledLater(Promise.all([target, wanted.loginAfter]).then(() => oneTimeCode(cf, dialled)));
     /** Where this run's root says the proxy is: else the dialled endpoint was a stale memory. */
     const current = async () => {
       const endpoint = await confirmed;
-      if (endpoint.host !== dialled.host || endpoint.port !== dialled.port) throw new EndpointMoved();
+      if (!sameAddress(endpoint, dialled)) throw new EndpointMoved();
       return endpoint;
     };
-    return connectSsh({
-      host: dialled.host,
-      port: dialled.port,
-      checkHostKey: wanted.skipHostValidation ? undefined : async (key) => verifyHostKey((await current()).fingerprint, key),
-      login: async () => {
-        const [instance, endpoint] = await Promise.all([target, current()]);
-        const password = endpoint.oauthClient === dialled.oauthClient ? await code : await oneTimeCode(cf, endpoint);
-        return { username: sshUsername(instance), password };
-      },
-      env: ctx.env,
-      timeoutMs: dialTimeoutMs(ctx.env),
-      keepaliveMs: keepaliveMs(ctx.env),
-      keepaliveCountMax: KEEPALIVE_COUNT_MAX,
-      signal,
-    });
+    try {
+      return await connectSsh({
+        host: dialled.host,
+        port: dialled.port,
+        checkHostKey: wanted.skipHostValidation ? undefined : async (key) => verifyHostKey((await current()).fingerprint, key),
+        login: async () => {
+          const [instance, endpoint] = await Promise.all([target, current(), wanted.loginAfter]);
+          const password = endpoint.oauthClient === dialled.oauthClient ? await code : await oneTimeCode(cf, endpoint);
+          loginSent = true;
+          return { username: sshUsername(instance), password };
+        },
+        env: ctx.env,
+        timeoutMs: dialTimeoutMs(ctx.env),
+        keepaliveMs: keepaliveMs(ctx.env),
+        keepaliveCountMax: KEEPALIVE_COUNT_MAX,
+        signal: abandon.signal,
+      });
+    } finally {
+      signal.removeEventListener('abort', stop);
+    }
   };
 
   let connection: Client;
   try {
     connection = await attempt(remembered ?? (await confirmed));
   } catch (err) {
-    // The look-ups' refusal (no such app, SSH off) is the more useful message, and the one a run
-    // that looked up first gave; then the root's, which the dial could not be confirmed without.
+    if (signal.aborted) throw err;
+    // The caller's and the look-ups' refusals (no such app, SSH off) are the more useful messages,
+    // and the ones a run that looked up first gave; then the root's, which the dial needed.
+    await wanted.loginAfter;
     await target;
     const endpoint = await confirmed;
     // A remembered endpoint that is no longer the root's (moved, or its dial failed): once more, where the root says.
     const stale = err instanceof EndpointMoved || (remembered !== undefined && !sameEndpoint(remembered, endpoint));
-    if (!stale) throw err;
+    if (!stale || loginSent) throw err;
     connection = await attempt(endpoint);
   }
   const endpoint = await confirmed;

@@ -83,14 +83,20 @@ async function writeRunCa(life: Lifecycle, ca: string): Promise<string> {
 export async function connectToService(ctx: Context, cf: CfClients, request: ServiceTunnelRequest, reporter: ServiceTunnelReporter): Promise<number> {
   const { appName, serviceName } = request;
   return withLifecycle(ctx, reporter, async (life) => {
-    const app = await life.until(findApp(cf, appName));
-    const fromBinding = request.credentials === 'binding' ? await life.until(bindingCredentials(cf, app, serviceName, reporter.notice)) : undefined;
-    const instance = request.credentials === 'key' ? await life.until(findServiceInstance(cf, serviceName)) : undefined;
-    await checkProgram(ctx, request.command, request.type ?? (fromBinding && detectType(fromBinding).type));
+    // What can refuse the run here (the service, the program after --) is found out while the SSH
+    // connection is under way; its login waits for it, so a refused run never logs in.
+    const refusals = (async () => {
+      const app = await findApp(cf, appName);
+      const fromBinding = request.credentials === 'binding' ? await bindingCredentials(cf, app, serviceName, reporter.notice) : undefined;
+      const instance = request.credentials === 'key' ? await findServiceInstance(cf, serviceName) : undefined;
+      await checkProgram(ctx, request.command, request.type ?? (fromBinding && detectType(fromBinding).type));
+      return { fromBinding, instance };
+    })();
     const index = request.index ?? 0;
-    const { connection, target } = await reporter.spin(`Opening a tunnel to ${serviceName} through ${appName}/${index}...`, () =>
-      life.until(openInstanceConnection(ctx, cf, { appName, processType: 'web', index, skipHostValidation: false }, life.signal)),
-    );
+    const connecting = openInstanceConnection(ctx, cf, { appName, processType: 'web', index, skipHostValidation: false, loginAfter: refusals }, life.signal);
+    connecting.catch(() => undefined);
+    const { fromBinding, instance } = await life.until(refusals);
+    const { connection, target } = await reporter.spin(`Opening a tunnel to ${serviceName} through ${appName}/${index}...`, () => life.until(connecting));
     life.watch(connection, keepaliveMs(ctx.env));
 
     // Only now, with SSH known to let us in, is anything made on the foundation.

@@ -93,9 +93,12 @@ export async function findInstance(
   index: number | undefined,
   choose?: InstanceChooser,
   guess?: ProcessGuess,
+  /** Told the app as soon as it is found, for look-ups of the caller's to start alongside ours. */
+  onApp?: (app: App) => void,
 ): Promise<InstanceTarget> {
   const app = await findApp(cf, appName);
   if (app.state !== 'STARTED') throw new UserError(`Application '${appName}' is not in the STARTED state`);
+  onApp?.(app);
   const { process, stats } = (await confirmedGuess(guess, app, processType)) ?? (await processAndStats(cf, app, processType));
   const chosen = index ?? (choose && stats.length > 1 ? await choose(app, process, stats) : 0);
   const instance = stats.find((s) => s.index === chosen);

@@ -1,6 +1,7 @@
 // The one place an SSH connection to Cloud Foundry's SSH proxy is made: the dial (direct or
 // through a proxy), Diego's algorithms, host key verification and cf's keepalive.
 import ssh2, { type AuthenticationType, type Client as SshClient, type NextAuthHandler } from 'ssh2';
+import type { Socket } from 'node:net';
 import { UserError } from '../errors.js';
 import { dial, type DialOptions } from './dial.js';
 import { useCloudFoundryKeepalive } from './keepalive.js';
@@ -49,6 +50,35 @@ export class ConnectionLostError extends UserError {
   }
 }
 
+/** The dial, or the signal's reason as soon as it is abandoned (a socket that connects after that is closed). */
+function dialUnlessAbandoned(options: SshConnectOptions): Promise<Socket> {
+  const dialling = dial(options.host, options.port, options);
+  const { signal } = options;
+  if (!signal) return dialling;
+  return new Promise((resolve, reject) => {
+    const abandon = () => {
+      reject(signal.reason as Error);
+      dialling.then(
+        (late) => late.destroy(),
+        () => undefined,
+      );
+    };
+    if (signal.aborted) return abandon();
+    signal.addEventListener('abort', abandon, { once: true });
+    dialling.then(
+      (sock) => {
+        signal.removeEventListener('abort', abandon);
+        if (signal.aborted) sock.destroy();
+        else resolve(sock);
+      },
+      (err: Error) => {
+        signal.removeEventListener('abort', abandon);
+        reject(err);
+      },
+    );
+  });
+}
+
 /** A time bound that stands still while we wait for something of ours rather than for the server. */
 class HandshakeBound {
   private timer?: NodeJS.Timeout;
@@ -85,7 +115,7 @@ class HandshakeBound {
 
 /** Connects and authenticates; resolves once the connection is ready for channels. `signal` abandons it at any point. */
 export async function connectSsh(options: SshConnectOptions): Promise<Client> {
-  const sock = await dial(options.host, options.port, options);
+  const sock = await dialUnlessAbandoned(options);
   const client = new Client();
   let hostKeyError: Error | undefined;
   let loginError: Error | undefined;

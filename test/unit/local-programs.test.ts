@@ -259,12 +259,20 @@ describe('local programs', () => {
   });
 
   it('after --, a first word that is no program is refused before anything is made, naming the client to give it to', async () => {
+    foundation.ssh!.proxy.log.length = 0;
+    foundation.requests.length = 0;
     const r = await runCli(developer, ['connect-to-service', 'tools-app', 'stub-redis', '--', 'PING'], { stubs });
     assert.equal(r.code, 1);
     assert.equal(r.stderr, "No program 'PING'; to give arguments to the client start them with the client's name: -- redis-cli PING\n");
     const pg = await runCli(developer, ['connect-to-service', 'tools-app', 'stub-pg', '--', 'select', '1'], { stubs });
     assert.equal(pg.stderr, "No program 'select'; to give arguments to the client start them with the client's name: -- psql select ...\n");
     assert.deepEqual(stubs.calls, [], 'nothing started');
+    // The SSH connection was under way meanwhile, but no one logged in, and UAA was asked for no code.
+    assert.deepEqual(foundation.ssh!.proxy.log, []);
+    assert.deepEqual(
+      foundation.requests.filter((request) => request.path.startsWith('/uaa/')),
+      [],
+    );
   });
 
   it('-- psql and -- mariadb-dump by name get the tunnel as the default client does; any other program its environment', async () => {

@@ -119,12 +119,23 @@ describe('remembered look-ups', () => {
     });
     await new Promise<void>((resolve) => impostor.listen(0, '127.0.0.1', resolve));
     after(() => impostor.close());
-    const stale = [{ port: closedPort }, { fingerprint: 'a'.repeat(64) }, { port: (impostor.address() as net.AddressInfo).port }];
+    // One that takes the connection and says nothing: abandoned once the root names another address, not after the handshake's 10 s.
+    const silent = net.createServer((socket) => socket.resume());
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    after(() => silent.close());
+    const stale = [
+      { port: closedPort },
+      { fingerprint: 'a'.repeat(64) },
+      { port: (impostor.address() as net.AddressInfo).port },
+      { port: (silent.address() as net.AddressInfo).port },
+    ];
     for (const change of stale) {
       writeLookups(home, { ...lookups, endpoints: [{ ...endpoint!, ...change }] });
       foundation.ssh!.proxy.log.length = 0;
+      const started = Date.now();
       const r = await ssh(home);
       assert.deepEqual([r.code, r.stdout, r.stderr], [0, '0\n', ''], JSON.stringify(change));
+      assert.ok(Date.now() - started < 5000, `${JSON.stringify(change)}: ${Date.now() - started} ms, within the handshake's bound of 10 s`);
       assert.deepEqual(
         accepted().map((entry) => entry.event),
         ['accepted'],
