@@ -15,6 +15,7 @@
 //   npm run build && node bench/latency.mjs [--rtt 0,50,100] [--runs 9] [--cf PATH] [--help]
 import { spawn, spawnSync } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, openSync, closeSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
@@ -287,6 +288,14 @@ async function main() {
     };
   }
 
+  // The relays at work: the SSH proxy speaks first, so its banner should come 2 RTT after the connect.
+  /** @type {number[]} */
+  const bannerMs = [];
+  for (const rtt of rtts) {
+    setRtt(rtt);
+    bannerMs.push(await firstBytes(relays.ssh.port));
+  }
+
   log(`${clients.length} clients × ${rtts.length} RTTs × ${runs} runs, interleaved`);
   /** @type {Record<string, Record<number, number[]>>} */
   const times = {};
@@ -322,9 +331,26 @@ async function main() {
     };
   });
   const hostNames = { ...Object.fromEntries(Object.entries(relays).map(([name, r]) => [r.address, name.toUpperCase()])), [new URL(foundation.api).host]: 'proxy→UAA' };
-  const report = formatReport({ rtts, runs, results, traffic, clients, hostNames, packaged, cfVersion, seconds: (Date.now() - startedAt) / 1000 });
+  const report = formatReport({ rtts, runs, results, traffic, clients, hostNames, bannerMs, packaged, cfVersion, seconds: (Date.now() - startedAt) / 1000 });
   console.log(report);
   if (values.json) writeFileSync(values.json, `${JSON.stringify({ rtts, runs, times, results, traffic }, null, 2)}\n`);
+}
+
+/**
+ * Milliseconds from a connect to 127.0.0.1:port to the first bytes the server sends.
+ * @param {number} port
+ * @returns {Promise<number>}
+ */
+function firstBytes(port) {
+  return new Promise((resolve, reject) => {
+    const started = performance.now();
+    const socket = net.connect(port, '127.0.0.1');
+    socket.once('data', () => {
+      resolve(performance.now() - started);
+      socket.destroy();
+    });
+    socket.once('error', reject);
+  });
 }
 
 /**
@@ -362,11 +388,12 @@ async function realCf(cf, home, caFile, api, check) {
  * @param {Record<string, { requests: RecordedRequest[], connections: Record<string, number> }>} report.traffic
  * @param {Client[]} report.clients
  * @param {Record<string, string>} report.hostNames API, UAA or SSH by relay address; the SSH proxy's own requests (to the address the foundation listens on) are not the client's
+ * @param {number[]} report.bannerMs per RTT, connect → the SSH proxy's banner through the relay
  * @param {string | undefined} report.packaged
  * @param {string | undefined} report.cfVersion
  * @param {number} report.seconds
  */
-function formatReport({ rtts, runs, results, traffic, clients, hostNames, packaged, cfVersion, seconds }) {
+function formatReport({ rtts, runs, results, traffic, clients, hostNames, bannerMs, packaged, cfVersion, seconds }) {
   /** @type {string[]} */
   const out = [];
   const p = (line = '') => out.push(line);
@@ -382,6 +409,7 @@ function formatReport({ rtts, runs, results, traffic, clients, hostNames, packag
   p(`real cf CLI: ${cfVersion ?? 'not measured (--cf PATH)'}`);
   p('foundation: HTTPS (its CA trusted through NODE_EXTRA_CA_CERTS, SSL_CERT_FILE for cf); relays on 127.0.0.1 for the API, UAA (own port) and SSH proxy,');
   p('each direction delayed RTT/2, a TCP connect costing one RTT');
+  p(`relay check, connect → the SSH proxy's banner (2 RTT expected): ${rtts.map((rtt, i) => `${fmt(bannerMs[i])} ms at ${rtt} ms`).join(', ')}`);
   p();
   p(`## Time to done, ${runs} runs each per RTT, interleaved: median (min–max) ms`);
   p();
