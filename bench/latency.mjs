@@ -168,8 +168,10 @@ async function main() {
     if (!m || Number(m[1]) !== relays.ssh.port) throw new Error(`ssh-code --openssh ${app} does not name the SSH relay: ${r.stdout}`);
     return m[2];
   };
-  const opensshArgs = ['-F', '/dev/null', '-o', 'StrictHostKeyChecking=no', '-o', 'UserKnownHostsFile=/dev/null', '-o', 'LogLevel=ERROR'];
-  opensshArgs.push('-o', 'PubkeyAuthentication=no', '-o', 'PreferredAuthentications=password', '-p', String(relays.ssh.port));
+  const opensshArgs = [
+    ...['-F', '/dev/null', '-o', 'StrictHostKeyChecking=no', '-o', 'UserKnownHostsFile=/dev/null', '-o', 'LogLevel=ERROR'],
+    ...['-o', 'PubkeyAuthentication=no', '-o', 'PreferredAuthentications=password', '-p', String(relays.ssh.port)],
+  ];
   const appLogin = await opensshLogin(APP);
   const dbLogin = await opensshLogin(DB_APP);
   const freshCode = async () => check('ssh-code', await byHand(['ssh-code']), /^\S+\s*$/).stdout.trim();
@@ -240,6 +242,8 @@ async function main() {
   }
   const controlSocket = path.join(work, 'master.sock');
   const tunnelLog = path.join(work, 'ssh-tunnel.log');
+  // A run cut short leaves the backgrounded tunnel: its master socket stops it.
+  cleanups.push(() => existsSync(controlSocket) && spawnSync('ssh', ['-S', controlSocket, '-O', 'exit', 'bench']));
   clients.push({
     id: 'cts-by-hand',
     label: 'by hand: cf-ssh-tools ssh-code, ssh -f -N -L, psql -tAc "select 1"',
