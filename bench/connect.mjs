@@ -11,18 +11,16 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { fileURLToPath } from 'node:url';
+import { BIN, ROOT } from './lib/foundation.mjs';
+import { freePort } from './lib/processes.mjs';
+import { median } from './lib/stats.mjs';
 
-const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const BIN = path.join(root, 'build/src/bin.js');
-const { startFoundation } = await import(path.join(root, 'build/test/foundation/server.js'));
+const { startFoundation } = await import(path.join(ROOT, 'build/test/foundation/server.js'));
 
 const { values } = parseArgs({ options: { runs: { type: 'string', default: '7' }, concurrent: { type: 'string', default: '100' } } });
 const runs = Number(values.runs);
 const concurrent = Number(values.concurrent);
 
-/** @param {number[]} xs */
-const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 /** @param {number[]} xs */
 const range = (xs) => `${Math.min(...xs).toFixed(0)}-${Math.max(...xs).toFixed(0)}`;
 
@@ -91,14 +89,6 @@ async function portAnswers(port) {
     });
     s.once('error', () => resolve(false));
   });
-}
-
-async function freePort() {
-  const server = net.createServer();
-  await /** @type {Promise<void>} */ (new Promise((resolve) => server.listen(0, '127.0.0.1', resolve)));
-  const { port } = /** @type {import('node:net').AddressInfo} */ (server.address());
-  await new Promise((resolve) => server.close(resolve));
-  return port;
 }
 
 const foundation = await startFoundation({ databases: ['postgres', 'redis'] });

@@ -24,10 +24,10 @@ import readline from 'node:readline';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
+import { BIN, control, FOUNDATION_MAIN, gitState, ROOT, startFoundation } from './lib/foundation.mjs';
+import { cleanup, cleanups, collect, exited, freePort, run, stopChild, track } from './lib/processes.mjs';
+import { fmt, fmtSummary, summary } from './lib/stats.mjs';
 
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const BIN = path.join(ROOT, 'build/src/bin.js');
-const FOUNDATION_MAIN = path.join(ROOT, 'build/test/foundation/main.js');
 const { keyOnlySshdConfig } = await import(pathToFileURL(path.join(ROOT, 'build/test/foundation/backends.js')).href);
 const SSHD = '/usr/sbin/sshd';
 const NATIVE_BINDING = path.join(ROOT, 'node_modules/ssh2/lib/protocol/crypto/build/Release/sshcrypto.node');
@@ -39,8 +39,7 @@ const CLK_TCK = Number(execFileSync('getconf', ['CLK_TCK']).toString().trim()) |
 
 /** @typedef {import('node:child_process').ChildProcess} ChildProcess */
 /** @typedef {import('node:net').AddressInfo} AddressInfo */
-/** @typedef {{ median: number, min: number, max: number, n: number, all: number[] }} Summary */
-/** @typedef {{ code: number | null, signal: NodeJS.Signals | null, stdout: string, stderr: string, ms: number }} RunResult */
+/** @typedef {import('./lib/stats.mjs').Summary} Summary */
 /** @typedef {{ port: number, next: () => Promise<{ bytes: number, at: bigint }>, close: () => Promise<void> }} Sink */
 /** @typedef {Awaited<ReturnType<typeof startFoundation>>} Foundation */
 /** @typedef {Awaited<ReturnType<typeof startPrivateSshd>>} PrivateSshd */
@@ -155,73 +154,6 @@ function parseSize(text) {
   return Math.round(Number(m[1]) * ({ K: 2 ** 10, M: 2 ** 20, G: 2 ** 30 }[unit] ?? 1));
 }
 
-/** @type {Set<ChildProcess>} */
-const children = new Set();
-/** @type {(() => unknown)[]} */
-const cleanups = [];
-
-/**
- * @template {ChildProcess} T
- * @param {T} child
- * @returns {T}
- */
-function track(child) {
-  children.add(child);
-  child.once('exit', () => children.delete(child));
-  return child;
-}
-
-/**
- * @param {ChildProcess} child
- * @param {NodeJS.Signals} [signal]
- */
-function killChild(child, signal = 'SIGTERM') {
-  try {
-    if (child.exitCode === null && child.signalCode === null) child.kill(signal);
-  } catch {
-    // Gone already.
-  }
-}
-
-/**
- * @param {ChildProcess} child
- * @returns {Promise<void>}
- */
-function exited(child, timeoutMs = 10_000) {
-  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
-  return new Promise((resolve) => {
-    const timer = setTimeout(() => {
-      killChild(child, 'SIGKILL');
-      resolve();
-    }, timeoutMs);
-    child.once('exit', () => {
-      clearTimeout(timer);
-      resolve();
-    });
-  });
-}
-
-/**
- * @param {ChildProcess} child
- * @param {NodeJS.Signals} [signal]
- */
-async function stopChild(child, signal = 'SIGTERM') {
-  killChild(child, signal);
-  await exited(child);
-}
-
-async function cleanup() {
-  for (const fn of cleanups.reverse()) {
-    try {
-      await fn();
-    } catch (err) {
-      console.error(`cleanup: ${/** @type {Error} */ (err).message}`);
-    }
-  }
-  cleanups.length = 0;
-  for (const child of children) killChild(child, 'SIGKILL');
-}
-
 /**
  * utime + stime of a process, in seconds (all of its threads).
  * @param {number} pid
@@ -285,18 +217,6 @@ function descendantsCpu(pid) {
   return total;
 }
 
-/** @returns {Promise<number>} */
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const probe = net.createServer();
-    probe.once('error', reject);
-    probe.listen(0, '127.0.0.1', () => {
-      const { port } = /** @type {AddressInfo} */ (probe.address());
-      probe.close(() => resolve(port));
-    });
-  });
-}
-
 /**
  * Whether something listens on 127.0.0.1:port, from /proc/net/tcp (no connection made).
  * @param {number} port
@@ -323,42 +243,6 @@ async function waitListening(port, child, stderr, timeoutMs = 20_000) {
     if (Date.now() > deadline) throw new Error(`nothing listens on ${port} after ${timeoutMs} ms: ${stderr()}`);
     await sleep(10);
   }
-}
-
-/** @param {import('node:stream').Readable | null} stream */
-function collect(stream) {
-  let text = '';
-  stream?.on('data', (d) => (text += d));
-  return () => text.trim().slice(-2000);
-}
-
-/**
- * @param {string} command
- * @param {string[]} args
- * @param {{ env?: NodeJS.ProcessEnv, cwd?: string, timeoutMs?: number }} [options]
- * @returns {Promise<RunResult>}
- */
-function run(command, args, { env, cwd, timeoutMs = 30_000 } = {}) {
-  return new Promise((resolve, reject) => {
-    const started = process.hrtime.bigint();
-    const child = track(spawn(command, args, { env, cwd, stdio: ['ignore', 'pipe', 'pipe'] }));
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    const timer = setTimeout(() => {
-      killChild(child, 'SIGKILL');
-      reject(new Error(`${command} ${args.join(' ')} did not finish within ${timeoutMs} ms`));
-    }, timeoutMs);
-    child.once('error', reject);
-    // Timed to the exit; resolved once its output is read too.
-    let ms = 0;
-    child.once('exit', () => (ms = Number(process.hrtime.bigint() - started) / 1e6));
-    child.once('close', (code, signal) => {
-      clearTimeout(timer);
-      resolve({ code, signal, stdout, stderr, ms });
-    });
-  });
 }
 
 /**
@@ -428,35 +312,6 @@ async function pump(port, size, sink, timeoutMs) {
 }
 
 // --- The foundation, a logged-in home, OpenSSH's askpass ---------------------------------
-
-/** @param {string[]} [nodeArgs] */
-async function startFoundation(nodeArgs = []) {
-  const child = track(spawn(process.execPath, [...nodeArgs, FOUNDATION_MAIN, '--port', '0'], { stdio: ['ignore', 'pipe', 'pipe'] }));
-  const stderr = collect(child.stderr);
-  /** @type {string} */
-  const api = await new Promise((resolve, reject) => {
-    readline.createInterface({ input: child.stdout }).on('line', (line) => {
-      const m = /^api=(.+)$/.exec(line);
-      if (m) resolve(m[1]);
-    });
-    child.once('exit', (code) => reject(new Error(`the foundation exited with ${code}: ${stderr()}`)));
-    setTimeout(() => reject(new Error(`the foundation did not start: ${stderr()}`)), 30_000).unref();
-  });
-  const sshMatch = /ssh=127\.0\.0\.1:(\d+)/.exec(stderr());
-  if (!sshMatch) throw new Error(`the foundation did not say where its SSH proxy listens: ${stderr()}`);
-  return { child, api, sshPort: Number(sshMatch[1]) };
-}
-
-/**
- * @param {string} api
- * @param {string} method
- * @param {string} route
- */
-async function control(api, method, route) {
-  const res = await fetch(`${api}${route}`, { method });
-  const text = await res.text();
-  return text ? JSON.parse(text) : undefined;
-}
 
 // --- A private sshd for the direct measurements -------------------------------------------
 
@@ -619,19 +474,6 @@ async function throughputRun(kind, ctx, sink, size, timeoutMs, serverCpu) {
 
 // --- Statistics and output --------------------------------------------------------------------
 
-/** @param {number[]} xs */
-const median = (xs) => {
-  const s = [...xs].sort((a, b) => a - b);
-  const mid = s.length >> 1;
-  return s.length % 2 ? s[mid] : (s[mid - 1] + s[mid]) / 2;
-};
-/** @type {(xs: number[]) => Summary} */
-const summary = (xs) => ({ median: median(xs), min: Math.min(...xs), max: Math.max(...xs), n: xs.length, all: xs });
-/** @type {(x: number, digits?: number) => string} */
-const fmt = (x, digits = 0) => x.toFixed(digits);
-/** @type {(s: Summary, digits?: number) => string} */
-const fmtSummary = (s, digits = 0) => `${fmt(s.median, digits)} (${fmt(s.min, digits)}–${fmt(s.max, digits)})`;
-
 function machineFacts() {
   const cpuinfo = readFileSync('/proc/cpuinfo', 'utf8');
   const model = /^model name\s*:\s*(.*)$/m.exec(cpuinfo)?.[1] ?? 'unknown';
@@ -651,16 +493,6 @@ function machineFacts() {
       .join(' '),
     git: gitState(),
   };
-}
-
-/** The commit, and whether src/ differs from it (build/ is compiled from the work tree). */
-function gitState() {
-  /** @param {string[]} args */
-  const git = (...args) => spawnSync('git', args, { cwd: ROOT, encoding: 'utf8' }).stdout?.trim() ?? '';
-  const head = git('rev-parse', '--short', 'HEAD');
-  if (!head) return 'not a git checkout';
-  const changed = git('status', '--porcelain', '--', 'src').split('\n').filter(Boolean).length;
-  return `${head}${changed ? `, with ${changed} uncommitted change(s) under src/` : ', src/ as committed'}`;
 }
 
 function nativeBinding() {
@@ -746,7 +578,7 @@ async function main() {
   const home = path.join(work, 'home');
   mkdirSync(home, { mode: 0o700 });
 
-  const foundation = await startFoundation(values['proxy-nodelay'] ? ['--import', NODELAY_PRELOAD] : []);
+  const foundation = await startFoundation({ nodeArgs: values['proxy-nodelay'] ? ['--import', NODELAY_PRELOAD] : [] });
   cleanups.push(() => stopChild(foundation.child));
   log(`foundation: ${foundation.api}, SSH proxy on 127.0.0.1:${foundation.sshPort}`);
 

@@ -125,7 +125,7 @@ export function authenticated(world: World, tokens: TokenService, settings: CcSe
   };
 }
 
-export function ccRoutes(router: Router, world: World, tokens: TokenService, settings: CcSettings, baseUrl: () => string): void {
+export function ccRoutes(router: Router, world: World, tokens: TokenService, settings: CcSettings, baseUrl: () => string, uaaUrl: () => string): void {
   const link = linker(baseUrl);
 
   const renderOrg = (org: Org) => ({
@@ -208,8 +208,8 @@ export function ccRoutes(router: Router, world: World, tokens: TokenService, set
         cloud_controller_v3: { href: `${baseUrl()}/v3`, meta: { version: CC_VERSION } },
         network_policy_v0: link('/networking/v0/external'),
         network_policy_v1: link('/networking/v1/external'),
-        login: link('/uaa'),
-        uaa: link('/uaa'),
+        login: { href: uaaUrl() },
+        uaa: { href: uaaUrl() },
         credhub: null,
         routing: link('/routing'),
         logging: { href: baseUrl().replace(/^http/, 'ws') + '/logging' },

@@ -41,9 +41,17 @@ export interface FoundationOptions {
   postgres?: PostgresEngine;
   /** Where a line goes when a database server starts or fails to (main.ts: stderr). */
   databaseLog?: (line: string) => void;
+  /**
+   * Addresses published to clients instead of those the foundation listens on, e.g. relays in
+   * front of it: the API origin (root and v3 links), the UAA origin (uaa and login links; its
+   * /uaa path is the foundation's) and the SSH endpoint as HOST:PORT (app_ssh).
+   */
+  published?: { apiUrl?: string; uaaUrl?: string; ssh?: string };
 }
 
 export interface RecordedRequest {
+  /** The Host header: which published address the client used (absent in records made by hand). */
+  host?: string;
   method: string;
   path: string;
   query: string;
@@ -71,8 +79,11 @@ export interface FoundationSsh {
 
 export async function startFoundation(options: FoundationOptions = {}): Promise<Foundation> {
   const world = new World();
+  // Where it listens (its SSH proxy and backends call it there), and what clients are told.
   let url = '';
-  const tokens = new TokenService(() => `${url}/uaa`);
+  let apiUrl = '';
+  const uaaUrl = () => `${options.published?.uaaUrl ?? apiUrl}/uaa`;
+  const tokens = new TokenService(uaaUrl);
   if (options.accessTokenTtl) tokens.accessTtlSeconds = options.accessTokenTtl;
   const settings: CcSettings = { pageSize: 50, appSsh: { href: '', fingerprint: '' }, brokerDelayMs: 300, brokerCreateFailures: 0, brokerDeleteFailures: 0 };
   const requests: RecordedRequest[] = [];
@@ -107,7 +118,7 @@ export async function startFoundation(options: FoundationOptions = {}): Promise<
     const backends = new BackendPool(world, () => url, options.sshBackend);
     const proxy = await SshProxy.start({ world, tokens, backends, uaaUrl: () => `${url}/uaa`, ca: () => certificate, port: options.sshPort });
     ssh = { proxy, backends };
-    settings.appSsh = { href: proxy.address, fingerprint: proxy.fingerprint('sha256-base64') };
+    settings.appSsh = { href: options.published?.ssh ?? proxy.address, fingerprint: proxy.fingerprint('sha256-base64') };
   }
   const stopServers = async () => {
     await ssh?.proxy.stop();
@@ -116,17 +127,17 @@ export async function startFoundation(options: FoundationOptions = {}): Promise<
   };
 
   const router = new Router();
-  uaaRoutes(router, world, tokens, () => `${url}/uaa`);
-  ccRoutes(router, world, tokens, settings, () => url);
-  serviceRoutes(router, world, tokens, settings, () => url);
+  uaaRoutes(router, world, tokens, uaaUrl);
+  ccRoutes(router, world, tokens, settings, () => apiUrl, uaaUrl);
+  serviceRoutes(router, world, tokens, settings, () => apiUrl);
   controlRoutes(router, world, tokens, settings, requests, ssh, databases);
 
   const handler: http.RequestListener = (req, res) => {
     const parsed = new URL(req.url ?? '/', 'http://foundation');
     if (!parsed.pathname.startsWith('/foundation/')) {
-      requests.push({ method: req.method ?? 'GET', path: parsed.pathname, query: parsed.search });
+      requests.push({ host: req.headers.host, method: req.method ?? 'GET', path: parsed.pathname, query: parsed.search });
     }
-    void router.dispatch(req, res, url, () => ccError(404, 10000, 'CF-NotFound', 'Unknown request'));
+    void router.dispatch(req, res, apiUrl, () => ccError(404, 10000, 'CF-NotFound', 'Unknown request'));
   };
 
   const server = tls ? https.createServer(tls, handler) : http.createServer(handler);
@@ -145,6 +156,7 @@ export async function startFoundation(options: FoundationOptions = {}): Promise<
   }
   const { port } = server.address() as AddressInfo;
   url = `${options.https ? 'https' : 'http'}://${host}:${port}`;
+  apiUrl = options.published?.apiUrl ?? url;
 
   return {
     url,
