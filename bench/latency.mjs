@@ -168,10 +168,8 @@ async function main() {
     if (!m || Number(m[1]) !== relays.ssh.port) throw new Error(`ssh-code --openssh ${app} does not name the SSH relay: ${r.stdout}`);
     return m[2];
   };
-  const opensshArgs = [
-    ...['-F', '/dev/null', '-o', 'StrictHostKeyChecking=no', '-o', 'UserKnownHostsFile=/dev/null', '-o', 'LogLevel=ERROR'],
-    ...['-o', 'PubkeyAuthentication=no', '-o', 'PreferredAuthentications=password', '-p', String(relays.ssh.port)],
-  ];
+  const opensshArgs = ['-F', '/dev/null', '-o', 'StrictHostKeyChecking=no', '-o', 'UserKnownHostsFile=/dev/null', '-o', 'LogLevel=ERROR'];
+  opensshArgs.push('-o', 'PubkeyAuthentication=no', '-o', 'PreferredAuthentications=password', '-p', String(relays.ssh.port));
   const appLogin = await opensshLogin(APP);
   const dbLogin = await opensshLogin(DB_APP);
   const freshCode = async () => check('ssh-code', await byHand(['ssh-code']), /^\S+\s*$/).stdout.trim();
