@@ -1,6 +1,6 @@
 // `npm run foundation [-- --port N] [--https [--ca-out FILE]] [--token-ttl SECONDS] [--ssh-port N | --no-ssh]
-// [--databases LIST | --no-databases] [--pglite] [--public-url URL] [--public-uaa-url URL] [--public-ssh HOST:PORT]`:
-// runs the test Cloud Foundry in the foreground and prints `api=URL` once it is ready (and on
+// [--databases LIST | --no-databases] [--pglite] [--public-url URL] [--public-uaa-url URL] [--public-ssh HOST:PORT]
+// [--seed-apps N]`: runs the test Cloud Foundry in the foreground and prints `api=URL` once it is ready (and on
 // stderr `ssh=HOST:PORT`, where its SSH proxy listens, and a line such as
 // `postgres=127.0.0.1:PORT (PostgreSQL 15, TLS)` when a database server starts: each starts at
 // the first need of it). The --public-* options publish other addresses in its links (relays in
@@ -16,7 +16,7 @@ const USAGE = [
   '    [--ssh-port N (default 0) | --no-ssh]',
   `    [--databases ${DATABASE_KINDS.join(',')} (the default: all installed) | --no-databases] [--pglite (PGlite serves postgres)]`,
   "    [--public-url URL (the API origin in its links)] [--public-uaa-url URL (the UAA and login origin; default: the API's)]",
-  '    [--public-ssh HOST:PORT (the SSH endpoint it publishes)]',
+  '    [--public-ssh HOST:PORT (the SSH endpoint it publishes)] [--seed-apps N (N more apps in orgs perf-org-K, 100 to a space)]',
 ].join('\n');
 
 function portOption(name: string, value: string): number {
@@ -58,6 +58,7 @@ interface Options {
   databases: DatabaseKind[];
   pglite: boolean;
   published: { apiUrl?: string; uaaUrl?: string; ssh?: string };
+  seedApps: number;
 }
 
 function parse(): Options {
@@ -75,6 +76,7 @@ function parse(): Options {
       'public-url': { type: 'string' },
       'public-uaa-url': { type: 'string' },
       'public-ssh': { type: 'string' },
+      'seed-apps': { type: 'string', default: '0' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -94,7 +96,9 @@ function parse(): Options {
     uaaUrl: originOption('public-uaa-url', values['public-uaa-url']),
     ssh: hostPortOption('public-ssh', values['public-ssh']),
   };
-  return { port, https, caOut: values['ca-out'], ttl, ssh: !values['no-ssh'], sshPort, databases, pglite: values.pglite ?? false, published };
+  const seedApps = Number(values['seed-apps']);
+  if (!(Number.isInteger(seedApps) && seedApps >= 0)) throw new Error(`--seed-apps takes a number of apps, not '${values['seed-apps']}'`);
+  return { port, https, caOut: values['ca-out'], ttl, ssh: !values['no-ssh'], sshPort, databases, pglite: values.pglite ?? false, published, seedApps };
 }
 
 async function main(): Promise<void> {
@@ -113,6 +117,7 @@ async function main(): Promise<void> {
     sshPort: options.sshPort,
     databases: options.databases,
     postgres: options.pglite ? 'pglite' : undefined,
+    seedApps: options.seedApps,
     databaseLog: (line) => console.error(line),
     published: options.published,
   });

@@ -10,10 +10,16 @@ import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { generate } from 'selfsigned';
 import { type BackendKind, BackendPool } from './backends.js';
+import { auditRoutes } from './audit-routes.js';
 import { type CcSettings, ccRoutes } from './cc-routes.js';
+import { complianceControlRoutes } from './compliance-control.js';
 import { DATABASE_KINDS, type DatabaseKind, Databases, type PostgresEngine } from './databases.js';
+import { deploymentRoutes, Deployments } from './deployments.js';
+import { metadataRoutes } from './metadata-routes.js';
+import { rolesRoutes } from './roles-routes.js';
 import { ccError, json, type Reply, type Request, Router } from './router.js';
 import { serviceRoutes } from './service-routes.js';
+import { seedApps, seedHistory } from './seed.js';
 import { seedServices } from './services.js';
 import { FINGERPRINT_FORMATS, type FingerprintFormat, SshProxy } from './ssh-proxy.js';
 import { INSTANCE_STATES, type Instance, World } from './state.js';
@@ -47,6 +53,10 @@ export interface FoundationOptions {
    * /uaa path is the foundation's) and the SSH endpoint as HOST:PORT (app_ssh).
    */
   published?: { apiUrl?: string; uaaUrl?: string; ssh?: string };
+  /** Extra apps, 100 to a space and 50 spaces to an org (perf-org-K, perf-space-K), to benchmark large orgs. */
+  seedApps?: number;
+  /** Days audit events are kept (CC's sample configuration: 31). */
+  auditRetentionDays?: number;
 }
 
 export interface RecordedRequest {
@@ -69,6 +79,7 @@ export interface Foundation {
   ssh?: FoundationSsh;
   /** The database servers behind the service instances, with `databases`. */
   databases?: Databases;
+  deployments: Deployments;
   stop(): Promise<void>;
 }
 
@@ -79,6 +90,9 @@ export interface FoundationSsh {
 
 export async function startFoundation(options: FoundationOptions = {}): Promise<Foundation> {
   const world = new World();
+  if (options.auditRetentionDays) world.audit.retentionDays = options.auditRetentionDays;
+  seedHistory(world);
+  seedApps(world, options.seedApps ?? 0);
   // Where it listens (its SSH proxy and backends call it there), and what clients are told.
   let url = '';
   let apiUrl = '';
@@ -120,7 +134,11 @@ export async function startFoundation(options: FoundationOptions = {}): Promise<
     ssh = { proxy, backends };
     settings.appSsh = { href: options.published?.ssh ?? proxy.address, fingerprint: proxy.fingerprint('sha256-base64') };
   }
+  const deployments = new Deployments(world, async (process) => {
+    if (ssh) await Promise.all(process.instances.map((_, index) => ssh.backends.stopInstance(process.guid, index)));
+  });
   const stopServers = async () => {
+    deployments.stop();
     await ssh?.proxy.stop();
     await ssh?.backends.stop();
     await databases?.stop();
@@ -128,9 +146,14 @@ export async function startFoundation(options: FoundationOptions = {}): Promise<
 
   const router = new Router();
   uaaRoutes(router, world, tokens, uaaUrl);
-  ccRoutes(router, world, tokens, settings, () => apiUrl, uaaUrl);
+  const renderers = ccRoutes(router, world, tokens, settings, () => apiUrl, uaaUrl);
+  metadataRoutes(router, world, tokens, settings, renderers);
   serviceRoutes(router, world, tokens, settings, () => apiUrl);
+  auditRoutes(router, world, tokens, settings, () => apiUrl);
+  rolesRoutes(router, world, tokens, settings, () => apiUrl);
+  deploymentRoutes(router, world, deployments, tokens, settings, () => apiUrl);
   controlRoutes(router, world, tokens, settings, requests, ssh, databases);
+  complianceControlRoutes(router, world, deployments);
 
   const handler: http.RequestListener = (req, res) => {
     const parsed = new URL(req.url ?? '/', 'http://foundation');
@@ -167,6 +190,7 @@ export async function startFoundation(options: FoundationOptions = {}): Promise<
     certificate,
     ssh,
     databases,
+    deployments,
     async stop() {
       await stopServers();
       await new Promise<void>((resolve) => {
