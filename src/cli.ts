@@ -1,6 +1,7 @@
 // Builds the commander program from the command specs, runs it, and turns whatever happened
-// into output and an exit code. Never exits the process itself.
-import { Command, CommanderError, Option } from 'commander';
+// into output and an exit code. Never exits the process itself. Help and the version are
+// answered without commander, which is loaded only for a command.
+import type { Command, CommanderError, Option } from 'commander';
 import type { ArgumentSpec, CommandInput, CommandRun, CommandSpec, OptionSpec } from './commands/command-spec.js';
 import { COMMAND_NAMES, COMMAND_SPECS, type CommandName, SPECS } from './commands/specs.js';
 import type { Context } from './context.js';
@@ -27,8 +28,25 @@ const COMMANDS: { [N in CommandName]: () => Promise<CommandRun<(typeof SPECS)[N]
 
 const isCommandName = (name: string): name is CommandName => Object.hasOwn(SPECS, name);
 
+/** Commands that make a request only sometimes (a revocable token, a new target): axios loads at their first. */
+const SOMETIMES_REQUESTING: ReadonlySet<CommandName> = new Set(['logout', 'target']);
+
+type Commander = typeof import('commander');
+
+/**
+ * What needs no command: the program's help (no arguments, --help, -h, help) and --version.
+ * The entry point answers these before loading anything a command needs.
+ */
+export function answerWithoutCommand(argv: readonly string[], bin: string): string | undefined {
+  if (argv.length > 1) return undefined;
+  const [only] = argv;
+  if (only === undefined || only === '--help' || only === '-h' || only === 'help') return programHelp(COMMAND_SPECS, bin).trimEnd();
+  if (only === '--version' || only === '-v') return VERSION;
+  return undefined;
+}
+
 /** "--app-instance-index, -i" with value INDEX → commander's "-i, --app-instance-index <INDEX>". */
-function commanderOption(spec: OptionSpec): Option {
+function commanderOption({ Option }: Commander, spec: OptionSpec): Option {
   const names = spec.flag.split(',').map((s) => s.trim());
   const short = names.find((n) => /^-[^-]$/.test(n));
   const long = names.find((n) => n.startsWith('--'));
@@ -107,8 +125,21 @@ function usageMessage(err: CommanderError, argv: readonly string[]): string {
 
 export async function runCli(argv: string[], ctx: Context): Promise<number> {
   const { term } = ctx;
-  let exitCode = 0;
+  const answer = answerWithoutCommand(argv, ctx.bin);
+  if (answer !== undefined) {
+    term.out(answer);
+    return 0;
+  }
+  const [first = ''] = argv;
+  if (!first.startsWith('-') && first !== 'help' && !isCommandName(first)) {
+    term.err(`'${first}' is not a registered command. See '${ctx.bin} help'.`);
+    return 1;
+  }
+  const current = COMMAND_SPECS.find((s) => s.name === first);
 
+  const commander = await import('commander');
+  const { Command, CommanderError } = commander;
+  let exitCode = 0;
   const program = new Command(ctx.bin)
     .exitOverride()
     .configureOutput({
@@ -123,7 +154,7 @@ export async function runCli(argv: string[], ctx: Context): Promise<number> {
     const spec: CommandSpec = SPECS[name];
     const command = program.command(spec.name).description(spec.description).allowExcessArguments(true);
     for (const argument of spec.arguments ?? []) command.argument(commanderArgument(argument));
-    const options = (spec.options ?? []).map((option) => ({ spec: option, option: commanderOption(option) }));
+    const options = (spec.options ?? []).map((option) => ({ spec: option, option: commanderOption(commander, option) }));
     for (const { option } of options) command.addOption(option);
     command.configureHelp({ formatHelp: () => `${helpFor(ctx, spec)}\n` });
     command.action(async (...params: unknown[]) => {
@@ -132,22 +163,13 @@ export async function runCli(argv: string[], ctx: Context): Promise<number> {
       if (!declared.some((a) => a.kind === 'rest') && self.args.length > declared.length) {
         throw new UsageError(`unexpected argument "${self.args.slice(declared.length).join(' ')}"`);
       }
+      // Parsed: the command will run. axios loads meanwhile, for the first request, unless it may make none.
+      if (!SOMETIMES_REQUESTING.has(name)) ctx.preloadHttp();
       // The one place where a spec's typed input meets the generic parse: each run is typed by its spec.
       const run = (await COMMANDS[name]()) as CommandRun<CommandSpec>;
       exitCode = (await run(ctx, commandInput(spec, options, self))) ?? 0;
     });
   }
-
-  const [first] = argv;
-  if (first === undefined) {
-    term.out(programHelp(COMMAND_SPECS, ctx.bin).trimEnd());
-    return 0;
-  }
-  if (!first.startsWith('-') && first !== 'help' && !isCommandName(first)) {
-    term.err(`'${first}' is not a registered command. See '${ctx.bin} help'.`);
-    return 1;
-  }
-  const current = COMMAND_SPECS.find((s) => s.name === first);
 
   try {
     await program.parseAsync(argv, { from: 'user' });

@@ -2,6 +2,9 @@
 import type { CommandSpec } from '../commands/command-spec.js';
 import { VERSION } from '../version.js';
 
+/** What users type to run us outside cf. */
+export const STANDALONE_NAME = 'cf-ssh-tools';
+
 const INDENT = '   ';
 
 /** `name` is what the user types after `prefix`: the command's own name, or its name inside cf. */

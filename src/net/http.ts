@@ -60,11 +60,34 @@ export interface HttpResponse<T = unknown> {
   data: T;
 }
 
+let axiosInstance: Promise<AxiosInstance> | undefined;
+
+/**
+ * axios, loaded once per process and only for a run that makes a request: help, usage errors
+ * and --version never pay for it. A command that will make requests calls this as soon as it
+ * is known, so that the loading overlaps its reading of config files; the first request awaits it.
+ */
+export function loadAxios(): Promise<AxiosInstance> {
+  if (!axiosInstance) {
+    axiosInstance = import('axios').then(({ default: axios }) =>
+      axios.create({
+        proxy: false, // proxies are chosen per URL below, with CONNECT for https
+        maxRedirects: 0, // the one-time SSH code arrives in a redirect's Location
+        validateStatus: () => true,
+        // A stream, read here: axios's timeout restarts at every byte and its buffer has no bound.
+        responseType: 'stream',
+      }),
+    );
+    // A failed load is the first request's error, not an unhandled rejection of the preload.
+    axiosInstance.catch(() => undefined);
+  }
+  return axiosInstance;
+}
+
 const RETRIED_STATUSES = new Set([500, 502, 503, 504]);
 const RETRIED_ERRORS = new Set(['ECONNRESET', 'EPIPE']);
 
 export class HttpClient {
-  private axios?: Promise<AxiosInstance>;
   private readonly directAgents: { http: http.Agent; https: https.Agent };
   private readonly proxyAgents = new Map<string, http.Agent>();
   private readonly limits: HttpLimits;
@@ -77,20 +100,6 @@ export class HttpClient {
       https: new https.Agent({ keepAlive: true, rejectUnauthorized: !options.sslDisabled }),
     };
     this.limits = { ...HTTP_LIMITS, ...options.limits };
-  }
-
-  /** axios is loaded at the first request: help, usage errors and --version never pay for it. */
-  private client(): Promise<AxiosInstance> {
-    this.axios ??= import('axios').then(({ default: axios }) =>
-      axios.create({
-        proxy: false, // proxies are chosen per URL below, with CONNECT for https
-        maxRedirects: 0, // the one-time SSH code arrives in a redirect's Location
-        validateStatus: () => true,
-        // A stream, read here: axios's timeout restarts at every byte and its buffer has no bound.
-        responseType: 'stream',
-      }),
-    );
-    return this.axios;
   }
 
   /**
@@ -149,7 +158,7 @@ export class HttpClient {
     this.options.trace?.(formatRequest({ method: req.method, url, headers, body }, new Date(), this.traceSecrets));
 
     // Loaded first: the deadline is the server's, not our modules' loading time.
-    const axios = await this.client();
+    const axios = await loadAxios();
     const agents = await this.agentsFor(proxy);
     // One deadline for the whole exchange: connecting, sending, and reading the answer to its end.
     const deadline = new AbortController();
