@@ -68,6 +68,8 @@ async function checkedInstance(ctx: Context, cf: CfClients, wanted: InstanceWant
 
 export async function openInstanceConnection(ctx: Context, cf: CfClients, wanted: InstanceWanted, signal: AbortSignal): Promise<InstanceConnection> {
   const cache = new LookupCache(ownStateFolder(ctx.env).dir);
+  // The code is asked for only once the checks pass; its connection (TCP and TLS) need not wait for them.
+  cf.uaa.preconnect();
   const confirmed = settledLater(cf.cc.root().then((root) => endpointOf(root.links.app_ssh)));
   const remembered = await cache.endpoint(cf.login.api, ctx.now());
   const target = settledLater(checkedInstance(ctx, cf, wanted, cache));

@@ -3,7 +3,8 @@
 // server can make a request cost: its time, the size of its answer, and the waits it asks for.
 import http from 'node:http';
 import https from 'node:https';
-import { addAbortSignal, type Readable } from 'node:stream';
+import { isIP } from 'node:net';
+import { addAbortSignal, type Duplex, type Readable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { AxiosInstance } from 'axios';
 import { LimitError, NetworkError, UserError } from '../errors.js';
@@ -87,8 +88,43 @@ export function loadAxios(): Promise<AxiosInstance> {
 const RETRIED_STATUSES = new Set([500, 502, 503, 504]);
 const RETRIED_ERRORS = new Set(['ECONNRESET', 'EPIPE']);
 
+/** The host:port a connection of an agent's is for. */
+const connectionKey = (host: string | null | undefined, port: number | string | null | undefined) => `${host ?? ''}:${port ?? ''}`;
+
+/**
+ * An HTTPS agent that can open a connection (TCP and TLS, two round trips) before the request
+ * that needs it is ready to go, while other work goes on; the request then takes it.
+ */
+class WarmableAgent extends https.Agent {
+  private readonly warm = new Map<string, Duplex>();
+
+  warmUp(host: string, port: number): void {
+    const key = connectionKey(host, port);
+    if (this.warm.has(key)) return;
+    const socket = super.createConnection({ host, port, servername: isIP(host) ? undefined : host, rejectUnauthorized: this.options.rejectUnauthorized }) as Duplex & {
+      unref(): void;
+    };
+    // Unused, it must neither keep the process alive nor surface its error: the request would open its own.
+    socket.unref();
+    socket.on('error', () => undefined);
+    socket.once('close', () => this.warm.delete(key));
+    this.warm.set(key, socket);
+  }
+
+  override createConnection(options: http.ClientRequestArgs, callback?: (err: Error | null, socket: Duplex) => void): Duplex | null | undefined {
+    const key = connectionKey(options.host, options.port);
+    const socket = this.warm.get(key) as (Duplex & { ref(): void }) | undefined;
+    if (socket && !socket.destroyed) {
+      this.warm.delete(key);
+      socket.ref();
+      return socket;
+    }
+    return super.createConnection(options, callback);
+  }
+}
+
 export class HttpClient {
-  private readonly directAgents: { http: http.Agent; https: https.Agent };
+  private readonly directAgents: { http: http.Agent; https: WarmableAgent };
   private readonly proxyAgents = new Map<string, http.Agent>();
   private readonly limits: HttpLimits;
   /** The secrets this client's trace has met: hidden in all it traces after. */
@@ -97,9 +133,19 @@ export class HttpClient {
   constructor(private readonly options: HttpOptions) {
     this.directAgents = {
       http: new http.Agent({ keepAlive: true }),
-      https: new https.Agent({ keepAlive: true, rejectUnauthorized: !options.sslDisabled }),
+      https: new WarmableAgent({ keepAlive: true, rejectUnauthorized: !options.sslDisabled }),
     };
     this.limits = { ...HTTP_LIMITS, ...options.limits };
+  }
+
+  /**
+   * Opens the connection a request to `origin` will need, ahead of it (HTTPS and no proxy only;
+   * otherwise nothing). Nothing is sent: the server sees a request only when one is made.
+   */
+  preconnect(origin: string): void {
+    const url = URL.canParse(origin) ? new URL(origin) : undefined;
+    if (url?.protocol !== 'https:' || httpProxyFor(url, this.options.env)) return;
+    this.directAgents.https.warmUp(parseHost(url.hostname) ?? url.hostname, Number(url.port) || 443);
   }
 
   /**

@@ -37,6 +37,11 @@ export class UaaClient {
     private readonly uaaEndpoint: string,
   ) {}
 
+  /** Opens the connection the one-time code's request will take, while the checks that must come first run. */
+  preconnect(): void {
+    this.http.preconnect(this.uaaEndpoint);
+  }
+
   passwordGrant(username: string, password: string, origin?: string): Promise<TokenGrant> {
     const form: Record<string, string> = { grant_type: 'password', username, password };
     if (origin) form.login_hint = JSON.stringify({ origin });

@@ -6,7 +6,7 @@ import { spawn } from 'node:child_process';
 import dc from 'node:diagnostics_channel';
 import { rmSync } from 'node:fs';
 import type { ClientRequest } from 'node:http';
-import type { TLSSocket } from 'node:tls';
+import tls, { type TLSSocket } from 'node:tls';
 import { after, before, describe, it } from 'node:test';
 import { HttpClient } from '../../src/net/http.js';
 import { type Foundation, startFoundation } from '../foundation/server.js';
@@ -83,6 +83,37 @@ describe('HTTP connections over TLS', () => {
     assert.equal(added.resumed, true, 'the second connection to the host resumes the TLS session');
   });
 
+  it('a connection opened ahead of a request is the one the request takes', async () => {
+    const client = new HttpClient({ sslDisabled: true, userAgent: 'cf-ssh-tools-test', env: {} });
+    // Every TLS connection the agents open goes through tls.connect.
+    const opened: unknown[] = [];
+    const connect = tls.connect;
+    tls.connect = ((...args: Parameters<typeof connect>) => {
+      const socket = connect(...args);
+      opened.push(socket);
+      return socket;
+    }) as typeof connect;
+    const watch = watchConnections();
+    try {
+      client.preconnect(foundation.url);
+      assert.equal(opened.length, 1, 'the connection is being opened before any request');
+      const res = await client.send({ method: 'GET', url: `${foundation.url}/` });
+      assert.equal(res.status, 200);
+      assert.equal(opened.length, 1, 'the request opened no connection of its own');
+      assert.deepEqual(
+        [...watch.connections.values()].map((c) => c.requests),
+        [['GET /']],
+      );
+      // Plain HTTP, or a proxy in the way: nothing is opened ahead.
+      new HttpClient({ sslDisabled: true, userAgent: 'cf-ssh-tools-test', env: {} }).preconnect(foundation.url.replace('https:', 'http:'));
+      new HttpClient({ sslDisabled: true, userAgent: 'cf-ssh-tools-test', env: { https_proxy: 'http://127.0.0.1:9' } }).preconnect(foundation.url);
+      assert.equal(opened.length, 1);
+    } finally {
+      watch.stop();
+      tls.connect = connect;
+    }
+  });
+
   it("a login's API and UAA requests reuse connections, and every later connection resumes the session", async () => {
     const home = tempHome();
     homes.push(home);
@@ -107,12 +138,14 @@ describe('HTTP connections over TLS', () => {
     );
   });
 
-  it('kept-alive connections do not hold the process open once its work is done', async () => {
+  it('kept-alive connections, and one opened ahead but never used, do not hold the process open once its work is done', async () => {
     // The foundation keeps idle connections 75 s: a process held by one would outlive the wait below.
     const script = `
       import { HttpClient } from ${JSON.stringify(`${ROOT}/build/src/net/http.js`)};
       const client = new HttpClient({ sslDisabled: true, userAgent: 'cf-ssh-tools-test', env: {} });
       const statuses = [];
+      // Opened ahead and never used: it must not hold the process either.
+      client.preconnect(process.env.API.replace('127.0.0.1', 'localhost'));
       for (const path of ['/', '/uaa/login']) statuses.push((await client.send({ method: 'GET', url: process.env.API + path })).status);
       console.log(statuses.join(' '));`;
     const child = spawn(process.execPath, ['--input-type=module', '-e', script], { env: { PATH: process.env.PATH, API: foundation.url }, stdio: ['ignore', 'pipe', 'pipe'] });
