@@ -79,9 +79,12 @@ async function rollingRestart(ctx: Context, cf: CfClients, app: App): Promise<vo
       `The rolling deployment ${deployment.guid} of app '${app.name}' is still ${reason} after ${DEPLOYMENT_WAIT_MS / 60_000} minutes; it goes on in Cloud Foundry: ${follow}.`,
     );
   }
+  if (reason === 'SUPERSEDED') {
+    throw new UserError(`The rolling deployment ${deployment.guid} of app '${app.name}' was SUPERSEDED by a newer one, whose instances start with SSH too: ${follow}.`);
+  }
   if (!outcome.deployed) {
     throw new UserError(
-      `The rolling deployment ${deployment.guid} of app '${app.name}' ended ${reason}: instances that were not replaced run without SSH. See 'cf events ${app.name}' and 'cf app ${app.name}'.`,
+      `The rolling deployment ${deployment.guid} of app '${app.name}' ended ${reason}: the instances it did not replace run without SSH. See 'cf events ${app.name}' and 'cf app ${app.name}'.`,
     );
   }
   term.out(`Deployment ${deployment.guid} ${reason}: the instances of app '${app.name}' run with SSH.`);
