@@ -149,6 +149,7 @@ describe('SSH switches', () => {
         reason: 'Disabled globally',
         levels: { global: false, space: true, app: true },
         blockedBy: 'global',
+        grant: null,
       });
     } finally {
       foundation.world.globalSsh = true;
