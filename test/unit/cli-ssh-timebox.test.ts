@@ -4,7 +4,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { EXPIRES_AT_ANNOTATION, grantDuration, MAX_GRANT_MS, REASON_ANNOTATION, sshGrantOf } from '../../src/actions/ssh-grant.js';
-import type { App } from '../../src/cf/cloud-controller.js';
+import { deploymentOutcome } from '../../src/actions/ssh-switches.js';
+import type { App, CloudController, Deployment } from '../../src/cf/cloud-controller.js';
 import { type Foundation, startFoundation } from '../foundation/server.js';
 import { assertRequests, expectRequests } from '../helpers/expect-requests.js';
 import { passwordGrant } from '../helpers/foundation.js';
@@ -53,6 +54,25 @@ describe('a grant on its own', () => {
     // Anything but a UTC time counts as expired, so that enforcement ends it rather than leaving it on for good.
     for (const unreadable of ['2026-12-01T13:00:00', '2026-12-01 13:00', 'tomorrow', '2026-13-45T99:00:00Z']) {
       assert.deepEqual(sshGrantOf(appWith({ [EXPIRES_AT_ANNOTATION]: unreadable }), at), { expiresAt: undefined, reason: undefined, expired: true }, unreadable);
+    }
+  });
+});
+
+describe('how a deployment ended', () => {
+  // A deployment already at its end is read as it is: nothing is asked of the Cloud Controller.
+  const noCc = {} as CloudController;
+  const ended = (deployment: Deployment) => deploymentOutcome(noCc, deployment, new AbortController().signal);
+
+  it("reads today's status and the older state alike; only DEPLOYED is a success", async () => {
+    for (const [deployment, finished, deployed, reason] of [
+      [{ guid: 'd', status: { value: 'FINALIZED', reason: 'DEPLOYED' } }, true, true, 'DEPLOYED'],
+      [{ guid: 'd', status: { value: 'FINALIZED', reason: 'CANCELED' } }, true, false, 'CANCELED'],
+      [{ guid: 'd', status: { value: 'FINALIZED', reason: 'SUPERSEDED' } }, true, false, 'SUPERSEDED'],
+      // CCs before status (3.76) sent only `state`.
+      [{ guid: 'd', state: 'DEPLOYED' }, true, true, 'DEPLOYED'],
+      [{ guid: 'd', state: 'CANCELED' }, true, false, 'CANCELED'],
+    ] as const) {
+      assert.deepEqual(await ended(deployment), { deployment, finished, deployed, reason });
     }
   });
 });
