@@ -10,7 +10,7 @@ import type { Context } from '../context.js';
 import { LimitError, StoppedError, UsageError, UserError } from '../errors.js';
 import type { CommandRun } from './command-spec.js';
 import type { SPECS } from './specs.js';
-import { bothTimes, grantText, switchApp } from './ssh-switch.js';
+import { bothTimes, grantText, ownCommand, switchApp } from './ssh-switch.js';
 
 type Options = Parameters<CommandRun<(typeof SPECS)['enable-ssh']>>[1]['options'];
 
@@ -34,7 +34,7 @@ export const run: CommandRun<(typeof SPECS)['enable-ssh']> = async (ctx, { args:
   const { term, bin } = ctx;
   if (timeBox) {
     term.out(`SSH for app '${appName}' is granted until ${bothTimes(timeBox.expiresAt, ctx.env)}${timeBox.reason === undefined ? '' : `: ${timeBox.reason}`}.`);
-    term.out(`It stays on until the first '${bin} disable-ssh --expired' or '${bin} ssh-audit --enforce' in this space after that time.`);
+    term.out(`It stays on until the first '${ownCommand(ctx, 'disable-ssh')} --expired' or '${bin} ssh-audit --enforce' in this space after that time.`);
   } else if (previousGrant) {
     term.out(`SSH for app '${appName}' is no longer time-boxed (the grant was ${grantText(previousGrant, ctx)}): it stays on until disabled.`);
   }
@@ -47,7 +47,7 @@ export const run: CommandRun<(typeof SPECS)['enable-ssh']> = async (ctx, { args:
   if (options.restart) return rollingRestart(ctx, cf, app);
   term.out(changed ? 'TIP: An app restart is required for the change to take effect.' : 'TIP: An app restart may be required for the change to take effect.');
   term.out(
-    `Instances start their SSH server only when they start with SSH enabled: '${bin} enable-ssh ${appName} --restart rolling' restarts them one by one, so the app keeps serving.`,
+    `Instances start their SSH server only when they start with SSH enabled: '${ownCommand(ctx, 'enable-ssh')} ${appName} --restart rolling' restarts them one by one, so the app keeps serving.`,
   );
 };
 

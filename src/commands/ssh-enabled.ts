@@ -4,7 +4,7 @@ import { sshGrantOf, utcText } from '../actions/ssh-grant.js';
 import { blockedTip, sshStatus } from '../actions/ssh-switches.js';
 import type { CommandRun } from './command-spec.js';
 import type { SPECS } from './specs.js';
-import { grantText } from './ssh-switch.js';
+import { grantText, ownCommand } from './ssh-switch.js';
 
 export const run: CommandRun<(typeof SPECS)['ssh-enabled']> = async (ctx, { args: { appName }, options }) => {
   const cf = await loggedInClients(ctx, 'space', ctx.term.notice);
@@ -21,7 +21,7 @@ export const run: CommandRun<(typeof SPECS)['ssh-enabled']> = async (ctx, { args
   // An expired grant ends only when someone ends it: until then SSH is as open as ever.
   if (grant?.expired && status.levels.app !== false) {
     ctx.term.err(
-      `WARNING: the SSH grant of app '${appName}' has expired but SSH is still enabled for it. It stays so until someone runs '${ctx.bin} disable-ssh --expired' or '${ctx.bin} ssh-audit --enforce' in space '${status.space}'.`,
+      `WARNING: the SSH grant of app '${appName}' has expired but SSH is still enabled for it. It stays so until someone runs '${ownCommand(ctx, 'disable-ssh')} --expired' or '${ctx.bin} ssh-audit --enforce' in space '${status.space}'.`,
     );
   }
   if (status.enabled) return;

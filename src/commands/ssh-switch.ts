@@ -6,7 +6,7 @@ import { type SshGrant, utcText } from '../actions/ssh-grant.js';
 import { type AppSwitchResult, setAppSsh, setSpaceSsh, type TimeBox } from '../actions/ssh-switches.js';
 import type { Context } from '../context.js';
 import type { CommandRun } from './command-spec.js';
-import type { SPECS } from './specs.js';
+import { SPECS } from './specs.js';
 
 const verb = (enabled: boolean) => (enabled ? 'Enabling' : 'Disabling');
 const state = (enabled: boolean) => (enabled ? 'enabled' : 'disabled');
@@ -28,6 +28,14 @@ export function spaceSwitch(enabled: boolean): CommandRun<(typeof SPECS)['allow-
     if (!changed) ctx.term.out(`ssh support for space '${spaceName}' is already ${state(enabled)}.`);
     ctx.term.ok();
   };
+}
+
+/**
+ * How to run one of our commands from where this run was started: inside cf, enable-ssh is cf's
+ * own, without our options, and ours goes by its plugin name.
+ */
+export function ownCommand(ctx: Context, name: 'enable-ssh' | 'disable-ssh'): string {
+  return ctx.bin === 'cf' ? `cf ${SPECS[name].pluginName}` : `${ctx.bin} ${name}`;
 }
 
 /** What disabling means, said where SSH is disabled: nothing needs restarting. */
