@@ -1,10 +1,12 @@
 // The SSH switches at their three levels: app (features/ssh of the app), space
 // (features/ssh of the space) and global (the foundation's setting, seen only through
 // the reason CC gives in /v3/apps/:guid/ssh_enabled).
-import type { App, Space, SshFeature } from '../cf/cloud-controller.js';
-import { CfApiError } from '../errors.js';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { App, CloudController, Deployment, Space, SshFeature } from '../cf/cloud-controller.js';
+import { CfApiError, describeError } from '../errors.js';
 import { type CfClients, targetedSpace } from './cf-clients.js';
 import { findApp, findTargetedOrgSpace } from './lookup.js';
+import { CLEARED_GRANT, grantAnnotations, type SshGrant, sshGrantOf } from './ssh-grant.js';
 
 export type SshLevel = 'global' | 'space' | 'app';
 
@@ -65,6 +67,14 @@ export interface AppSwitchResult {
   app: App;
   /** False when the app's switch already had the state asked for. */
   changed: boolean;
+  /** The time-boxed grant the app had before, now replaced or removed. */
+  previousGrant?: SshGrant;
+}
+
+/** Until when, and why, SSH is enabled (enable-ssh --for). */
+export interface TimeBox {
+  expiresAt: Date;
+  reason?: string;
 }
 
 /**
@@ -79,15 +89,111 @@ async function setSwitch(read: () => Promise<SshFeature>, write: (enabled: boole
   return before.enabled !== enabled;
 }
 
-export async function setAppSsh(cf: CfClients, appName: string, enabled: boolean): Promise<AppSwitchResult> {
+/**
+ * Sets the app's switch, and its grant with it: enabling with a time box records it, enabling
+ * without one or disabling removes any grant the app had. A grant is written before SSH is
+ * enabled, so that no failure leaves SSH on without its expiry; it is removed after SSH is
+ * disabled, so that a failure leaves an expired grant for the next `disable-ssh --expired`.
+ */
+export async function setAppSsh(cf: CfClients, appName: string, enabled: boolean, now: number, timeBox?: TimeBox): Promise<AppSwitchResult> {
   const { cc } = cf;
   const app = await findApp(cf, appName);
+  const previousGrant = sshGrantOf(app, now);
+  if (timeBox && enabled) await cc.updateAppAnnotations(app.guid, grantAnnotations(timeBox.expiresAt, timeBox.reason));
+  else if (previousGrant && enabled) await cc.updateAppAnnotations(app.guid, CLEARED_GRANT);
   const changed = await setSwitch(
     () => cc.appSshFeature(app.guid),
     (on) => cc.setAppSshFeature(app.guid, on),
     enabled,
   );
-  return { app, changed };
+  if (previousGrant && !enabled) await cc.updateAppAnnotations(app.guid, CLEARED_GRANT);
+  return { app, changed, previousGrant };
+}
+
+/** What `disable-ssh --expired` did, or would do, about one app's grant. */
+export interface GrantEnding {
+  app: App;
+  grant: SshGrant;
+  /** The app's switch before: on means SSH was still open. */
+  wasEnabled: boolean;
+  /** Why ending it failed; the other apps' grants are ended all the same. */
+  failure?: string;
+}
+
+export interface ExpiredGrants {
+  space: Space;
+  ended: GrantEnding[];
+  /** Grants that have not expired: left as they are. */
+  running: { app: App; grant: SshGrant }[];
+}
+
+/**
+ * Ends the expired grants of the targeted space's apps: SSH disabled, then the grant removed
+ * (so a failure in between leaves it for the next run). `dryRun` only reads.
+ */
+export async function endExpiredGrants(cf: CfClients, now: number, dryRun: boolean): Promise<ExpiredGrants> {
+  const { cc } = cf;
+  const space = targetedSpace(cf);
+  const granted = (await cc.spaceApps(space.guid)).flatMap((app) => {
+    const grant = sshGrantOf(app, now);
+    return grant ? [{ app, grant }] : [];
+  });
+  const ended: GrantEnding[] = [];
+  // One app after another: a scheduled job has time, and CC's rate limit is shared with people.
+  for (const { app, grant } of granted.filter(({ grant }) => grant.expired)) {
+    const ending: GrantEnding = { app, grant, wasEnabled: false };
+    try {
+      ending.wasEnabled = (await cc.appSshFeature(app.guid)).enabled;
+      if (!dryRun) {
+        await cc.setAppSshFeature(app.guid, false);
+        await cc.updateAppAnnotations(app.guid, CLEARED_GRANT);
+      }
+    } catch (err) {
+      if (!(err instanceof CfApiError)) throw err;
+      ending.failure = describeError(err).message;
+    }
+    ended.push(ending);
+  }
+  return { space, ended, running: granted.filter(({ grant }) => !grant.expired) };
+}
+
+const DEPLOYMENT_POLL_MS = 500;
+/** The longest a rolling restart is waited for; it goes on after that, on Cloud Foundry. */
+export const DEPLOYMENT_WAIT_MS = 10 * 60_000;
+
+/** How a deployment ended: DEPLOYED is the only success; CANCELED, SUPERSEDED, ... are not. */
+export interface DeploymentOutcome {
+  deployment: Deployment;
+  /** False when it had not finished within DEPLOYMENT_WAIT_MS. */
+  finished: boolean;
+  deployed: boolean;
+  /** CC's word for where it stands: DEPLOYING, DEPLOYED, CANCELED, SUPERSEDED, ... */
+  reason: string;
+}
+
+function deploymentStage(deployment: Deployment): Omit<DeploymentOutcome, 'deployment'> {
+  const reason = deployment.status?.reason ?? deployment.state ?? 'UNKNOWN';
+  // Older CCs send only `state`, whose last words are DEPLOYED and CANCELED.
+  const finished = deployment.status?.value ? deployment.status.value === 'FINALIZED' : reason === 'DEPLOYED' || reason === 'CANCELED';
+  return { finished, deployed: finished && reason === 'DEPLOYED', reason };
+}
+
+/** Starts a rolling deployment of the app, so that its instances restart one by one and the app keeps serving. */
+export function startRollingRestart(cf: CfClients, app: App): Promise<Deployment> {
+  return cf.cc.createRollingDeployment(app.guid);
+}
+
+/** Waits, until `signal` aborts it, for the deployment to finish, or DEPLOYMENT_WAIT_MS to pass. */
+export async function deploymentOutcome(cc: CloudController, started: Deployment, signal: AbortSignal): Promise<DeploymentOutcome> {
+  // The wall clock, not ctx.now: a test's fixed clock must not make the wait endless.
+  const deadline = performance.now() + DEPLOYMENT_WAIT_MS;
+  let deployment = started;
+  for (;;) {
+    const stage = deploymentStage(deployment);
+    if (stage.finished || performance.now() >= deadline) return { deployment, ...stage };
+    await sleep(DEPLOYMENT_POLL_MS, undefined, { signal });
+    deployment = await cc.deployment(started.guid);
+  }
 }
 
 export interface SpaceSwitchResult {

@@ -10,9 +10,9 @@ import { readAnswer, type Shape } from '../net/shape.js';
 import type { TokenSource } from '../net/token-source.js';
 import { FoundationOrigins } from './foundation-origins.js';
 import * as schemas from './schemas.js';
-import type { App, AppEnv, CredentialBinding, InstanceStats, Organization, Process, Resource, RootInfo, Space, SshEnabled, SshFeature } from './schemas.js';
+import type { App, AppEnv, CredentialBinding, Deployment, InstanceStats, Organization, Process, Resource, RootInfo, Space, SshEnabled, SshFeature } from './schemas.js';
 
-export type { App, AppEnv, CredentialBinding, InstanceStats, Organization, Process, Resource, RootInfo, Space, SshEnabled, SshFeature } from './schemas.js';
+export type { App, AppEnv, CredentialBinding, Deployment, InstanceStats, Organization, Process, Resource, RootInfo, Space, SshEnabled, SshFeature } from './schemas.js';
 
 const JOB_POLL_MS = 200;
 /** The longest an asynchronous operation (creating or deleting a service key) is waited for. */
@@ -103,6 +103,27 @@ export class CloudController {
 
   async sshEnabled(appGuid: string): Promise<SshEnabled> {
     return this.get(`/v3/apps/${appGuid}/ssh_enabled`, schemas.sshEnabled);
+  }
+
+  // Time-boxed SSH: the grant lives in the app's annotations, and enabling takes a restart.
+
+  /** Every app of a space, with its annotations. */
+  async spaceApps(spaceGuid: string): Promise<App[]> {
+    return this.list('/v3/apps', schemas.app, { space_guids: spaceGuid, per_page: '5000' });
+  }
+
+  /** Sets annotations (a null value removes one); CC records the change as audit.app.update. */
+  async updateAppAnnotations(appGuid: string, annotations: Record<string, string | null>): Promise<App> {
+    return this.call('PATCH', `/v3/apps/${appGuid}`, schemas.app, { metadata: { annotations } });
+  }
+
+  /** Starts a rolling deployment of the app's current droplet: new instances replace old ones one by one. */
+  async createRollingDeployment(appGuid: string): Promise<Deployment> {
+    return this.call('POST', '/v3/deployments', schemas.deployment, { strategy: 'rolling', relationships: { app: { data: { guid: appGuid } } } });
+  }
+
+  async deployment(deploymentGuid: string): Promise<Deployment> {
+    return this.get(`/v3/deployments/${deploymentGuid}`, schemas.deployment);
   }
 
   async appEnv(appGuid: string): Promise<AppEnv> {

@@ -28,6 +28,8 @@ export interface Space extends Resource {}
 export interface App extends Resource {
   /** STARTED or STOPPED. */
   state: string;
+  /** Annotations are free text for people and tools; labels are not read. */
+  metadata?: { annotations?: Record<string, unknown> };
 }
 
 export interface Process {
@@ -54,6 +56,15 @@ export interface SshFeature {
 export interface SshEnabled {
   enabled: boolean;
   reason: string;
+}
+
+/** A deployment of an app (`POST /v3/deployments`), as far as its progress goes. */
+export interface Deployment {
+  guid: string;
+  /** Since CC 3.76: value ACTIVE or FINALIZED, reason DEPLOYING, DEPLOYED, CANCELED, SUPERSEDED, ... */
+  status?: { value?: string; reason?: string };
+  /** The older single word, still sent: DEPLOYING, DEPLOYED, CANCELING, CANCELED. */
+  state?: string;
 }
 
 export interface AppEnv {
@@ -99,7 +110,7 @@ export const rootInfo: Shape<RootInfo> = object<RootInfo>({
 
 export const resource: Shape<Resource> = object<Resource>({ guid: string, name: string });
 
-export const app: Shape<App> = object<App>({ guid: string, name: string, state: string });
+export const app: Shape<App> = object<App>({ guid: string, name: string, state: string, metadata: optional(object({ annotations: optional(record) })) });
 
 export const process: Shape<Process> = object<Process>({ guid: string, type: string, instances: wholeNumber });
 
@@ -116,6 +127,12 @@ export const instanceStats: Shape<InstanceStats> = object<InstanceStats>({
 export const sshFeature: Shape<SshFeature> = object<SshFeature>({ enabled: boolean });
 
 export const sshEnabled: Shape<SshEnabled> = object<SshEnabled>({ enabled: boolean, reason: string });
+
+export const deployment: Shape<Deployment> = object<Deployment>({
+  guid: string,
+  status: optional(object({ value: optional(string), reason: optional(string) })),
+  state: optional(string),
+});
 
 export const appEnv: Shape<AppEnv> = object<AppEnv>({ system_env_json: optional(object({ VCAP_SERVICES: anything })) });
 

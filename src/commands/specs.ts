@@ -47,16 +47,38 @@ export const SPECS = {
     name: 'enable-ssh',
     pluginName: 'xenable-ssh',
     description: 'Enable ssh for the application',
-    usage: '{cmd} APP_NAME',
+    usage: '{cmd} APP_NAME [--for DURATION [--reason REASON]] [--restart rolling]',
     arguments: [{ name: 'APP_NAME', key: 'appName', kind: 'required' }],
+    options: [
+      {
+        flag: '--for',
+        key: 'duration',
+        kind: 'value',
+        value: 'DURATION',
+        description: "Enable for this long only (30m, 2h, 1d; at most 30d): the expiry is kept in the app's annotations, and 'disable-ssh --expired' ends it",
+      },
+      { flag: '--reason', key: 'reason', kind: 'value', value: 'REASON', description: 'Why, with --for: kept beside the expiry (an incident number, say)' },
+      {
+        flag: '--restart',
+        key: 'restart',
+        kind: 'value',
+        value: 'STRATEGY',
+        description: 'rolling: restart the instances one by one with a rolling deployment, so that they start with SSH, and wait for it',
+      },
+    ],
     seeAlso: ['allow-space-ssh', 'space-ssh-allowed', 'ssh', 'ssh-enabled'],
   },
   'disable-ssh': {
     name: 'disable-ssh',
     pluginName: 'xdisable-ssh',
     description: 'Disable ssh for the application',
-    usage: '{cmd} APP_NAME',
-    arguments: [{ name: 'APP_NAME', key: 'appName', kind: 'required' }],
+    usage: `{cmd} APP_NAME
+{cmd} --expired [--dry-run]`,
+    arguments: [{ name: 'APP_NAME', key: 'appName', kind: 'optional' }],
+    options: [
+      { flag: '--expired', key: 'expired', kind: 'flag', description: 'Disable ssh for every app of the targeted space whose time-boxed grant (enable-ssh --for) has expired' },
+      { flag: '--dry-run', key: 'dryRun', kind: 'flag', description: 'With --expired, show what would change and change nothing' },
+    ],
     seeAlso: ['disallow-space-ssh', 'space-ssh-allowed', 'ssh', 'ssh-enabled'],
   },
   'ssh-enabled': {
@@ -65,7 +87,7 @@ export const SPECS = {
     description: 'Reports whether SSH is enabled on an application container instance',
     usage: '{cmd} APP_NAME [--json]',
     arguments: [{ name: 'APP_NAME', key: 'appName', kind: 'required' }],
-    options: [{ flag: '--json', key: 'json', kind: 'flag', description: 'Print the result as JSON, with the state of each level (app, space, global)' }],
+    options: [{ flag: '--json', key: 'json', kind: 'flag', description: 'Print the result as JSON, with the state of each level (app, space, global) and the time-boxed grant' }],
     seeAlso: ['enable-ssh', 'space-ssh-allowed', 'ssh'],
   },
   'allow-space-ssh': {

@@ -210,7 +210,12 @@ describe('the packaged executable', { skip: why, timeout: 600_000 }, () => {
   it('cf xenable-ssh no-ssh-app', async () => {
     const r = await viaCf(['xenable-ssh', 'no-ssh-app'], tempHome());
     assert.equal(r.code, 0, r.stderr);
-    assert.equal(r.stdout, 'Enabling ssh support for app no-ssh-app as developer...\nOK\n\nTIP: An app restart is required for the change to take effect.\n');
+    assert.equal(
+      r.stdout,
+      'Enabling ssh support for app no-ssh-app as developer...\nOK\n\nTIP: An app restart is required for the change to take effect.\n' +
+        // Inside cf, our enable-ssh (the one with --restart) is xenable-ssh.
+        "Instances start their SSH server only when they start with SSH enabled: 'cf xenable-ssh no-ssh-app --restart rolling' restarts them one by one, so the app keeps serving.\n",
+    );
     const check = await viaCf(['xssh-enabled', 'no-ssh-app'], tempHome());
     assert.equal(check.stdout, "ssh support is enabled for app 'no-ssh-app'.\n");
   });

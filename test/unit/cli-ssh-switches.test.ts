@@ -45,7 +45,11 @@ describe('SSH switches', () => {
       () => runCli(developer, ['enable-ssh', 'no-ssh-app']),
     );
     assert.equal(r.code, 0, r.stderr);
-    assert.equal(r.stdout, 'Enabling ssh support for app no-ssh-app as developer...\nOK\n\nTIP: An app restart is required for the change to take effect.\n');
+    assert.equal(
+      r.stdout,
+      'Enabling ssh support for app no-ssh-app as developer...\nOK\n\nTIP: An app restart is required for the change to take effect.\n' +
+        "Instances start their SSH server only when they start with SSH enabled: 'cf-ssh-tools enable-ssh no-ssh-app --restart rolling' restarts them one by one, so the app keeps serving.\n",
+    );
     assert.equal(appSsh('no-ssh-app'), true);
     const again = await runCli(developer, ['enable-ssh', 'no-ssh-app']);
     assert.match(again.stdout, /ssh support for app 'no-ssh-app' is already enabled\.\nOK\n\nTIP: An app restart may be required/);
@@ -58,7 +62,11 @@ describe('SSH switches', () => {
       runCli(developer, ['disable-ssh', 'demo-app']),
     );
     assert.equal(first.code, 0, first.stderr);
-    assert.equal(first.stdout, 'Disabling ssh support for app demo-app as developer...\nOK\n\n');
+    assert.equal(
+      first.stdout,
+      'Disabling ssh support for app demo-app as developer...\nOK\n\n' +
+        'TIP: New SSH logins are refused from now on (the SSH proxy asks Cloud Controller at each login); sessions already open stay until they end. No restart is needed.\n',
+    );
     assert.equal(appSsh('demo-app'), false);
     const second = await expectRequests(
       foundation,
@@ -103,6 +111,7 @@ describe('SSH switches', () => {
       reason: 'ssh is disabled for app',
       levels: { global: true, space: true, app: false },
       blockedBy: 'app',
+      grant: null,
     });
   });
 
@@ -140,6 +149,7 @@ describe('SSH switches', () => {
         reason: 'Disabled globally',
         levels: { global: false, space: true, app: true },
         blockedBy: 'global',
+        grant: null,
       });
     } finally {
       foundation.world.globalSsh = true;

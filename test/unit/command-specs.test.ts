@@ -70,10 +70,17 @@ SEE ALSO:
       ours.some((l) => l.startsWith('   --app-env ')),
       'our own options are listed too',
     );
-    assert.equal(
-      commandHelp(SPECS['enable-ssh'], 'cf'),
-      'NAME:\n   enable-ssh - Enable ssh for the application\n\nUSAGE:\n   cf enable-ssh APP_NAME\n\nSEE ALSO:\n   allow-space-ssh, space-ssh-allowed, ssh, ssh-enabled\n',
+    // cf's own help for enable-ssh, its usage line grown by our options and the OPTIONS they make.
+    const enableHelp = commandHelp(SPECS['enable-ssh'], 'cf');
+    assert.match(
+      enableHelp,
+      /^NAME:\n {3}enable-ssh - Enable ssh for the application\n\nUSAGE:\n {3}cf enable-ssh APP_NAME \[--for DURATION \[--reason REASON\]\] \[--restart rolling\]\n\nOPTIONS:\n/,
     );
+    assert.deepEqual(
+      [...enableHelp.matchAll(/^ {3}(--[\w-]+) /gm)].map((m) => m[1]),
+      ['--for', '--reason', '--restart'],
+    );
+    assert.ok(enableHelp.endsWith('\n\nSEE ALSO:\n   allow-space-ssh, space-ssh-allowed, ssh, ssh-enabled\n'));
   });
 });
 

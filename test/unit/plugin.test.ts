@@ -162,7 +162,8 @@ describe('cf-ssh-tools launched by cf', () => {
     assert.equal(ssh.UsageDetails.Options.get('app-instance-index, -i'), 'App process instance index (Default: 0)');
     assert.equal(ssh.UsageDetails.Options.get('L'), 'Local port forward specification');
     assert.equal(ssh.UsageDetails.Options.size, spec.options.length);
-    assert.equal(metadata.Commands.find((c) => c.Name === 'xenable-ssh')?.UsageDetails.Options.size, 0);
+    const enableSsh = metadata.Commands.find((c) => c.Name === 'xenable-ssh')?.UsageDetails.Options;
+    assert.deepEqual([...(enableSsh?.keys() ?? [])], ['for', 'reason', 'restart']);
   });
 
   it('CLI-MESSAGE-UNINSTALL removes our own session and exits 0, also when there is none', async () => {
