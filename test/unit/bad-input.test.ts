@@ -748,8 +748,11 @@ async function rewritingProxy(target: string): Promise<{ url: string; answers: A
           res.end(typeof replaced === 'string' ? replaced : JSON.stringify(replaced));
         });
       });
+      // A run that ends with a request still in flight (its look-ups go out together) closes connections mid-answer.
+      forward.on('error', () => res.destroy());
       forward.end(Buffer.concat(body));
     });
+    req.on('error', () => undefined);
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const state = {
