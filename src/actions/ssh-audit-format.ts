@@ -51,16 +51,22 @@ function appCells(app: AppAudit): string[] {
   ];
 }
 
+const where = (app: AppAudit) => `${app.org}/${app.space}/${app.app}`;
+
+/** An expired time-boxed grant whose SSH is still on, one line each, loud. */
+export function expiredGrantLines(report: AuditReport): string[] {
+  return report.apps
+    .filter(expiredButOn)
+    .map(
+      (a) =>
+        `!!! EXPIRED SSH GRANT: ${where(a)} expired ${a.grant?.expiresAt}${a.grant?.reason ? ` (${a.grant.reason})` : ''} and its SSH is still on: run ssh-audit --enforce or disable-ssh --expired.`,
+    );
+}
+
 /** Lines that need a person's attention: expired grants first, then unknown states, then unused SSH. */
 export function findings(report: AuditReport): string[] {
-  const where = (app: AppAudit) => `${app.org}/${app.space}/${app.app}`;
   return [
-    ...report.apps
-      .filter(expiredButOn)
-      .map(
-        (a) =>
-          `!!! EXPIRED SSH GRANT: ${where(a)} expired ${a.grant?.expiresAt}${a.grant?.reason ? ` (${a.grant.reason})` : ''} and its SSH is still on: run ssh-audit --enforce or disable-ssh --expired.`,
-      ),
+    ...expiredGrantLines(report),
     ...report.apps.filter((a) => a.effective === null).map((a) => `Unknown: ${where(a)}: ${a.unknownBecause ?? 'a level could not be read'}.`),
     ...report.apps.filter((a) => unusedInWindow(a, report)).map((a) => `Unused: ${where(a)} has SSH on and no SSH login since ${report.window.from}.`),
   ];

@@ -361,7 +361,7 @@ export async function auditSsh(cf: CfClients, options: AuditOptions): Promise<Au
   const logins = new Map<string, { last?: SshLogin; denied: number }>();
   for (const event of events) {
     // The actee is the process: for web, usually the app's own GUID; otherwise its name is the app's.
-    const app = processToApp.get(event.target.guid) ?? appInSpace.get(`${event.space?.guid ?? ''}/${event.target.name}`);
+    const app = processToApp.get(event.target.guid) ?? appInSpace.get(`${event.space?.guid ?? ''}/${event.target.name ?? ''}`);
     const spaceGuid = app?.relationships.space.data.guid ?? event.space?.guid ?? '';
     const space = spaceByGuid.get(spaceGuid)?.space;
     const index = typeof event.data?.index === 'number' ? event.data.index : typeof event.data?.index === 'string' ? Number(event.data.index) : null;
@@ -370,7 +370,7 @@ export async function auditSsh(cf: CfClients, options: AuditOptions): Promise<Au
       at: event.created_at,
       org: space ? (orgNames.get(orgGuidOf(space)) ?? '') : '',
       space: space?.name ?? '',
-      app: app?.name ?? event.target.name,
+      app: app?.name ?? event.target.name ?? event.target.guid,
       actor: event.actor.name || event.actor.guid,
       index: Number.isFinite(index) ? index : null,
       authorized,

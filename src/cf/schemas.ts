@@ -162,12 +162,19 @@ export interface RolesPage extends Page<Role> {
   included?: { users?: RoleUser[] };
 }
 
+interface Party {
+  guid: string;
+  type: string;
+  name?: string;
+}
+
 export interface AuditEvent {
   guid: string;
   created_at: string;
   type: string;
-  actor: { guid: string; type: string; name: string };
-  target: { guid: string; type: string; name: string };
+  /** A client's token has no user name: CC sends null. */
+  actor: Party;
+  target: Party;
   /** For SSH events: `{index}`, the instance. */
   data?: Record<string, unknown>;
   space?: { guid: string };
@@ -198,7 +205,7 @@ export const rolesPage: Shape<RolesPage> = object<RolesPage>({
   included: optional(object({ users: optional(list(roleUser)) })),
 });
 
-const party = object<AuditEvent['actor']>({ guid: string, type: string, name: string });
+const party = object<Party>({ guid: string, type: string, name: optional(string) });
 
 export const auditEvent: Shape<AuditEvent> = object<AuditEvent>({
   guid: string,

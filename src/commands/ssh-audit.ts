@@ -4,7 +4,7 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import { loggedInClients } from '../actions/cf-clients.js';
 import { type EnforceLevel, enforceSshOff } from '../actions/ssh-audit-enforce.js';
-import { type AuditFormat, enforcementLines, renderDrift, renderEvents, renderReport, withHeader } from '../actions/ssh-audit-format.js';
+import { type AuditFormat, enforcementLines, expiredGrantLines, renderDrift, renderEvents, renderReport, withHeader } from '../actions/ssh-audit-format.js';
 import { driftSince, readSnapshot, snapshotOf } from '../actions/ssh-audit-snapshot.js';
 import { type AuditReport, type AuditScope, auditSsh, breaksDisabledPolicy, isoSeconds, parseWindow } from '../actions/ssh-audit.js';
 import { UsageError, UserError } from '../errors.js';
@@ -68,6 +68,8 @@ export const run: CommandRun<(typeof SPECS)['ssh-audit']> = async (ctx, { args, 
   if (options.events) print(renderEvents(report, format));
   else if (snapshot) print(renderDrift(await driftSince(cf, snapshot, report), format));
   else print(renderReport(report, format));
+  // Loud on stderr too, where a JSON or CSV reader (or a CI log) sees it.
+  if (format !== 'table') for (const line of expiredGrantLines(report)) ctx.term.notice(line);
 
   let exitCode = 0;
   if (enforceLevel) {

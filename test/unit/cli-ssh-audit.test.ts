@@ -6,9 +6,12 @@ import { createHash } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { PassThrough, Writable } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
 import { csv, table } from '../../src/actions/ssh-audit-format.js';
 import { Pacer, parseWindow } from '../../src/actions/ssh-audit.js';
+import { startProgress } from '../../src/io/progress.js';
+import { Terminal } from '../../src/io/terminal.js';
 import { type Foundation, startFoundation } from '../foundation/server.js';
 import { expectRequests } from '../helpers/expect-requests.js';
 import { loggedIn, runCli } from '../helpers/run-cli.js';
@@ -351,5 +354,39 @@ describe('ssh-audit helpers', () => {
     const free = Date.now();
     await pacer.turn();
     assert.ok(Date.now() - free < 20);
+  });
+});
+
+describe('ssh-audit progress', () => {
+  const terminal = (isTTY: boolean) => {
+    let written = '';
+    const stderr = Object.assign(
+      new Writable({
+        write(chunk: Buffer, _encoding, callback) {
+          written += chunk.toString();
+          callback();
+        },
+      }),
+      // What ora calls on a terminal stream to redraw its line.
+      { isTTY, columns: 120, cursorTo: () => true, clearLine: () => true, moveCursor: () => true },
+    );
+    const term = new Terminal({ stdin: new PassThrough(), stdout: new PassThrough(), stderr });
+    return { term, written: () => written };
+  };
+
+  it('draws a bar with the count on a terminal, and writes nothing elsewhere', async () => {
+    const tty = terminal(true);
+    const progress = await startProgress(tty.term, 'Reading SSH switches');
+    progress.update(8, 16);
+    // ora draws on its next frame: waited for, not slept.
+    const deadline = Date.now() + 5_000;
+    while (!tty.written().includes('8/16') && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 10));
+    progress.stop();
+    assert.match(tty.written(), /Reading SSH switches \[#{12}-{12}\] 8\/16/);
+    const piped = terminal(false);
+    const silent = await startProgress(piped.term, 'Reading SSH switches');
+    silent.update(1, 2);
+    silent.stop();
+    assert.equal(piped.written(), '');
   });
 });
