@@ -20,6 +20,11 @@ export interface SshStatus {
   blockedBy?: SshLevel;
 }
 
+/**
+ * The level CC names: "ssh is disabled globally", "ssh is disabled for space 'NAME'", "ssh is
+ * disabled for app" since October 2019; "Disabled globally", "Disabled for space NAME",
+ * "Disabled for app" before (older foundations still say so).
+ */
 function levelFromReason(reason: string): SshLevel | undefined {
   if (/globally/i.test(reason)) return 'global';
   if (/for space/i.test(reason)) return 'space';

@@ -310,8 +310,8 @@ describe('SSH proxy into OpenSSH backends', { skip: !OPENSSH && 'OpenSSH sshd is
     const user = (app: string, index = 0, type = 'web') => `cf:${visitor.processGuid(app, type)}/${index}`;
     await visitor.assertRefused(user('demo-app'), await visitor.code('auditor'), /auditor is neither admin nor a SpaceDeveloper of space demo-space/);
     await visitor.assertRefused(user('demo-app'), await visitor.code('manager'), /manager is neither admin nor a SpaceDeveloper/);
-    await visitor.assertRefused(user('no-ssh-app'), await visitor.code(), /SSH for app no-ssh-app: Disabled for app/);
-    await visitor.assertRefused(user('locked-app'), await visitor.code(), /SSH for app locked-app: Disabled for space locked-space/);
+    await visitor.assertRefused(user('no-ssh-app'), await visitor.code(), /SSH for app no-ssh-app: ssh is disabled for app$/);
+    await visitor.assertRefused(user('locked-app'), await visitor.code(), /SSH for app locked-app: ssh is disabled for space 'locked-space'$/);
     await visitor.assertRefused(user('stopped-app'), await visitor.code(), /app stopped-app is STOPPED/);
     await visitor.assertRefused(user('demo-app', 2), await visitor.code(), /instance 2 of process web of app demo-app not found/);
     await visitor.assertRefused(user('demo-app', 1, 'worker'), await visitor.code(), /instance 1 of process worker of app demo-app not found/);
@@ -322,7 +322,7 @@ describe('SSH proxy into OpenSSH backends', { skip: !OPENSSH && 'OpenSSH sshd is
 
     await visitor.control('PUT', '/foundation/global-ssh', { enabled: false });
     try {
-      await visitor.assertRefused(user('demo-app'), await visitor.code(), /SSH for app demo-app: Disabled globally/);
+      await visitor.assertRefused(user('demo-app'), await visitor.code(), /SSH for app demo-app: ssh is disabled globally$/);
     } finally {
       await visitor.control('PUT', '/foundation/global-ssh', { enabled: true });
     }

@@ -67,11 +67,18 @@ export const unprocessable = (detail: string) => ccError(422, 10008, 'CF-Unproce
 export const metadata = { labels: {}, annotations: {} };
 export const linker = (baseUrl: () => string) => (path: string) => ({ href: `${baseUrl()}${path}` });
 
-/** A page of `items` as CC lists them; `extra` goes next to `resources` (CC's `included`). */
-export function paginate<T>(req: Request, items: T[], render: (item: T) => unknown, settings: CcSettings, extra: Record<string, unknown> = {}): Reply {
+/** A page of `items` as CC lists them; `extra` (or what it makes of the page's items) goes next to `resources` (CC's `included`). */
+export function paginate<T>(
+  req: Request,
+  items: T[],
+  render: (item: T) => unknown,
+  settings: CcSettings,
+  extra: Record<string, unknown> | ((page: T[]) => Record<string, unknown>) = {},
+): Reply {
   const perPage = Math.max(1, Math.min(5000, Number(req.url.searchParams.get('per_page')) || settings.pageSize));
   const page = Math.max(1, Number(req.url.searchParams.get('page')) || 1);
   const totalPages = Math.max(1, Math.ceil(items.length / perPage));
+  const shown = items.slice((page - 1) * perPage, page * perPage);
   const href = (p: number) => {
     const url = new URL(req.url.toString());
     url.searchParams.set('page', String(p));
@@ -87,8 +94,8 @@ export function paginate<T>(req: Request, items: T[], render: (item: T) => unkno
       next: page < totalPages ? href(page + 1) : null,
       previous: page > 1 ? href(page - 1) : null,
     },
-    resources: items.slice((page - 1) * perPage, page * perPage).map(render),
-    ...extra,
+    resources: shown.map(render),
+    ...(typeof extra === 'function' ? extra(shown) : extra),
   });
 }
 
@@ -125,7 +132,13 @@ export function authenticated(world: World, tokens: TokenService, settings: CcSe
   };
 }
 
-export function ccRoutes(router: Router, world: World, tokens: TokenService, settings: CcSettings, baseUrl: () => string): void {
+/** CC's apps and spaces as GET shows them, for the routes that answer with one. */
+export interface CcRenderers {
+  app: (app: App) => unknown;
+  space: (space: Space) => unknown;
+}
+
+export function ccRoutes(router: Router, world: World, tokens: TokenService, settings: CcSettings, baseUrl: () => string): CcRenderers {
   const link = linker(baseUrl);
 
   const renderOrg = (org: Org) => ({
@@ -144,7 +157,7 @@ export function ccRoutes(router: Router, world: World, tokens: TokenService, set
     created_at: CREATED,
     updated_at: CREATED,
     relationships: { organization: { data: { guid: space.orgGuid } }, quota: { data: null } },
-    metadata,
+    metadata: space.metadata,
     links: { self: link(`/v3/spaces/${space.guid}`), organization: link(`/v3/organizations/${space.orgGuid}`), features: link(`/v3/spaces/${space.guid}/features`) },
   });
   const renderApp = (app: App) => ({
@@ -155,7 +168,7 @@ export function ccRoutes(router: Router, world: World, tokens: TokenService, set
     updated_at: CREATED,
     lifecycle: { type: 'buildpack', data: { buildpacks: ['nodejs_buildpack'], stack: 'cflinuxfs4' } },
     relationships: { space: { data: { guid: app.spaceGuid } }, current_droplet: { data: { guid: `${app.guid}-droplet` } } },
-    metadata,
+    metadata: app.metadata,
     links: {
       self: link(`/v3/apps/${app.guid}`),
       space: link(`/v3/spaces/${app.spaceGuid}`),
@@ -460,6 +473,7 @@ export function ccRoutes(router: Router, world: World, tokens: TokenService, set
       const app = visibleApp(user, req.params[0]);
       if (!app) return notFound('App');
       if (!world.isSpaceDeveloper(user, world.spaceOf(app))) return notAuthorized();
+      world.audit.record('audit.app.environment.show', app, world.spaceOf(app), user);
       return json(200, {
         staging_env_json: {},
         running_env_json: {},
@@ -469,4 +483,5 @@ export function ccRoutes(router: Router, world: World, tokens: TokenService, set
       });
     }),
   );
+  return { app: renderApp, space: renderSpace };
 }

@@ -1,5 +1,5 @@
 // `npm run foundation [-- --port N] [--https] [--token-ttl SECONDS] [--ssh-port N | --no-ssh]
-// [--databases LIST | --no-databases] [--pglite]`: runs the test Cloud Foundry in the foreground
+// [--databases LIST | --no-databases] [--pglite] [--seed-apps N]`: runs the test Cloud Foundry in the foreground
 // and prints `api=URL` once it is ready (and on stderr `ssh=HOST:PORT`, where its SSH proxy
 // listens, and a line such as `postgres=127.0.0.1:PORT (PostgreSQL 15, TLS)` when a database
 // server starts: each starts at the first need of it).
@@ -11,6 +11,7 @@ import { startFoundation } from './server.js';
 const USAGE = [
   'usage: npm run foundation -- [--port N (0 = any free port)] [--https] [--token-ttl SECONDS] [--ssh-port N (default 0) | --no-ssh]',
   `    [--databases ${DATABASE_KINDS.join(',')} (the default: all installed) | --no-databases] [--pglite (PGlite serves postgres)]`,
+  '    [--seed-apps N (N more apps in orgs perf-org-K, 100 to a space)]',
 ].join('\n');
 
 function portOption(name: string, value: string): number {
@@ -26,7 +27,7 @@ function databasesOption(value: string): DatabaseKind[] {
   return kinds as DatabaseKind[];
 }
 
-function parse(): { port: number; https: boolean; ttl?: number; ssh: boolean; sshPort: number; databases: DatabaseKind[]; pglite: boolean } {
+function parse(): { port: number; https: boolean; ttl?: number; ssh: boolean; sshPort: number; databases: DatabaseKind[]; pglite: boolean; seedApps: number } {
   const { values } = parseArgs({
     options: {
       port: { type: 'string', default: '9022' },
@@ -37,6 +38,7 @@ function parse(): { port: number; https: boolean; ttl?: number; ssh: boolean; ss
       databases: { type: 'string', default: DATABASE_KINDS.join(',') },
       'no-databases': { type: 'boolean', default: false },
       pglite: { type: 'boolean', default: false },
+      'seed-apps': { type: 'string', default: '0' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -49,7 +51,9 @@ function parse(): { port: number; https: boolean; ttl?: number; ssh: boolean; ss
   const ttl = values['token-ttl'] === undefined ? undefined : Number(values['token-ttl']);
   if (ttl !== undefined && !(Number.isInteger(ttl) && ttl > 0)) throw new Error(`--token-ttl takes a number of seconds, not '${values['token-ttl']}'`);
   const databases = values['no-databases'] ? [] : databasesOption(values.databases);
-  return { port, https: values.https ?? false, ttl, ssh: !values['no-ssh'], sshPort, databases, pglite: values.pglite ?? false };
+  const seedApps = Number(values['seed-apps']);
+  if (!(Number.isInteger(seedApps) && seedApps >= 0)) throw new Error(`--seed-apps takes a number of apps, not '${values['seed-apps']}'`);
+  return { port, https: values.https ?? false, ttl, ssh: !values['no-ssh'], sshPort, databases, pglite: values.pglite ?? false, seedApps };
 }
 
 async function main(): Promise<void> {
@@ -68,6 +72,7 @@ async function main(): Promise<void> {
     sshPort: options.sshPort,
     databases: options.databases,
     postgres: options.pglite ? 'pglite' : undefined,
+    seedApps: options.seedApps,
     databaseLog: (line) => console.error(line),
   });
   const users = Object.entries(SEED_USERS)

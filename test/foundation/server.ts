@@ -10,10 +10,16 @@ import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { generate } from 'selfsigned';
 import { type BackendKind, BackendPool } from './backends.js';
+import { auditRoutes } from './audit-routes.js';
 import { type CcSettings, ccRoutes } from './cc-routes.js';
+import { complianceControlRoutes } from './compliance-control.js';
 import { DATABASE_KINDS, type DatabaseKind, Databases, type PostgresEngine } from './databases.js';
+import { deploymentRoutes, Deployments } from './deployments.js';
+import { metadataRoutes } from './metadata-routes.js';
+import { rolesRoutes } from './roles-routes.js';
 import { ccError, json, type Reply, type Request, Router } from './router.js';
 import { serviceRoutes } from './service-routes.js';
+import { seedApps, seedHistory } from './seed.js';
 import { seedServices } from './services.js';
 import { FINGERPRINT_FORMATS, type FingerprintFormat, SshProxy } from './ssh-proxy.js';
 import { INSTANCE_STATES, type Instance, World } from './state.js';
@@ -41,6 +47,10 @@ export interface FoundationOptions {
   postgres?: PostgresEngine;
   /** Where a line goes when a database server starts or fails to (main.ts: stderr). */
   databaseLog?: (line: string) => void;
+  /** Extra apps, 100 to a space and 50 spaces to an org (perf-org-K, perf-space-K), to benchmark large orgs. */
+  seedApps?: number;
+  /** Days audit events are kept (CC's sample configuration: 31). */
+  auditRetentionDays?: number;
 }
 
 export interface RecordedRequest {
@@ -61,6 +71,7 @@ export interface Foundation {
   ssh?: FoundationSsh;
   /** The database servers behind the service instances, with `databases`. */
   databases?: Databases;
+  deployments: Deployments;
   stop(): Promise<void>;
 }
 
@@ -71,6 +82,9 @@ export interface FoundationSsh {
 
 export async function startFoundation(options: FoundationOptions = {}): Promise<Foundation> {
   const world = new World();
+  if (options.auditRetentionDays) world.audit.retentionDays = options.auditRetentionDays;
+  seedHistory(world);
+  seedApps(world, options.seedApps ?? 0);
   let url = '';
   const tokens = new TokenService(() => `${url}/uaa`);
   if (options.accessTokenTtl) tokens.accessTtlSeconds = options.accessTokenTtl;
@@ -109,7 +123,11 @@ export async function startFoundation(options: FoundationOptions = {}): Promise<
     ssh = { proxy, backends };
     settings.appSsh = { href: proxy.address, fingerprint: proxy.fingerprint('sha256-base64') };
   }
+  const deployments = new Deployments(world, async (process) => {
+    if (ssh) await Promise.all(process.instances.map((_, index) => ssh.backends.stopInstance(process.guid, index)));
+  });
   const stopServers = async () => {
+    deployments.stop();
     await ssh?.proxy.stop();
     await ssh?.backends.stop();
     await databases?.stop();
@@ -117,9 +135,14 @@ export async function startFoundation(options: FoundationOptions = {}): Promise<
 
   const router = new Router();
   uaaRoutes(router, world, tokens, () => `${url}/uaa`);
-  ccRoutes(router, world, tokens, settings, () => url);
+  const renderers = ccRoutes(router, world, tokens, settings, () => url);
+  metadataRoutes(router, world, tokens, settings, renderers);
   serviceRoutes(router, world, tokens, settings, () => url);
+  auditRoutes(router, world, tokens, settings, () => url);
+  rolesRoutes(router, world, tokens, settings, () => url);
+  deploymentRoutes(router, world, deployments, tokens, settings, () => url);
   controlRoutes(router, world, tokens, settings, requests, ssh, databases);
+  complianceControlRoutes(router, world, deployments);
 
   const handler: http.RequestListener = (req, res) => {
     const parsed = new URL(req.url ?? '/', 'http://foundation');
@@ -155,6 +178,7 @@ export async function startFoundation(options: FoundationOptions = {}): Promise<
     certificate,
     ssh,
     databases,
+    deployments,
     async stop() {
       await stopServers();
       await new Promise<void>((resolve) => {

@@ -1,7 +1,7 @@
 // The foundation's Diego-like SSH proxy. Users log in as cf:<process-guid>/<index> with a
 // one-time code for password; the proxy redeems the code with the foundation's UAA over
-// HTTP, checks what CC's /internal/apps/:guid/ssh_access/:index and Diego's BBS would,
-// then relays everything, both ways, to that instance's backend (see backends.ts). Every
+// HTTP, checks what CC's /internal/apps/:guid/ssh_access/:index and Diego's BBS would
+// (CC recording each check as an audit event), then relays everything, both ways, to that instance's backend (see backends.ts). Every
 // refusal is an authentication failure to the client, as on Diego; the log says why.
 import { createHash } from 'node:crypto';
 import http from 'node:http';
@@ -170,9 +170,16 @@ export class SshProxy {
     if (!found) throw new Refusal(`process ${match[1]} not found`);
     const { app, process } = found;
     const space = world.spaceOf(app);
-    if (!world.isSpaceDeveloper(user, space)) throw new Refusal(`${user.name} is neither admin nor a SpaceDeveloper of space ${space.name}`);
+    // CC's ssh_access: it records each check as an event about the process (named as its app),
+    // with the index as it was asked for; Diego looks for the instance only after.
     const ssh = world.sshEnabled(app);
-    if (!ssh.enabled) throw new Refusal(`SSH for app ${app.name}: ${ssh.reason}`);
+    const refusal = !world.isSpaceDeveloper(user, space)
+      ? `${user.name} is neither admin nor a SpaceDeveloper of space ${space.name}`
+      : ssh.enabled
+        ? undefined
+        : `SSH for app ${app.name}: ${ssh.reason}`;
+    world.audit.record(refusal ? 'audit.app.ssh-unauthorized' : 'audit.app.ssh-authorized', { guid: process.guid, name: app.name }, space, user, { index: match[2] });
+    if (refusal) throw new Refusal(refusal);
     if (app.state !== 'STARTED') throw new Refusal(`app ${app.name} is ${app.state}`);
     const index = Number(match[2]);
     const instance = process.instances[index];

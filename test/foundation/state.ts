@@ -2,8 +2,17 @@
 // processes and instances, the SSH switches at their three levels, issued tokens, service
 // instances with their credential bindings (app bindings and service keys), and CC's jobs.
 import { randomUUID } from 'node:crypto';
+import { AuditLog } from './audit-log.js';
 
 export type SpaceRole = 'developer' | 'auditor' | 'manager';
+
+/** CC's metadata of an app or a space: labels and annotations, each a key to a string. */
+export interface Metadata {
+  labels: Record<string, string>;
+  annotations: Record<string, string>;
+}
+
+const noMetadata = (): Metadata => ({ labels: {}, annotations: {} });
 
 export interface User {
   guid: string;
@@ -27,6 +36,7 @@ export interface Space {
   orgGuid: string;
   allowSsh: boolean;
   roles: Map<string, SpaceRole>;
+  metadata: Metadata;
 }
 
 export const INSTANCE_STATES = ['RUNNING', 'STARTING', 'CRASHED', 'DOWN'] as const;
@@ -52,6 +62,7 @@ export interface App {
   sshEnabled: boolean;
   processes: Process[];
   environment: Record<string, string>;
+  metadata: Metadata;
 }
 
 export type Credentials = Record<string, unknown>;
@@ -125,6 +136,15 @@ export interface Job {
   updatedAt: string;
 }
 
+export const SSH_REASON_WORDINGS = ['current', 'pre-2019'] as const;
+export type SshReasonWording = (typeof SSH_REASON_WORDINGS)[number];
+
+/** CC's app_ssh_status_presenter.rb since October 2019, and the wording it had before. */
+const SSH_REASONS: Record<SshReasonWording, { global: string; space: (name: string) => string; app: string }> = {
+  current: { global: 'ssh is disabled globally', space: (name) => `ssh is disabled for space '${name}'`, app: 'ssh is disabled for app' },
+  'pre-2019': { global: 'Disabled globally', space: (name) => `Disabled for space ${name}`, app: 'Disabled for app' },
+};
+
 export const SEED_USERS = {
   admin: 'admin-pass',
   developer: 'developer-pass',
@@ -144,7 +164,10 @@ export class World {
   readonly serviceInstances: ServiceInstance[] = [];
   readonly bindings: ServiceCredentialBinding[] = [];
   readonly jobs = new Map<string, Job>();
+  readonly audit = new AuditLog();
   globalSsh = true;
+  /** How /v3/apps/:guid/ssh_enabled words its reasons: as CC has since October 2019, or as before. */
+  sshReasonWording: SshReasonWording = 'current';
 
   constructor() {
     this.seed();
@@ -154,26 +177,27 @@ export class World {
     return [...this.users.values()].find((u) => u.name === name);
   }
 
-  private addUser(name: string, password: string, admin = false, isClient = false): User {
+  addUser(name: string, password: string, admin = false, isClient = false): User {
     const user = { guid: isClient ? name : randomUUID(), name, password, admin, isClient };
     this.users.set(user.guid, user);
     return user;
   }
 
-  private addOrg(name: string, managers: User[] = [], auditors: User[] = []): Org {
+  addOrg(name: string, managers: User[] = [], auditors: User[] = []): Org {
     const guids = (users: User[]) => new Set(users.map((u) => u.guid));
     const org = { guid: randomUUID(), name, managers: guids(managers), auditors: guids(auditors) };
     this.orgs.push(org);
     return org;
   }
 
-  private addSpace(org: Org, name: string, allowSsh: boolean, roles: [User, SpaceRole][]): Space {
+  addSpace(org: Org, name: string, allowSsh: boolean, roles: [User, SpaceRole][]): Space {
     const space = {
       guid: randomUUID(),
       name,
       orgGuid: org.guid,
       allowSsh,
       roles: new Map(roles.map(([u, r]) => [u.guid, r])),
+      metadata: noMetadata(),
     };
     this.spaces.push(space);
     return space;
@@ -202,6 +226,7 @@ export class World {
         })),
       ],
       environment: { GREETING: 'hello from cf-ssh-tools' },
+      metadata: noMetadata(),
     };
     this.apps.push(app);
     return app;
@@ -390,9 +415,10 @@ export class World {
   /** CC's answer to /v3/apps/:guid/ssh_enabled (its AppSshStatusPresenter): global first, then space, then app. */
   sshEnabled(app: App): { enabled: boolean; reason: string } {
     const space = this.spaceOf(app);
-    if (!this.globalSsh) return { enabled: false, reason: 'Disabled globally' };
-    if (!space.allowSsh) return { enabled: false, reason: `Disabled for space ${space.name}` };
-    if (!app.sshEnabled) return { enabled: false, reason: 'Disabled for app' };
+    const reasons = SSH_REASONS[this.sshReasonWording];
+    if (!this.globalSsh) return { enabled: false, reason: reasons.global };
+    if (!space.allowSsh) return { enabled: false, reason: reasons.space(space.name) };
+    if (!app.sshEnabled) return { enabled: false, reason: reasons.app };
     return { enabled: true, reason: '' };
   }
 }

@@ -93,14 +93,14 @@ describe('SSH switches', () => {
     assert.equal(off.code, 0);
     assert.equal(
       off.stdout,
-      "ssh support is disabled for app 'no-ssh-app'.\nDisabled for app\nSSH is disabled for app 'no-ssh-app': a space developer can run 'cf-ssh-tools enable-ssh no-ssh-app'.\n",
+      "ssh support is disabled for app 'no-ssh-app'.\nssh is disabled for app\nSSH is disabled for app 'no-ssh-app': a space developer can run 'cf-ssh-tools enable-ssh no-ssh-app'.\n",
     );
     const json: unknown = JSON.parse((await runCli(auditor, ['ssh-enabled', 'no-ssh-app', '--json'])).stdout);
     assert.deepEqual(json, {
       app: 'no-ssh-app',
       space: 'demo-space',
       enabled: false,
-      reason: 'Disabled for app',
+      reason: 'ssh is disabled for app',
       levels: { global: true, space: true, app: false },
       blockedBy: 'app',
     });
@@ -110,13 +110,40 @@ describe('SSH switches', () => {
     foundation.world.globalSsh = false;
     try {
       const r = await runCli(developer, ['ssh-enabled', 'demo-app']);
-      assert.match(r.stdout, /ssh support is disabled for app 'demo-app'\.\nDisabled globally\nSSH is disabled globally/);
+      assert.match(r.stdout, /ssh support is disabled for app 'demo-app'\.\nssh is disabled globally\nSSH is disabled globally/);
       const enable = await runCli(developer, ['enable-ssh', 'demo-app']);
       assert.match(enable.stdout, /TIP: SSH is disabled globally on this Cloud Foundry: only its operators can enable it\./);
       const json = JSON.parse((await runCli(developer, ['ssh-enabled', 'demo-app', '--json'])).stdout) as { levels: unknown };
       assert.deepEqual(json.levels, { global: false, space: true, app: true });
     } finally {
       foundation.world.globalSsh = true;
+    }
+  });
+
+  it('a Cloud Controller older than October 2019 words its reasons otherwise: each level is still named', async () => {
+    foundation.world.sshReasonWording = 'pre-2019';
+    try {
+      const status = async (home: string, app: string) => JSON.parse((await runCli(home, ['ssh-enabled', app, '--json'])).stdout) as { reason: string; blockedBy: string };
+      const locked = await status(await loggedIn(foundation.url, 'developer', 'locked-space'), 'locked-app');
+      assert.deepEqual([locked.reason, locked.blockedBy], ['Disabled for space locked-space', 'space']);
+      const off = await runCli(developer, ['ssh-enabled', 'no-ssh-app']);
+      assert.equal(
+        off.stdout,
+        "ssh support is disabled for app 'no-ssh-app'.\nDisabled for app\nSSH is disabled for app 'no-ssh-app': a space developer can run 'cf-ssh-tools enable-ssh no-ssh-app'.\n",
+      );
+      foundation.world.globalSsh = false;
+      const global = await runCli(developer, ['ssh-enabled', 'demo-app', '--json']);
+      assert.deepEqual(JSON.parse(global.stdout), {
+        app: 'demo-app',
+        space: 'demo-space',
+        enabled: false,
+        reason: 'Disabled globally',
+        levels: { global: false, space: true, app: true },
+        blockedBy: 'global',
+      });
+    } finally {
+      foundation.world.globalSsh = true;
+      foundation.world.sshReasonWording = 'current';
     }
   });
 

@@ -72,7 +72,7 @@ describe('server text through the commands', () => {
       r.stdout,
       [
         "ssh support is disabled for app '\\x1b[31mred-app'.",
-        'Disabled for app',
+        'ssh is disabled for app',
         "SSH is disabled for app '\\x1b[31mred-app': a space developer can run 'cf-ssh-tools enable-ssh \\x1b[31mred-app'.",
         '',
       ].join('\n'),
