@@ -306,12 +306,21 @@ async function sshEvents(cc: CloudController, spaces: OrgSpace[], window: AuditW
     }
   });
   if (!('value' in read)) return { events: [], history: { available: false, note: `Audit events are ${read.unknownBecause}: logins are not reported.` } };
-  let note: string | undefined;
-  if (oldest && oldest > window.from) {
-    note = `The window starts ${window.from}, before the oldest audit event the Cloud Controller still keeps here (${oldest}): older logins may have been pruned.`;
-  } else if (!oldest && Date.parse(window.to) - Date.parse(window.from) > CC_SAMPLE_RETENTION_DAYS * 86_400_000) {
-    note = `No audit events found; the window is longer than the ${CC_SAMPLE_RETENTION_DAYS} days the Cloud Controller keeps them by default: older logins may have been pruned.`;
+  if (!oldest) {
+    // None at all, of any type: not one this user may see (CC shows them to a space's developers
+    // and auditors, the org's auditors and admins), or all pruned. Nothing can be said of logins.
+    return {
+      events,
+      history: {
+        available: false,
+        note: `No audit events visible here: the Cloud Controller shows them to space developers and auditors, org auditors and admins, and prunes them after its retention (${CC_SAMPLE_RETENTION_DAYS} days by default). Logins are not reported.`,
+      },
+    };
   }
+  const note =
+    oldest > window.from
+      ? `The window starts ${window.from}, before the oldest audit event the Cloud Controller still keeps here (${oldest}): older logins may have been pruned.`
+      : undefined;
   return { events, history: { available: true, oldestEvent: oldest, note } };
 }
 

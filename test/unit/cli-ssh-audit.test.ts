@@ -114,6 +114,7 @@ describe('ssh-audit', () => {
         'GET /v3/spaces/:guid/features/ssh',
         'GET /v3/spaces/:guid/features/ssh',
         'GET /v3/roles?types=space_manager,space_developer&space_guids=:spaces&include=user&per_page=5000',
+        'GET /v3/roles?types=organization_manager&organization_guids=:org&include=user&per_page=5000',
         'GET /v3/audit_events?types=audit.app.ssh-authorized,audit.app.ssh-unauthorized&space_guids=:spaces&created_ats[gt]=:from&order_by=created_at&per_page=5000',
         'GET /v3/audit_events?space_guids=:spaces&order_by=created_at&per_page=1',
         'GET /v3/apps/:guid/ssh_enabled',
@@ -267,11 +268,138 @@ describe('ssh-audit', () => {
     }
   });
 
-  it('--events lists SSH logins of the window, with the same header', async () => {
-    const r = await runCli(developer, ['ssh-audit', '--events', '--csv']);
+  it('who may change SSH comes from CC roles: space and org managers for the space, developers for apps', async () => {
+    const r = await runCli(auditor, ['ssh-audit', '-o', 'demo-org', '--json']);
     assert.equal(r.code, 0, r.stderr);
-    const [columns] = verifiedBody(r.stdout).split('\n');
-    assert.equal(columns, 'time,org,space,app,instance,actor,result');
+    const { spaces } = JSON.parse(verifiedBody(r.stdout)) as { spaces: { space: string; ssh: boolean; mayChange: unknown }[] };
+    assert.deepEqual(
+      spaces.map((s) => [s.space, s.ssh, s.mayChange]),
+      [
+        ['demo-space', true, { space: ['manager', 'space-manager'], app: ['ci-client', 'developer'] }],
+        ['locked-space', false, { space: ['manager', 'space-manager'], app: ['developer'] }],
+      ],
+    );
+  });
+
+  it('the last authorized login per app, refused ones counted, and SSH on but unused in the window', async () => {
+    const week = await runCli(developer, ['ssh-audit', '--json']);
+    const report = JSON.parse(verifiedBody(week.stdout)) as {
+      apps: (JsonApp & { lastLogin?: { actor: string; index: number; at: string }; deniedLogins: number; unusedInWindow: boolean })[];
+    };
+    const demo = report.apps.find((a) => a.app === 'demo-app');
+    assert.equal(demo?.lastLogin?.actor, 'developer@example.com');
+    assert.equal(demo?.lastLogin?.index, 0);
+    // Seeded two days before the foundation started.
+    assert.ok(Math.abs(Date.now() - 2 * 86_400_000 - Date.parse(demo?.lastLogin?.at ?? '')) < 60_000, demo?.lastLogin?.at);
+    assert.equal(demo?.deniedLogins, 1);
+    assert.equal(demo?.unusedInWindow, false);
+    assert.equal(report.apps.find((a) => a.app === 'stopped-app')?.unusedInWindow, true);
+
+    const day = await runCli(developer, ['ssh-audit', '--since', '1d']);
+    const body = verifiedBody(day.stdout);
+    assert.match(body, /^Unused: demo-org\/demo-space\/demo-app has SSH on and no SSH login since /m);
+    assert.match(body, /^Unused: demo-org\/demo-space\/stopped-app has SSH on and no SSH login since /m);
+    assert.doesNotMatch(body, /^Note:/m);
+  });
+
+  it('says when the window reaches past what CC keeps, and when this user sees no events at all', async () => {
+    const month = verifiedBody((await runCli(developer, ['ssh-audit', '--since', '30d'])).stdout);
+    // The oldest event kept is 20 days old: CC pruned those of 40 and 45 days (31 days' retention).
+    assert.match(month, /^Note: The window starts \S+, before the oldest audit event the Cloud Controller still keeps here \((\S+)\): older logins may have been pruned\.$/m);
+    assert.match(month, /^demo-org {2}demo-space {2}demo-app {5}.* developer@example\.com #0 /m);
+
+    // Managers see no audit events on CC: no "unused" claims are made for them.
+    const managed = verifiedBody((await runCli(manager, ['ssh-audit', '-o', 'demo-org'])).stdout);
+    assert.match(managed, /^Note: No audit events visible here: the Cloud Controller shows them to space developers and auditors, org auditors and admins/m);
+    assert.doesNotMatch(managed, /Unused:/);
+  });
+
+  it('--events lists each login of the window, authorized or not, in table, CSV and JSON', async () => {
+    const table = verifiedBody((await runCli(developer, ['ssh-audit', '-o', 'demo-org', '--events'])).stdout)
+      .trimEnd()
+      .split('\n');
+    assert.match(table[0] ?? '', /^SSH logins from \S+Z to \S+Z:$/);
+    assert.deepEqual(
+      table.slice(2).map((line) => line.split(/ {2,}/).slice(1)),
+      [
+        ['demo-org', 'locked-space', 'locked-app', '0', 'developer@example.com', 'unauthorized'],
+        ['demo-org', 'demo-space', 'demo-app', '0', 'auditor@example.com', 'unauthorized'],
+        ['demo-org', 'demo-space', 'demo-app', '0', 'developer@example.com', 'authorized'],
+      ],
+    );
+    const csvRows = verifiedBody((await runCli(developer, ['ssh-audit', '--events', '--csv', '--since', '10d'])).stdout)
+      .trimEnd()
+      .split('\n');
+    assert.equal(csvRows[0], 'time,org,space,app,instance,actor,result');
+    assert.deepEqual(
+      csvRows.slice(1).map((row) => row.split(',').slice(3)),
+      [
+        ['demo-app', '1', 'developer@example.com', 'authorized'],
+        ['no-ssh-app', '0', 'developer@example.com', 'unauthorized'],
+        ['demo-app', '0', 'auditor@example.com', 'unauthorized'],
+        ['demo-app', '0', 'developer@example.com', 'authorized'],
+      ],
+    );
+    const json = JSON.parse(verifiedBody((await runCli(developer, ['ssh-audit', '--events', '--json', '--since', '1d'])).stdout)) as { events: unknown[] };
+    assert.deepEqual(json.events, []);
+  });
+
+  it('time-boxed grants: an expired one is flagged loudly and enforced, a valid one kept and allowed by the policy', async () => {
+    const grant = (name: string, expiresAt: string, reason: string) => {
+      const annotations = (app(name) ?? assert.fail(name)).metadata.annotations;
+      annotations['ssh.cf-ssh-tools/expires-at'] = expiresAt;
+      annotations['ssh.cf-ssh-tools/reason'] = reason;
+    };
+    grant('demo-app', new Date(Date.now() + 3_600_000).toISOString(), 'INC-1234');
+    grant('stopped-app', '2026-01-02T03:04:05Z', 'INC-1000');
+    try {
+      const r = await runCli(developer, ['ssh-audit', '--csv', '--policy', 'disabled']);
+      assert.equal(r.code, 3);
+      assert.equal(
+        r.stderr,
+        [
+          '!!! EXPIRED SSH GRANT: demo-org/demo-space/stopped-app expired 2026-01-02T03:04:05Z (INC-1000) and its SSH is still on: run ssh-audit --enforce or disable-ssh --expired.',
+          "Policy 'disabled' broken: SSH is on (or could not be read) for 1 app(s): demo-org/demo-space/stopped-app",
+          '',
+        ].join('\n'),
+      );
+      const table = verifiedBody((await runCli(developer, ['ssh-audit'])).stdout);
+      assert.match(table, /^Findings:\n!!! EXPIRED SSH GRANT: demo-org\/demo-space\/stopped-app expired 2026-01-02T03:04:05Z \(INC-1000\)/m);
+      assert.match(table, / until \S+ \(INC-1234\)$/m);
+
+      const enforced = await runCli(developer, ['ssh-audit', '--enforce', '--policy', 'disabled']);
+      assert.equal(enforced.code, 0, enforced.stderr);
+      assert.match(
+        enforced.stdout,
+        /\n\nDisabled SSH for app demo-org\/demo-space\/stopped-app \(time-boxed grant expired 2026-01-02T03:04:05Z\)\.\nKept SSH for app demo-org\/demo-space\/demo-app: time-boxed until \S+\.\nEnforced: 1 disabled, 0 failed\.\n$/,
+      );
+      assert.equal(app('stopped-app')?.sshEnabled, false);
+      assert.equal(app('demo-app')?.sshEnabled, true);
+      // Off now: an expired grant is no longer worth a shout.
+      assert.doesNotMatch((await runCli(developer, ['ssh-audit'])).stdout, /EXPIRED SSH GRANT/);
+    } finally {
+      for (const name of ['demo-app', 'stopped-app']) {
+        const annotations = app(name)?.metadata.annotations ?? {};
+        delete annotations['ssh.cf-ssh-tools/expires-at'];
+        delete annotations['ssh.cf-ssh-tools/reason'];
+      }
+      assert.equal((await runCli(developer, ['enable-ssh', 'stopped-app'])).code, 0);
+    }
+  });
+
+  it("reads the global switch from CC's reason in the pre-2019 wording too", async () => {
+    foundation.world.globalSsh = false;
+    foundation.world.sshReasonWording = 'pre-2019';
+    try {
+      const apps = jsonApps((await runCli(developer, ['ssh-audit', '--json'])).stdout);
+      assert.deepEqual(
+        apps.map((a) => a.blockedBy),
+        ['global', 'global', 'global'],
+      );
+    } finally {
+      foundation.world.globalSsh = true;
+      foundation.world.sshReasonWording = 'current';
+    }
   });
 
   it('-o and --all, --json and --csv exclude each other', async () => {
