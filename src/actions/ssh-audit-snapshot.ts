@@ -86,7 +86,8 @@ export async function driftSince(cf: CfClients, snapshot: Snapshot, now: AuditRe
   if (guids.length > 0) {
     try {
       for (const part of chunks(guids, GUIDS_PER_FILTER)) {
-        const events = await cf.cc.auditEvents({ types: APP_CHANGE_EVENTS.join(','), target_guids: part.join(','), 'created_ats[gt]': snapshot.takenAt });
+        // gte: takenAt is cut to the second, and a change in that same second counts.
+        const events = await cf.cc.auditEvents({ types: APP_CHANGE_EVENTS.join(','), target_guids: part.join(','), 'created_ats[gte]': snapshot.takenAt });
         for (const event of events) who.set(event.target.guid, `${event.actor.name || event.actor.guid} (${event.type} at ${event.created_at})`);
       }
     } catch (err) {
