@@ -13,7 +13,7 @@ import type { SshLevel } from './ssh-switches.js';
 
 export type AuditScope = { kind: 'space' } | { kind: 'org'; org: string } | { kind: 'all' };
 
-/** Per-app reads at once: enough to hide latency, few enough not to flood CC. */
+/** Per-app (and per-space) reads at once: enough to hide latency, few enough not to flood CC. */
 export const APP_READ_CONCURRENCY = 16;
 /** GUIDs per list filter: keeps URLs well under what proxies in front of CC accept. */
 export const GUIDS_PER_FILTER = 50;
@@ -211,7 +211,9 @@ async function orUnknown<T>(read: () => Promise<T>): Promise<{ value: T } | { un
     return { value: await read() };
   } catch (err) {
     if (err instanceof CfApiError && (err.status === 403 || err.status === 404)) return { unknownBecause: `not readable (HTTP ${err.status})` };
-    if ((err instanceof CfApiError && err.status === 429) || err instanceof LimitError) return { unknownBecause: 'rate limited by the Cloud Controller' };
+    if (err instanceof CfApiError && err.status === 429) return { unknownBecause: 'rate limited by the Cloud Controller' };
+    // A Retry-After longer than we wait, or a list that would not end: said in its own words.
+    if (err instanceof LimitError) return { unknownBecause: err.message.replace(/\.$/, '') };
     throw err;
   }
 }
@@ -339,7 +341,7 @@ export async function auditSsh(cf: CfClients, options: AuditOptions): Promise<Au
   const { spaces, orgNames, label } = await scopeSpaces(cf, options.scope);
   const [apps, spaceSwitches, mayChange, { events, history }] = await Promise.all([
     appsOf(cc, spaces),
-    Promise.all(spaces.map((s) => orUnknown(() => cc.spaceSshFeature(s.guid)))),
+    mapBounded(spaces, APP_READ_CONCURRENCY, (s) => orUnknown(() => cc.spaceSshFeature(s.guid))),
     whoMayChange(cc, spaces),
     sshEvents(cc, spaces, options.window),
   ]);

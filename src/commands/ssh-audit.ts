@@ -35,8 +35,7 @@ function enforceLevelOf(enforce: boolean, given: string | undefined, dryRun: boo
   throw new UsageError(`--enforce takes app (the default) or space, not '${given}'.`);
 }
 
-function scopeText(report: AuditReport, user: string): string {
-  const { scope } = report;
+function scopeText({ scope }: Pick<AuditReport, 'scope'>, user: string): string {
   if (scope.kind === 'space') return `space ${scope.org}/${scope.space}`;
   if (scope.kind === 'org') return `org ${scope.org}`;
   return `every org visible to ${user}`;
@@ -66,8 +65,11 @@ export const run: CommandRun<(typeof SPECS)['ssh-audit']> = async (ctx, { args, 
   // Made safe before it is hashed: the hash is of the bytes printed.
   const print = (body: string) => ctx.term.out(withHeader(header, safeText(body)));
   if (options.events) print(renderEvents(report, format));
-  else if (snapshot) print(renderDrift(await driftSince(cf, snapshot, report), format));
-  else print(renderReport(report, format));
+  else if (snapshot) {
+    const then = scopeText(snapshot.report, cf.auth.username);
+    if (then !== header.scope) ctx.term.notice(`The snapshot covers ${then}, this run ${header.scope}: what lies outside this run shows as removed.`);
+    print(renderDrift(await driftSince(cf, snapshot, report), format));
+  } else print(renderReport(report, format));
   // Loud on stderr too, where a JSON or CSV reader (or a CI log) sees it.
   if (format !== 'table') for (const line of expiredGrantLines(report)) ctx.term.notice(line);
 

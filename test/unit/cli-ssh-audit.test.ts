@@ -242,6 +242,7 @@ describe('ssh-audit', () => {
       assert.equal((await runCli(developer, ['enable-ssh', 'demo-app'])).code, 0);
     }
     const removed = await runCli(developer, ['ssh-audit', '--diff', snapshot]);
+    assert.equal(removed.stderr, 'The snapshot covers org demo-org, this run space demo-org/demo-space: what lies outside this run shows as removed.\n');
     assert.match(verifiedBody(removed.stdout), /^app-removed {2}demo-org\/locked-space\/locked-app\s+app removed \(or no longer visible\)\s+unknown$/m);
 
     const notSnapshot = path.join(files, 'other.json');
