@@ -14,7 +14,8 @@ import { startProgress } from '../../src/io/progress.js';
 import { Terminal } from '../../src/io/terminal.js';
 import { type Foundation, startFoundation } from '../foundation/server.js';
 import { expectRequests } from '../helpers/expect-requests.js';
-import { loggedIn, runCli } from '../helpers/run-cli.js';
+import { type LocalServer, localServer, sendJson } from '../helpers/local-server.js';
+import { loggedIn, runCli, tempHome } from '../helpers/run-cli.js';
 
 /** The body after the header's empty line, checked against the header's SHA-256. */
 function verifiedBody(stdout: string): string {
@@ -517,5 +518,69 @@ describe('ssh-audit progress', () => {
     silent.update(1, 2);
     silent.stop();
     assert.equal(piped.written(), '');
+  });
+});
+
+describe('ssh-audit under rate limiting', () => {
+  let foundation: Foundation;
+  let front: LocalServer;
+  let limitedApp: string;
+  let home: string;
+
+  before(async () => {
+    foundation = await startFoundation({ ssh: false });
+    limitedApp = foundation.world.apps.find((a) => a.name === 'demo-app')?.guid ?? assert.fail('no demo-app');
+    // In front of the foundation, as CC's rate limiter: every answer says 3 requests are left
+    // until the next second, and one app's switch is refused with 429 each time it is asked.
+    front = await localServer((req, res) => {
+      void (async () => {
+        if (req.url === `/v3/apps/${limitedApp}/features/ssh`) {
+          sendJson(res, 429, { errors: [{ code: 10013, title: 'CF-RateLimitExceeded', detail: 'Rate Limit Exceeded' }] }, { 'Retry-After': '0' });
+          return;
+        }
+        const chunks: Buffer[] = [];
+        for await (const chunk of req) chunks.push(chunk as Buffer);
+        const upstream = await fetch(`${foundation.url}${req.url}`, {
+          method: req.method,
+          headers: { ...(req.headers.authorization ? { Authorization: req.headers.authorization } : {}), 'Content-Type': req.headers['content-type'] ?? 'application/json' },
+          body: chunks.length > 0 ? Buffer.concat(chunks) : undefined,
+        });
+        res.writeHead(upstream.status, {
+          'Content-Type': upstream.headers.get('content-type') ?? 'application/json',
+          'X-RateLimit-Limit': '100',
+          'X-RateLimit-Remaining': '3',
+          'X-RateLimit-Reset': String(Math.ceil(Date.now() / 1000) + 1),
+        });
+        res.end(Buffer.from(await upstream.arrayBuffer()));
+      })();
+    });
+    home = tempHome();
+    const login = await runCli(home, ['login', '-a', front.url, '-u', 'developer', '-p', 'developer-pass', '-o', 'demo-org', '-s', 'demo-space']);
+    assert.equal(login.code, 0, login.stderr);
+  });
+  after(async () => {
+    await front.close();
+    await foundation.stop();
+  });
+
+  it('paces when few requests are left, says so once, and leaves a refused app unknown without failing the report', async () => {
+    const r = await runCli(home, ['ssh-audit', '--json', '--policy', 'disabled']);
+    // Unknown is not compliant: the policy cannot be shown to hold.
+    assert.equal(r.code, 3);
+    const paced = r.stderr.split('\n').filter((line) => line.startsWith("The Cloud Controller's rate limit"));
+    assert.equal(paced.length, 1, r.stderr);
+    assert.match(paced[0] ?? '', /^The Cloud Controller's rate limit has 3 requests left until \S+Z: pacing requests \(up to 2 s apart\)\.$/);
+    const apps = JSON.parse(verifiedBody(r.stdout)) as { apps: (JsonApp & { unknownBecause?: string })[] };
+    assert.deepEqual(
+      apps.apps.map((a) => [a.app, a.levels.app, a.effective, a.unknownBecause]),
+      [
+        ['demo-app', null, null, 'rate limited by the Cloud Controller'],
+        ['no-ssh-app', false, false, undefined],
+        ['stopped-app', true, true, undefined],
+      ],
+    );
+    // Asked three times (two retries), then left unknown.
+    assert.equal(front.requests.filter((q) => q === `GET /v3/apps/${limitedApp}/features/ssh`).length, 3);
+    assert.match(r.stderr, /Policy 'disabled' broken: SSH is on \(or could not be read\) for 2 app\(s\): demo-org\/demo-space\/demo-app, demo-org\/demo-space\/stopped-app\n$/);
   });
 });
