@@ -205,8 +205,13 @@ export function chunks<T>(items: readonly T[], size: number): T[][] {
   return out;
 }
 
+type Read<T> = { value: T } | { unknownBecause: string };
+
+/** What a read found, or null when it was left unknown. */
+const known = <T>(read: Read<T> | undefined): T | null => (read && 'value' in read ? read.value : null);
+
 /** A read whose refusal leaves its part unknown: 403/404 (not this user's), 429 or a limit (CC's rate limit). */
-async function orUnknown<T>(read: () => Promise<T>): Promise<{ value: T } | { unknownBecause: string }> {
+async function orUnknown<T>(read: () => Promise<T>): Promise<Read<T>> {
   try {
     return { value: await read() };
   } catch (err) {
@@ -350,7 +355,8 @@ export async function auditSsh(cf: CfClients, options: AuditOptions): Promise<Au
   // One ssh_enabled answer says whether SSH is on globally: CC checks that switch first.
   const [probe] = apps;
   const global = probe ? await orUnknown(() => cc.sshEnabled(probe.guid)) : undefined;
-  const globalOn = global && 'value' in global ? global.value.enabled || !GLOBAL_REASON.test(global.value.reason) : null;
+  const globalAnswer = known(global);
+  const globalOn = globalAnswer ? globalAnswer.enabled || !GLOBAL_REASON.test(globalAnswer.reason) : null;
 
   const pacer = new Pacer(() => Date.now(), options.onNotice);
   let done = 0;
@@ -402,8 +408,8 @@ export async function auditSsh(cf: CfClients, options: AuditOptions): Promise<Au
     const appRead = appSwitches[i];
     const levels: AppAudit['levels'] = {
       global: globalOn,
-      space: spaceRead && 'value' in spaceRead ? spaceRead.value.enabled : null,
-      app: appRead && 'value' in appRead ? appRead.value : null,
+      space: known(spaceRead)?.enabled ?? null,
+      app: known(appRead),
     };
     const { effective, blockedBy } = effectiveOf(levels);
     const unknownBecause = [appRead, spaceRead].map((r) => (r && 'unknownBecause' in r ? r.unknownBecause : undefined)).find(Boolean);
@@ -430,10 +436,7 @@ export async function auditSsh(cf: CfClients, options: AuditOptions): Promise<Au
     space: s.name,
     guid: s.guid,
     orgGuid: orgGuidOf(s),
-    ssh: (() => {
-      const read = spaceSwitches[i];
-      return read && 'value' in read ? read.value.enabled : null;
-    })(),
+    ssh: known(spaceSwitches[i])?.enabled ?? null,
     mayChange: mayChange.get(s.guid) ?? null,
   }));
   return { scope: label, window: options.window, global: globalOn, history, spaces: spaceAudits, apps: appAudits, events: rows };
