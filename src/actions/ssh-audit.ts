@@ -237,7 +237,7 @@ async function scopeSpaces(cf: CfClients, scope: AuditScope): Promise<{ spaces: 
       label: { kind: 'space', org: org.name, space: space.name },
     };
   }
-  const orgs = scope.kind === 'org' ? [await findOrg(cc, scope.org)] : await cc.organizations();
+  const orgs = scope.kind === 'org' ? [await findOrg(cc, scope.org)] : await cc.organizationsAtMaxPage();
   const orgNames = new Map(orgs.map((o) => [o.guid, o.name]));
   let spaces: OrgSpace[] = [];
   for (const part of chunks(orgs, GUIDS_PER_FILTER)) spaces = spaces.concat(await cc.spacesOfOrgs(part.map((o) => o.guid)));

@@ -251,6 +251,10 @@ export class CloudController {
   // ssh-audit: every space and app of a scope at CC's largest page, roles with their users,
   // audit events, and an app's SSH switch read with the rate limit CC says is left.
 
+  async organizationsAtMaxPage(): Promise<Organization[]> {
+    return this.list('/v3/organizations', schemas.resource, { order_by: 'name', per_page: MAX_PER_PAGE });
+  }
+
   async spacesOfOrgs(orgGuids: string[]): Promise<OrgSpace[]> {
     return this.list('/v3/spaces', schemas.orgSpace, { organization_guids: orgGuids.join(','), order_by: 'name', per_page: MAX_PER_PAGE });
   }

@@ -140,6 +140,26 @@ describe('ssh-audit', () => {
     );
   });
 
+  it('--all covers every org the user can see, listed at the largest page', async () => {
+    const admin = await loggedIn(foundation.url, 'admin');
+    const from = foundation.requests.length;
+    const r = await runCli(admin, ['ssh-audit', '--all']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /^# Scope: every org visible to admin$/m);
+    const orgLists = foundation.requests.slice(from).filter((q) => q.path === '/v3/organizations');
+    assert.deepEqual(
+      orgLists.map((q) => q.query),
+      ['?order_by=name&per_page=5000'],
+    );
+    const body = verifiedBody(r.stdout);
+    assert.match(body, /^4 apps in 2 spaces: /m);
+    const developerSees = jsonApps((await runCli(developer, ['ssh-audit', '--all', '--json'])).stdout);
+    assert.deepEqual(
+      developerSees.map((a) => a.app),
+      ['demo-app', 'no-ssh-app', 'stopped-app', 'locked-app'],
+    );
+  });
+
   it('--policy disabled exits 3 and names what is on; 0 when nothing is', async () => {
     const broken = await runCli(developer, ['ssh-audit', '--policy', 'disabled']);
     assert.equal(broken.code, 3);
