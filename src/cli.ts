@@ -19,6 +19,7 @@ const COMMANDS: { [N in CommandName]: () => Promise<CommandRun<(typeof SPECS)[N]
   'allow-space-ssh': () => import('./commands/allow-space-ssh.js').then((m) => m.run),
   'disallow-space-ssh': () => import('./commands/disallow-space-ssh.js').then((m) => m.run),
   'space-ssh-allowed': () => import('./commands/space-ssh-allowed.js').then((m) => m.run),
+  'ssh-audit': () => import('./commands/ssh-audit.js').then((m) => m.run),
   'ssh-code': () => import('./commands/ssh-code.js').then((m) => m.run),
   'connect-to-service': () => import('./commands/connect-to-service.js').then((m) => m.run),
   login: () => import('./commands/login.js').then((m) => m.run),

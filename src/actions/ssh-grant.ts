@@ -59,7 +59,7 @@ export function grantAnnotations(expiresAt: Date, reason?: string): Record<strin
 export const CLEARED_GRANT: Readonly<Record<string, null>> = { [EXPIRES_AT_ANNOTATION]: null, [REASON_ANNOTATION]: null };
 
 /** The app's time-boxed grant as its annotations hold it at `now` (ctx.now()), or undefined when it has none. */
-export function sshGrantOf(app: App, now: number): SshGrant | undefined {
+export function sshGrantOf(app: Pick<App, 'metadata'>, now: number): SshGrant | undefined {
   const annotations = app.metadata?.annotations ?? {};
   const text = (key: string) => {
     const value = annotations[key];

@@ -11,8 +11,19 @@ import type { TokenSource } from '../net/token-source.js';
 import { FoundationOrigins } from './foundation-origins.js';
 import * as schemas from './schemas.js';
 import type { App, AppEnv, CredentialBinding, Deployment, InstanceStats, Organization, Process, Resource, RootInfo, Space, SshEnabled, SshFeature } from './schemas.js';
+import type { AuditedApp, AuditEvent, OrgSpace, Role, RoleUser } from './schemas.js';
 
 export type { App, AppEnv, CredentialBinding, Deployment, InstanceStats, Organization, Process, Resource, RootInfo, Space, SshEnabled, SshFeature } from './schemas.js';
+export type { AuditedApp, AuditEvent, OrgSpace, Role, RoleUser } from './schemas.js';
+
+/** The largest page CC serves (its per_page maximum): big lists in few requests. */
+export const MAX_PER_PAGE = '5000';
+
+/** What CC's X-RateLimit-* headers said: requests left, and when the count starts again. */
+export interface RateLimit {
+  remaining: number;
+  resetAtMs?: number;
+}
 
 const JOB_POLL_MS = 200;
 /** The longest an asynchronous operation (creating or deleting a service key) is waited for. */
@@ -173,20 +184,26 @@ export class CloudController {
   /** Every resource of a list, each read as `item`, following pagination.next: never to a page read before, nor past maxPages. */
   async list<T>(path: string, item: Shape<T>, query?: Query): Promise<T[]> {
     let all: T[] = [];
+    for await (const page of this.pages(path, schemas.page(item), query)) {
+      // Not push(...): a page of a hundred thousand resources would overflow the call stack.
+      all = all.concat(page.resources);
+    }
+    return all;
+  }
+
+  /** Each page of a list, following pagination.next: never to a page read before, nor past maxPages. */
+  private async *pages<P extends schemas.Page<unknown>>(path: string, pageShape: Shape<P>, query?: Query): AsyncGenerator<P> {
     const read = new Set<string>();
-    const pageShape = schemas.page(item);
     let next: string | undefined = withQuery(path, query);
     while (next) {
       const href: string = resolve(this.api, next).href;
       if (read.has(href)) throw new LimitError(`${SERVER}'s pagination of ${path} repeats page ${href}: stopped.`);
       if (read.size === this.limits.maxPages) throw new LimitError(`${SERVER}'s pagination of ${path} goes on past ${this.limits.maxPages} pages: stopped.`);
       read.add(href);
-      const page: schemas.Page<T> = await this.call('GET', href, pageShape);
-      // Not push(...): a page of a hundred thousand resources would overflow the call stack.
-      all = all.concat(page.resources);
+      const page: P = await this.call('GET', href, pageShape);
+      yield page;
       next = page.pagination?.next?.href || undefined;
     }
-    return all;
   }
 
   private async call<T>(method: HttpRequest['method'], pathOrUrl: string, shape: Shape<T>, json?: unknown): Promise<T> {
@@ -250,6 +267,54 @@ export class CloudController {
       const warning = decodeWarning(part.trim());
       if (warning) this.onWarning(warning);
     }
+  }
+
+  // ssh-audit: every space and app of a scope at CC's largest page, roles with their users,
+  // audit events, and an app's SSH switch read with the rate limit CC says is left.
+
+  async organizationsAtMaxPage(): Promise<Organization[]> {
+    return this.list('/v3/organizations', schemas.resource, { order_by: 'name', per_page: MAX_PER_PAGE });
+  }
+
+  async spacesOfOrgs(orgGuids: string[]): Promise<OrgSpace[]> {
+    return this.list('/v3/spaces', schemas.orgSpace, { organization_guids: orgGuids.join(','), order_by: 'name', per_page: MAX_PER_PAGE });
+  }
+
+  async appsInSpaces(spaceGuids: string[]): Promise<AuditedApp[]> {
+    return this.list('/v3/apps', schemas.auditedApp, { space_guids: spaceGuids.join(','), order_by: 'name', per_page: MAX_PER_PAGE });
+  }
+
+  /** Roles of these types in these spaces or orgs, with the users CC includes (include=user). */
+  async rolesWithUsers(query: { types: string; space_guids?: string; organization_guids?: string }): Promise<{ roles: Role[]; users: RoleUser[] }> {
+    let roles: Role[] = [];
+    let users: RoleUser[] = [];
+    for await (const page of this.pages('/v3/roles', schemas.rolesPage, { ...query, include: 'user', per_page: MAX_PER_PAGE })) {
+      roles = roles.concat(page.resources);
+      users = users.concat(page.included?.users ?? []);
+    }
+    return { roles, users };
+  }
+
+  /** Audit events, oldest first; `created_ats[gt]` and the other filters as CC takes them. */
+  async auditEvents(query: Query): Promise<AuditEvent[]> {
+    return this.list('/v3/audit_events', schemas.auditEvent, { ...query, order_by: 'created_at', per_page: MAX_PER_PAGE });
+  }
+
+  /** The oldest audit event CC still keeps for these filters: how far back its history reaches. */
+  async oldestAuditEvent(query: Query): Promise<AuditEvent | undefined> {
+    const page = await this.get('/v3/audit_events', schemas.page(schemas.auditEvent), { ...query, order_by: 'created_at', per_page: '1' });
+    return page.resources[0];
+  }
+
+  /** An app's SSH switch, and what X-RateLimit-Remaining and X-RateLimit-Reset said (when CC limits). */
+  async appSshFeatureMetered(appGuid: string): Promise<{ feature: SshFeature; rateLimit?: RateLimit }> {
+    const path = `/v3/apps/${appGuid}/features/ssh`;
+    const res = await this.request('GET', path);
+    const feature = readAnswer(res, schemas.sshFeature, answerTo({ method: 'GET', url: resolve(this.api, path).href, server: SERVER }));
+    const remaining = Number(res.headers['x-ratelimit-remaining']);
+    const reset = Number(res.headers['x-ratelimit-reset']);
+    if (!res.headers['x-ratelimit-remaining'] || !Number.isFinite(remaining)) return { feature };
+    return { feature, rateLimit: { remaining, resetAtMs: Number.isFinite(reset) ? reset * 1000 : undefined } };
   }
 }
 

@@ -152,3 +152,90 @@ export const job: Shape<Job> = object<Job>({ state: string, errors: optional(lis
 export function page<T>(item: Shape<T>): Shape<Page<T>> {
   return object<Page<T>>({ pagination: optional(object({ next: link })), resources: list(item) });
 }
+
+// ssh-audit: the resources an SSH report reads across an org (apps with their annotations and
+// space, roles with their users, audit events).
+
+export interface AuditedApp extends App {
+  /** The app's annotations; time-boxed SSH grants are kept there. */
+  metadata?: { annotations?: Record<string, unknown> };
+  relationships: { space: { data: { guid: string } } };
+}
+
+export interface RoleUser {
+  guid: string;
+  username?: string;
+  presentation_name?: string;
+}
+
+export interface Role {
+  guid: string;
+  /** space_developer, space_manager, organization_manager and the others CC has. */
+  type: string;
+  relationships: { user?: Related; space?: Related; organization?: Related };
+}
+
+export interface RolesPage extends Page<Role> {
+  included?: { users?: RoleUser[] };
+}
+
+interface Party {
+  guid: string;
+  type: string;
+  name?: string;
+}
+
+export interface AuditEvent {
+  guid: string;
+  created_at: string;
+  type: string;
+  /** A client's token has no user name: CC sends null. */
+  actor: Party;
+  target: Party;
+  /** For SSH events: `{index}`, the instance. */
+  data?: Record<string, unknown>;
+  space?: { guid: string };
+}
+
+const guidOnly = object<{ guid: string }>({ guid: string });
+const relatedData: Shape<{ data: { guid: string } }> = object({ data: guidOnly });
+
+export const auditedApp: Shape<AuditedApp> = object<AuditedApp>({
+  guid: string,
+  name: string,
+  state: string,
+  metadata: optional(object({ annotations: optional(record) })),
+  relationships: object({ space: relatedData }),
+});
+
+const roleUser: Shape<RoleUser> = object<RoleUser>({ guid: string, username: optional(string), presentation_name: optional(string) });
+
+export const role: Shape<Role> = object<Role>({
+  guid: string,
+  type: string,
+  relationships: object({ user: related, space: related, organization: related }),
+});
+
+export const rolesPage: Shape<RolesPage> = object<RolesPage>({
+  pagination: optional(object({ next: link })),
+  resources: list(role),
+  included: optional(object({ users: optional(list(roleUser)) })),
+});
+
+const party = object<Party>({ guid: string, type: string, name: optional(string) });
+
+export const auditEvent: Shape<AuditEvent> = object<AuditEvent>({
+  guid: string,
+  created_at: string,
+  type: string,
+  actor: party,
+  target: party,
+  data: optional(record),
+  space: optional(guidOnly),
+});
+
+export interface OrgSpace extends Space {
+  relationships: { organization: { data: { guid: string } } };
+}
+
+export const orgSpace: Shape<OrgSpace> = object<OrgSpace>({ guid: string, name: string, relationships: object({ organization: relatedData }) });

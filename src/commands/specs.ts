@@ -115,6 +115,41 @@ export const SPECS = {
     options: [{ flag: '--json', key: 'json', kind: 'flag', description: 'Print the result as JSON' }],
     seeAlso: ['allow-space-ssh', 'disallow-space-ssh'],
   },
+  'ssh-audit': {
+    name: 'ssh-audit',
+    pluginName: 'ssh-audit',
+    description: 'Report SSH at every level for a space, an org or all orgs: who may change it, who used it; enforce a policy',
+    usage: `{cmd} [-o ORG | --all] [--since DURATION] [--json | --csv] [--policy disabled]
+{cmd} [-o ORG | --all] --enforce [space] [--dry-run]
+{cmd} [-o ORG | --all] --events [--since DURATION] [--json | --csv]
+{cmd} [-o ORG | --all] [--save FILE] [--diff FILE]`,
+    arguments: [{ name: 'LEVEL', key: 'enforceLevel', kind: 'optional' }],
+    options: [
+      { flag: '-o', key: 'org', kind: 'value', value: 'ORG', description: 'Report on every space of this org (Default: the targeted space)' },
+      { flag: '--all', key: 'all', kind: 'flag', description: 'Report on every org you can see' },
+      { flag: '--since', key: 'since', kind: 'value', value: 'DURATION', description: 'The window for SSH logins: 30m, 12h, 7d (Default: 7d)' },
+      { flag: '--json', key: 'json', kind: 'flag', description: 'Print the report as JSON' },
+      { flag: '--csv', key: 'csv', kind: 'flag', description: 'Print the report as CSV' },
+      {
+        flag: '--policy',
+        key: 'policy',
+        kind: 'value',
+        value: 'POLICY',
+        description: 'disabled: exit 3 when SSH is on (or cannot be read) anywhere without a valid time-boxed grant',
+      },
+      {
+        flag: '--enforce',
+        key: 'enforce',
+        kind: 'flag',
+        description: 'Disable SSH where it is on: per app (and expired time-boxed grants), or per space with --enforce space; exit 4 if any change is refused',
+      },
+      { flag: '--dry-run', key: 'dryRun', kind: 'flag', description: 'With --enforce, print what would change and change nothing' },
+      { flag: '--save', key: 'save', kind: 'value', value: 'FILE', description: 'Write a snapshot of the report (JSON) to FILE' },
+      { flag: '--diff', key: 'diff', kind: 'value', value: 'FILE', description: 'Show what changed since the snapshot in FILE' },
+      { flag: '--events', key: 'events', kind: 'flag', description: 'List the SSH login audit events (authorized and not) in the window' },
+    ],
+    seeAlso: ['disable-ssh', 'disallow-space-ssh', 'ssh-enabled', 'space-ssh-allowed'],
+  },
   'ssh-code': {
     name: 'ssh-code',
     pluginName: 'xssh-code',

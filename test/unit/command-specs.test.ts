@@ -22,6 +22,7 @@ describe('the command specs', () => {
       'logout',
       'space-ssh-allowed',
       'ssh',
+      'ssh-audit',
       'ssh-code',
       'ssh-enabled',
       'target',

@@ -113,6 +113,7 @@ describe('cf-ssh-tools launched by cf', () => {
       'xallow-space-ssh',
       'xdisallow-space-ssh',
       'xspace-ssh-allowed',
+      'ssh-audit',
       'xssh-code',
       'connect-to-service',
     ]);
