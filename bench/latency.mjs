@@ -298,6 +298,7 @@ async function main() {
     bannerMs.push(await firstBytes(relays.ssh.port));
   }
 
+  const loadBefore = loadAverage();
   log(`${clients.length} clients × ${rtts.length} RTTs × ${runs} runs, interleaved`);
   /** @type {Record<string, Record<number, number[]>>} */
   const times = {};
@@ -315,6 +316,7 @@ async function main() {
     }
     log(`run ${i + 1}/${runs} done`);
   }
+  const loadAfter = loadAverage();
   clearTimeout(deadline);
   await cleanup();
 
@@ -333,9 +335,29 @@ async function main() {
     };
   });
   const hostNames = { ...Object.fromEntries(Object.entries(relays).map(([name, r]) => [r.address, name.toUpperCase()])), [new URL(foundation.api).host]: 'proxy→UAA' };
-  const report = formatReport({ rtts, runs, results, traffic, clients, hostNames, bannerMs, packaged, cfVersion, seconds: (Date.now() - startedAt) / 1000 });
+  const report = formatReport({
+    rtts,
+    runs,
+    results,
+    traffic,
+    clients,
+    hostNames,
+    bannerMs,
+    packaged,
+    cfVersion,
+    load: { before: loadBefore, after: loadAfter },
+    seconds: (Date.now() - startedAt) / 1000,
+  });
   console.log(report);
   if (values.json) writeFileSync(values.json, `${JSON.stringify({ rtts, runs, times, results, traffic }, null, 2)}\n`);
+}
+
+/** The 1, 5 and 15 min load averages: the machine may be shared, and a loaded one stretches the maxima. */
+function loadAverage() {
+  return os
+    .loadavg()
+    .map((l) => l.toFixed(2))
+    .join(' ');
 }
 
 /**
@@ -393,9 +415,10 @@ async function realCf(cf, home, caFile, api, check) {
  * @param {number[]} report.bannerMs per RTT, connect → the SSH proxy's banner through the relay
  * @param {string | undefined} report.packaged
  * @param {string | undefined} report.cfVersion
+ * @param {{ before: string, after: string }} report.load load averages before and after the timed runs
  * @param {number} report.seconds
  */
-function formatReport({ rtts, runs, results, traffic, clients, hostNames, bannerMs, packaged, cfVersion, seconds }) {
+function formatReport({ rtts, runs, results, traffic, clients, hostNames, bannerMs, packaged, cfVersion, load, seconds }) {
   /** @type {string[]} */
   const out = [];
   const p = (line = '') => out.push(line);
@@ -409,6 +432,7 @@ function formatReport({ rtts, runs, results, traffic, clients, hostNames, banner
     `packaged: ${packaged ? `${path.relative(ROOT, packaged)}, built ${new Date(statSync(packaged).mtimeMs).toISOString()}` : 'skipped: no binary (make it with `npm run build && scripts/pkg`, or name one with --packaged PATH)'}`,
   );
   p(`real cf CLI: ${cfVersion ?? 'not measured (--cf PATH)'}`);
+  p(`load average (1, 5, 15 min) of nproc ${os.availableParallelism()}: ${load.before} before the timed runs, ${load.after} after`);
   p('foundation: HTTPS (its CA trusted through NODE_EXTRA_CA_CERTS, SSL_CERT_FILE for cf); relays on 127.0.0.1 for the API, UAA (own port) and SSH proxy,');
   p('each direction delayed RTT/2, a TCP connect costing one RTT');
   p(`relay check, connect → the SSH proxy's banner (2 RTT expected): ${rtts.map((rtt, i) => `${fmt(bannerMs[i])} ms at ${rtt} ms`).join(', ')}`);
@@ -433,7 +457,7 @@ function formatReport({ rtts, runs, results, traffic, clients, hostNames, banner
   ratio('cts-packaged', 'cts-by-hand', 'connect-to-service (packaged) / by hand');
   ratio('cts-unbundled', 'cts-by-hand', 'connect-to-service (unbundled) / by hand');
   const openssh = result('ssh-by-hand:ssh');
-  for (const id of ['ssh-packaged', 'ssh-unbundled']) {
+  for (const id of ['ssh-packaged', 'ssh-unbundled', 'ssh-cf']) {
     const ours = result(id);
     if (ours && openssh) p(`round trips, ${ours.label} − OpenSSH with a code in hand: ${fmt(ours.roundTrips - openssh.roundTrips, 1)}`);
   }

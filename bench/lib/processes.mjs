@@ -104,7 +104,10 @@ export function run(command, args, { env, cwd, timeoutMs = 30_000, input } = {})
   return new Promise((resolve, reject) => {
     const started = process.hrtime.bigint();
     const child = track(spawn(command, args, { env, cwd, stdio: ['pipe', 'pipe', 'pipe'] }));
-    // Without input, an empty stdin: no command waits for a terminal.
+    // Without input, an empty stdin: no command waits for a terminal. One that exits before
+    // the write (a quick one can, on a loaded machine) makes it fail with EPIPE: its exit
+    // status says what it did.
+    child.stdin.on('error', (err) => /** @type {NodeJS.ErrnoException} */ (err).code !== 'EPIPE' && reject(err));
     child.stdin.end(input ?? '');
     let stdout = '';
     let stderr = '';
