@@ -18,9 +18,53 @@ export type OnAccept = (socket: net.Socket, channel: ClientChannel) => void;
 
 /** The plain forward: each side's bytes to the other. */
 export const pipeBothWays: OnAccept = (socket, channel) => {
-  socket.pipe(channel).pipe(socket);
+  sendPaced(socket, channel);
+  channel.pipe(socket);
   socket.resume();
 };
+
+/**
+ * Local bytes into the channel, at most one read ahead of the SSH connection. ssh2 writes every
+ * packet to its socket without heeding that socket's backpressure and completes a channel write
+ * at once while the peer's window is open (2 MiB per channel), so `pipe()` would read each local
+ * connection as fast as it delivers: with many connections at once the client held hundreds of
+ * MB of unsent packets. Here a local socket is paused while its chunk waits for window or the
+ * connection's socket is over its high-water mark, and read on when that has drained.
+ */
+function sendPaced(socket: net.Socket, channel: ClientChannel): void {
+  const transport = transportOf(channel);
+  const readOn = (err?: Error | null) => {
+    if (err || !socket.isPaused()) return;
+    // A chunk still held for window: its own callback comes back here.
+    if (channel.writableLength > 0) return;
+    if (transport?.writableNeedDrain) return whenDrained(transport, readOn);
+    socket.resume();
+  };
+  socket.on('data', (chunk: Buffer) => {
+    channel.write(chunk, readOn);
+    if (channel.writableLength > 0 || transport?.writableNeedDrain) socket.pause();
+  });
+  socket.once('end', () => channel.end());
+}
+
+/** The SSH connection's socket under a channel (ssh2 keeps it private as `_client._sock`). */
+function transportOf(channel: ClientChannel): net.Socket | undefined {
+  return (channel as unknown as { _client?: { _sock?: net.Socket } })._client?._sock;
+}
+
+/** One 'drain' listener per SSH connection however many local sockets wait for it. */
+const drainWaiters = new WeakMap<net.Socket, (() => void)[]>();
+
+function whenDrained(transport: net.Socket, then: () => void): void {
+  const waiting = drainWaiters.get(transport);
+  if (waiting) return void waiting.push(then);
+  drainWaiters.set(transport, [then]);
+  transport.once('drain', () => {
+    const ready = drainWaiters.get(transport) ?? [];
+    drainWaiters.delete(transport);
+    for (const fn of ready) fn();
+  });
+}
 
 export async function openForwards(client: Client, specs: ForwardSpec[], onError: (message: string) => void, onAccept: OnAccept = pipeBothWays): Promise<Forwarding> {
   const servers: net.Server[] = [];
