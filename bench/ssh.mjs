@@ -419,6 +419,20 @@ async function startSink() {
 const CHUNK = randomBytes(1 << 20);
 
 /**
+ * Writes `size` bytes (CHUNK over and over) with backpressure, then EOF.
+ * @param {import('node:net').Socket} socket
+ * @param {number} size
+ */
+async function sendAndEnd(socket, size) {
+  for (let left = size; left > 0;) {
+    const n = Math.min(left, CHUNK.length);
+    left -= n;
+    if (!socket.write(n === CHUNK.length ? CHUNK : CHUNK.subarray(0, n))) await new Promise((resolve) => socket.once('drain', resolve));
+  }
+  socket.end();
+}
+
+/**
  * Sends `size` bytes into 127.0.0.1:port, with backpressure; resolves with bytes and seconds as the sink counted them.
  * @param {number} port
  * @param {number} size
@@ -436,15 +450,7 @@ async function pump(port, size, sink, timeoutMs) {
   });
   await Promise.race([new Promise((resolve) => socket.once('connect', resolve)), failed]);
   const started = process.hrtime.bigint();
-  const send = async () => {
-    for (let left = size; left > 0;) {
-      const n = Math.min(left, CHUNK.length);
-      left -= n;
-      if (!socket.write(n === CHUNK.length ? CHUNK : CHUNK.subarray(0, n))) await new Promise((resolve) => socket.once('drain', resolve));
-    }
-    socket.end();
-  };
-  void send();
+  void sendAndEnd(socket, size);
   const { bytes, at } = await Promise.race([received, failed]);
   socket.destroy();
   if (bytes !== size) throw new Error(`the sink counted ${bytes} bytes, not ${size}`);
@@ -515,14 +521,7 @@ function echoThrough(port, size, timeoutMs) {
       socket.end();
       resolve(Number(process.hrtime.bigint() - started) / 1e6);
     });
-    socket.once('connect', async () => {
-      for (let left = size; left > 0;) {
-        const n = Math.min(left, CHUNK.length);
-        left -= n;
-        if (!socket.write(n === CHUNK.length ? CHUNK : CHUNK.subarray(0, n))) await new Promise((drained) => socket.once('drain', drained));
-      }
-      socket.end();
-    });
+    socket.once('connect', () => void sendAndEnd(socket, size));
   });
 }
 
