@@ -851,7 +851,7 @@ const USAGE = `usage: node bench/ssh.mjs [options]
   --only LIST         any of setup,direct,proxy,concurrent (default all four)
   --connections N     concurrent: connections at once through one tunnel (default 500)
   --echo-size BYTES   concurrent: bytes each connection echoes; also run with twice that (default 1M)
-  --clients LIST      only these throughput clients (default all): ours-direct, openssh-direct,
+  --clients LIST      only these clients (default all): ours-direct, openssh-direct,
                       ssh2-direct, openssh-default-direct, baseline-direct, ours-proxy, openssh-proxy
   --baseline DIR      add baseline-direct: our direct client from another checkout's build/ (and
                       its node_modules/ssh2, if it has one), interleaved with this one's
@@ -1035,7 +1035,7 @@ async function main() {
 }
 
 /**
- * Many connections at once through one tunnel, ours and OpenSSH's, each echoing `echoSize` and
+ * Many connections at once through one tunnel, ours and OpenSSH's (and --baseline's), each echoing `echoSize` and
  * then twice that (interleaved), straight into the private sshd.
  * @param {BenchContext} ctx
  * @param {number} connections
@@ -1047,7 +1047,7 @@ async function main() {
 async function concurrentBench(ctx, connections, echoSize, runs, clients, log) {
   const echo = await startEcho();
   cleanups.push(() => echo.close());
-  const kinds = ['ours-direct', 'openssh-direct'].filter((k) => !clients || clients.split(',').includes(k));
+  const kinds = ['ours-direct', 'openssh-direct', ...(ctx.baseline ? ['baseline-direct'] : [])].filter((k) => !clients || clients.split(',').includes(k));
   const sizes = [echoSize, 2 * echoSize];
   /** @type {Record<string, Awaited<ReturnType<typeof concurrentRun>>[]>} */
   const results = {};
@@ -1383,7 +1383,7 @@ function formatReport({ facts, binding, ctx, size, runs, setupRuns, plain, throu
     p('| client | N bytes per connection | failed (all runs) | p50 ms per connection | p99 ms per connection | all done ms | client peak RSS MB (VmHWM) | RSS once listening MB |');
     p('|---|---|---|---|---|---|---|---|');
     for (const r of concurrent.rows) {
-      const client = r.kind === 'ours-direct' ? 'ours: ssh2 + openForwards' : 'OpenSSH ssh -N -L';
+      const client = { 'ours-direct': 'ours: ssh2 + openForwards', 'openssh-direct': 'OpenSSH ssh -N -L', 'baseline-direct': `baseline: ours as built in ${ctx.baseline}` }[r.kind];
       p(
         `| ${client} | ${r.size} | ${r.failed}${r.errors.length ? ` (${r.errors.join('; ')})` : ''} | ${fmtSummary(r.p50)} | ${fmtSummary(r.p99)} | ${fmtSummary(r.wallMs)} | ${fmtSummary(r.peakRssMB)} | ${fmtSummary(r.idleRssMB)} |`,
       );
