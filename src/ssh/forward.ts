@@ -18,9 +18,8 @@ export type OnAccept = (socket: net.Socket, channel: ClientChannel) => void;
 
 /** The plain forward: each side's bytes to the other. */
 export const pipeBothWays: OnAccept = (socket, channel) => {
-  sendPaced(socket, channel);
   channel.pipe(socket);
-  socket.resume();
+  sendPaced(socket, channel);
 };
 
 /**
@@ -29,7 +28,8 @@ export const pipeBothWays: OnAccept = (socket, channel) => {
  * at once while the peer's window is open (2 MiB per channel), so `pipe()` would read each local
  * connection as fast as it delivers: 500 connections echoing 1 MiB each held 679 MB, 2 MiB
  * each 1286 MB. Here a local socket is paused while its chunk waits for window or the SSH
- * connection's socket is over its high-water mark, and read on when that has drained.
+ * connection's socket is over its high-water mark, and read on when that has drained. The first
+ * read waits the same way: 500 connections opened at once would otherwise each put a read in.
  */
 function sendPaced(socket: net.Socket, channel: ClientChannel): void {
   const transport = transportOf(channel);
@@ -45,6 +45,7 @@ function sendPaced(socket: net.Socket, channel: ClientChannel): void {
     if (channel.writableLength > 0 || transport?.writableNeedDrain) socket.pause();
   });
   socket.once('end', () => channel.end());
+  readOn();
 }
 
 /** The SSH connection's socket under a channel (ssh2 keeps it private as `_client._sock`). */
