@@ -18,9 +18,80 @@ export type OnAccept = (socket: net.Socket, channel: ClientChannel) => void;
 
 /** The plain forward: each side's bytes to the other. */
 export const pipeBothWays: OnAccept = (socket, channel) => {
-  socket.pipe(channel).pipe(socket);
-  socket.resume();
+  channel.pipe(socket);
+  sendPaced(socket, channel);
 };
+
+/**
+ * Local bytes into the channel, at most one read ahead of the SSH connection. ssh2 writes every
+ * packet to its socket without heeding that socket's backpressure and completes a channel write
+ * at once while the peer's window is open (2 MiB per channel), so `pipe()` would read each local
+ * connection as fast as it delivers: 500 connections echoing 1 MiB each held 679 MB, 2 MiB
+ * each 1286 MB. Here a local socket is paused while its chunk waits for window or the SSH
+ * connection's socket is over its high-water mark, and read on when that has drained. The first
+ * read waits the same way: 500 connections opened at once would otherwise each put a read in.
+ */
+function sendPaced(socket: net.Socket, channel: ClientChannel): void {
+  const transport = transportOf(channel);
+  const readOn = (err?: Error | null) => {
+    if (err || !socket.isPaused()) return;
+    // A chunk still held for window: its own callback comes back here.
+    if (channel.writableLength > 0) return;
+    if (transport?.writableNeedDrain) return drainQueue(transport).wait(readOn);
+    socket.resume();
+  };
+  socket.on('data', (chunk: Buffer) => {
+    channel.write(chunk, readOn);
+    if (channel.writableLength > 0 || transport?.writableNeedDrain) socket.pause();
+  });
+  socket.once('end', () => channel.end());
+  readOn();
+}
+
+/** The SSH connection's socket under a channel (ssh2 keeps it private as `_client._sock`). */
+function transportOf(channel: ClientChannel): net.Socket | undefined {
+  return (channel as unknown as { _client?: { _sock?: net.Socket } })._client?._sock;
+}
+
+/** Local sockets woken per turn of the event loop once the SSH socket has drained. */
+const WAKE_PER_TURN = 4;
+
+/**
+ * The local sockets waiting for one SSH connection's socket to drain, first come first served.
+ * They are woken a few per turn while the socket stays below its high-water mark: waking them
+ * all at once would put one read of each (up to 64 KiB) in its buffer together.
+ */
+class DrainQueue {
+  private readonly waiting: (() => void)[] = [];
+  private scheduled = false;
+  constructor(private readonly transport: net.Socket) {}
+
+  wait(then: () => void): void {
+    this.waiting.push(then);
+    this.schedule();
+  }
+
+  private schedule(): void {
+    if (this.scheduled || this.waiting.length === 0) return;
+    this.scheduled = true;
+    const wake = () => {
+      this.scheduled = false;
+      for (let n = 0; n < WAKE_PER_TURN && this.waiting.length > 0 && !this.transport.writableNeedDrain; n++) this.waiting.shift()!();
+      this.schedule();
+    };
+    // setImmediate runs after the woken sockets' reads: by then the SSH socket says whether it can take more.
+    if (this.transport.writableNeedDrain) this.transport.once('drain', wake);
+    else setImmediate(wake);
+  }
+}
+
+const drainQueues = new WeakMap<net.Socket, DrainQueue>();
+
+function drainQueue(transport: net.Socket): DrainQueue {
+  let queue = drainQueues.get(transport);
+  if (!queue) drainQueues.set(transport, (queue = new DrainQueue(transport)));
+  return queue;
+}
 
 export async function openForwards(client: Client, specs: ForwardSpec[], onError: (message: string) => void, onAccept: OnAccept = pipeBothWays): Promise<Forwarding> {
   const servers: net.Server[] = [];
@@ -32,12 +103,12 @@ export async function openForwards(client: Client, specs: ForwardSpec[], onError
   };
   try {
     for (const spec of specs) {
-      // Half-open: a client that has sent all it wants (FIN) still gets the answer.
-      const server = net.createServer({ allowHalfOpen: true }, (socket) => {
+      // Half-open: a client that has sent all it wants (FIN) still gets the answer. Nothing is
+      // read before the channel is open: 500 connections at once would each hold a read (64 KiB).
+      const server = net.createServer({ allowHalfOpen: true, pauseOnConnect: true }, (socket) => {
         sockets.add(socket);
         socket.once('close', () => sockets.delete(socket));
         socket.on('error', () => socket.destroy());
-        socket.pause();
         client.forwardOut('0.0.0.0', 0, spec.remoteHost, spec.remotePort, (err, channel) => {
           if (err) {
             onError(`connect to ${spec.remoteHost}:${spec.remotePort} failed: ${err.message}`);
