@@ -6,7 +6,9 @@
 // patches/README.md for what each one does and why.
 //
 // A package at another version is not patched, with a warning: the patch has to be looked at
-// again for it. A patch that no longer applies to its own version fails the install.
+// again for it. A patch that no longer applies to its own version fails the install. Without
+// the patch program nothing is patched, with a warning: the patches make things faster, not
+// work, and npm is all an install may ask for.
 import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
@@ -23,8 +25,8 @@ const PATCHES = path.join(ROOT, 'patches');
  */
 function patch(dir, file, args) {
   const r = spawnSync('patch', ['-p1', '-s', '-f', '-d', dir, '-i', file, ...args], { encoding: 'utf8' });
-  if (r.error) throw new Error(`patches/apply.mjs needs the patch program: ${r.error.message}`);
-  return { ok: r.status === 0, said: `${r.stdout}${r.stderr}`.trim() };
+  if (r.error) return { ok: false, missing: true, said: r.error.message };
+  return { ok: r.status === 0, missing: false, said: `${r.stdout}${r.stderr}`.trim() };
 }
 
 let failed = false;
@@ -40,7 +42,12 @@ for (const name of readdirSync(PATCHES).filter((f) => f.endsWith('.patch'))) {
     console.warn(`patches/${name} is for ${pkg} ${version}, but ${installed} is installed: not applied. Check whether ${installed} needs it.`);
     continue;
   }
-  if (patch(dir, file, ['--dry-run', '-R']).ok) continue; // applied before
+  const before = patch(dir, file, ['--dry-run', '-R']);
+  if (before.missing) {
+    console.warn(`patches/${name} not applied: there is no patch program (${before.said}). ${pkg} works unpatched, only slower; install GNU patch and run npm install again.`);
+    continue;
+  }
+  if (before.ok) continue; // applied before
   const applied = patch(dir, file, ['-N']);
   if (!applied.ok) {
     console.error(`patches/${name} does not apply to node_modules/${pkg}: ${applied.said}`);
