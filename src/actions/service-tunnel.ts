@@ -135,7 +135,11 @@ export async function connectToService(ctx: Context, cf: CfClients, request: Ser
     }
     // The tunnel reaches the service, and where it asks for TLS, its certificate verifies: or no client is started.
     const probe = await life.until(openServiceChannel(connection, conn.host, conn.port, `${appName}/${target.index}`));
-    if (!serviceTls) probe.close();
+    // A program started now connects at once: the plain tunnel hands it the channel that checked the way (one
+    // round trip fewer). A tunnel held for others closes it: a server that speaks first (MySQL) would time it out.
+    const startsProgram = first !== undefined || (!request.noClient && !why);
+    const spare = !serviceTls && startsProgram ? probe : undefined;
+    if (!serviceTls && !spare) probe.close();
     const refusal = serviceTls && (await life.until(checkServiceTls(probe, serviceTls)));
     if (refusal) throw new UserError(`${refusal} No connection to '${serviceName}' is made without verified TLS.`);
     // Clients connect to the loopback of a wildcard bind: 0.0.0.0 and :: are no address to connect to everywhere.
@@ -150,7 +154,13 @@ export async function connectToService(ctx: Context, cf: CfClients, request: Ser
       forward(socket, channel);
     };
     const forwarding = await life.until(
-      openForwards(connection, [{ bindAddress: request.local.bind, localPort: request.local.port, remoteHost: conn.host, remotePort: conn.port }], reporter.notice, onAccept),
+      openForwards(
+        connection,
+        [{ bindAddress: request.local.bind, localPort: request.local.port, remoteHost: conn.host, remotePort: conn.port }],
+        reporter.notice,
+        onAccept,
+        spare,
+      ),
     );
     life.defer('the tunnel', () => forwarding.close());
     const [listening] = forwarding.listening;

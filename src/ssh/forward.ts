@@ -93,13 +93,35 @@ function drainQueue(transport: net.Socket): DrainQueue {
   return queue;
 }
 
-export async function openForwards(client: Client, specs: ForwardSpec[], onError: (message: string) => void, onAccept: OnAccept = pipeBothWays): Promise<Forwarding> {
+/**
+ * `opened`: a channel already open to the first spec's target (the one that checked it can be
+ * reached), for the first local connection: a client started at once saves the round trip of
+ * opening one. One that closes before it is taken is simply not used.
+ */
+export async function openForwards(
+  client: Client,
+  specs: ForwardSpec[],
+  onError: (message: string) => void,
+  onAccept: OnAccept = pipeBothWays,
+  opened?: ClientChannel,
+): Promise<Forwarding> {
   const servers: net.Server[] = [];
   const sockets = new Set<net.Socket>();
   const listening: Forwarding['listening'] = [];
+  let spare = opened;
+  spare?.once('close', () => (spare = undefined));
+  spare?.on('error', () => undefined);
   const close = () => {
     for (const server of servers) server.close();
     for (const socket of sockets) socket.destroy();
+    spare?.close();
+  };
+  /** The first connection to the first target takes the spare channel; every other opens its own. */
+  const channelTo = (spec: ForwardSpec, then: (err: Error | undefined, channel: ClientChannel) => void) => {
+    const taken = spec === specs[0] ? spare : undefined;
+    spare = undefined;
+    if (taken) then(undefined, taken);
+    else client.forwardOut('0.0.0.0', 0, spec.remoteHost, spec.remotePort, then);
   };
   try {
     for (const spec of specs) {
@@ -109,7 +131,7 @@ export async function openForwards(client: Client, specs: ForwardSpec[], onError
         sockets.add(socket);
         socket.once('close', () => sockets.delete(socket));
         socket.on('error', () => socket.destroy());
-        client.forwardOut('0.0.0.0', 0, spec.remoteHost, spec.remotePort, (err, channel) => {
+        channelTo(spec, (err, channel) => {
           if (err) {
             onError(`connect to ${spec.remoteHost}:${spec.remotePort} failed: ${err.message}`);
             // Close with a FIN after reading what was sent: destroying a socket with unread data
