@@ -20,7 +20,7 @@ import { UserError } from '../errors.js';
 import { writeFileAtomic } from './atomic.js';
 import { makeDirectory } from './dirs.js';
 import { alive } from './file-lock.js';
-import { holdLiveness, livenessAnswers, releaseLiveness, SOCKET_PATH_LIMIT } from './liveness.js';
+import { holdLiveness, probeLiveness, releaseLiveness, SOCKET_PATH_LIMIT } from './liveness.js';
 
 /** A service key as the run that makes it records it. */
 export interface LedgerKey {
@@ -242,7 +242,9 @@ function socketPath(dir: string, id: string): string {
 /** Alive unless its process is gone or its socket refuses us; a pid in use proves nothing, pids are reused. */
 async function isAlive(record: RecordFile): Promise<boolean> {
   // An open question keeps the keys.
-  return alive(record.pid) && livenessAnswers(record.socket);
+  if (!alive(record.pid)) return false;
+  const said = await probeLiveness(record.socket);
+  return said !== 'refuses' && said !== 'gone';
 }
 
 /** The socket file a killed run left behind, if it is one of ours by name and kind. */

@@ -22,15 +22,19 @@ export function holdLiveness(socket: string): Promise<net.Server> {
   });
 }
 
-/** Whether a run still holds `socket`: false only when it refuses us or is gone; any other failure leaves the question open, and open means alive. */
-export function livenessAnswers(socket: string): Promise<boolean> {
+/**
+ * What `socket` says of its run: it answers (alive), it refuses (its process died: the kernel
+ * closed it, the file stayed), it is gone (removed: its run ended, or is ending now), or the
+ * question stays open (anything else), which must count as alive.
+ */
+export function probeLiveness(socket: string): Promise<'answers' | 'refuses' | 'gone' | 'unknown'> {
   return new Promise((resolve) => {
     const probe = net.connect(socket);
     probe.once('connect', () => {
       probe.destroy();
-      resolve(true);
+      resolve('answers');
     });
-    probe.once('error', (err: NodeJS.ErrnoException) => resolve(err.code !== 'ECONNREFUSED' && err.code !== 'ENOENT'));
+    probe.once('error', (err: NodeJS.ErrnoException) => resolve(err.code === 'ECONNREFUSED' ? 'refuses' : err.code === 'ENOENT' ? 'gone' : 'unknown'));
   });
 }
 

@@ -8,7 +8,7 @@ import type net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { makePrivateTempDir, placeFrom } from './dirs.js';
-import { holdLiveness, livenessAnswers, releaseLiveness, SOCKET_PATH_LIMIT } from './liveness.js';
+import { holdLiveness, probeLiveness, releaseLiveness, SOCKET_PATH_LIMIT } from './liveness.js';
 
 type Env = Readonly<Record<string, string | undefined>>;
 
@@ -60,7 +60,9 @@ export async function removeFoldersOfKilledRuns(env: Env): Promise<string[]> {
     const socket = livenessSocket(dir);
     const entry = await lstat(path.join(dir, LIVENESS_ENTRY)).catch(() => undefined);
     const hasLiveness = isWindows ? entry?.isFile() : entry?.isSocket();
-    if (!socket || !hasLiveness || (await livenessAnswers(socket))) continue;
+    // A killed run's socket file stays and refuses; one gone meanwhile is a run removing its own folder now. A
+    // named pipe goes with its process: on Windows, gone while the marker stays is killed (the owner lets go last).
+    if (!socket || !hasLiveness || (await probeLiveness(socket)) !== (isWindows ? 'gone' : 'refuses')) continue;
     // One that cannot be removed (a file in it not ours) stays, for the user to see to.
     await rm(dir, { recursive: true, force: true }).then(
       () => removed.push(dir),
