@@ -79,15 +79,27 @@ export async function runCopy(ctx: Context, cf: CfClients, request: CopyRequest,
     const [only] = plan.files;
     progress.begin(plan.files.length === 1 && only && plan.folders.length === 0 ? to.path.basename(only.to) : `${plan.files.length} files`, pending);
     let bytes = 0;
+    // The file being written once its first bytes are: a copy cut short says how to continue it.
+    let partial: PlannedFile | undefined;
+    const written = (file: PlannedFile, count: number) => {
+      partial = file;
+      bytes += count;
+      progress.advance(count);
+    };
     try {
       for (const folder of plan.folders) if (!folder.exists) await life.until(onFile(to, folder.to, () => to.mkdir(folder.to)));
       for (const file of plan.files) {
-        bytes += await life.until(copyFile(from, to, file, life.signal, progress, reporter));
+        partial = file.startAt > 0 ? file : undefined;
+        await life.until(copyFile(from, to, file, life.signal, (count) => written(file, count)));
+        partial = undefined;
         if (request.preserve) await life.until(onFile(to, file.to, () => to.setAttributes(file.to, file.entry)));
         if (request.verify) await life.until(verify(from, to, file));
       }
       // Last, deepest first: writing into a folder changes its times.
       if (request.preserve) for (const folder of [...plan.folders].reverse()) await life.until(onFile(to, folder.to, () => to.setAttributes(folder.to, folder.entry)));
+    } catch (err) {
+      if (partial) reporter.notice(`${to.name}: ${partial.to} is incomplete: run the same copy with --resume to continue it.`);
+      throw err;
     } finally {
       progress.end();
     }
@@ -152,9 +164,8 @@ async function startOf(from: Side, fromPath: string, entry: Entry, to: Side, toP
   return existing.size;
 }
 
-/** Moves one file's bytes; how many it moved. A copy cut short says how to continue it. */
-async function copyFile(from: Side, to: Side, file: PlannedFile, signal: AbortSignal, progress: CopyProgress, reporter: Reporter): Promise<number> {
-  let written = 0;
+/** Moves one file's bytes, telling `onWritten` as they land. */
+async function copyFile(from: Side, to: Side, file: PlannedFile, signal: AbortSignal, onWritten: (bytes: number) => void): Promise<void> {
   const reader = await onFile(from, file.from, () => from.open(file.from, 'read'));
   try {
     const writer = await onFile(to, file.to, () => to.open(file.to, file.startAt > 0 ? 'continue' : 'write'));
@@ -164,23 +175,15 @@ async function copyFile(from: Side, to: Side, file: PlannedFile, signal: AbortSi
         end: file.entry.size,
         read: (position, length) => onFile(from, file.from, () => reader.read(position, length)),
         write: (data, position) => onFile(to, file.to, () => writer.write(data, position)),
-        onWritten: (bytes) => {
-          written += bytes;
-          progress.advance(bytes);
-        },
+        onWritten,
         signal,
       });
-    } catch (err) {
-      const held = file.startAt + written;
-      if (held > 0) reporter.notice(`${to.name}: ${file.to} holds ${held} of ${file.entry.size} bytes: run the same copy with --resume to continue it.`);
-      throw err;
     } finally {
       await closeQuietly(writer);
     }
   } finally {
     await closeQuietly(reader);
   }
-  return written;
 }
 
 /** A handle on a connection already lost cannot be closed: that is no news. */
