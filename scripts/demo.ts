@@ -1,7 +1,7 @@
 // `npm run demo`: starts the test Cloud Foundry, logs in to it in a throwaway CF_HOME and
 // runs cf-ssh-tools' commands against it, showing their real output.
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -22,6 +22,8 @@ function run(home: string, step: Step): Promise<number | null> {
   process.stdout.write(`\n\x1b[1m$ cf-ssh-tools ${shown}\x1b[0m${step.note ? `   # ${step.note}` : ''}\n`);
   const child = spawn(process.execPath, [BIN, ...step.args], {
     env: { ...process.env, CF_HOME: home, CF_TRACE: '' },
+    // Relative local paths (copy's) are in the throwaway home.
+    cwd: home,
     stdio: ['pipe', 'inherit', 'inherit'],
   });
   child.stdin.end(step.input ?? '');
@@ -31,6 +33,7 @@ function run(home: string, step: Step): Promise<number | null> {
 async function main(): Promise<number> {
   const foundation = await startFoundation({ databases: ['postgres'] });
   const home = mkdtempSync(path.join(os.tmpdir(), 'cf-ssh-tools-demo-'));
+  writeFileSync(path.join(home, 'dump.sql'), 'select 1;\n'.repeat(100_000));
   console.log(`Test Cloud Foundry running at ${foundation.url} (users developer/developer-pass, manager/manager-pass)`);
   const steps: Step[] = [
     { args: ['login', '-a', foundation.url, '-u', 'developer', '-o', 'demo-org', '-s', 'demo-space'], input: 'developer-pass\n', note: 'password typed at the prompt' },
@@ -48,6 +51,9 @@ async function main(): Promise<number> {
     { args: ['ssh', 'demo-app', '-i', '1', '--app-env', '-c', 'echo "$PWD: APP_PROFILE_LOADED=$APP_PROFILE_LOADED"'], note: 'in the app environment' },
     { args: ['ssh', 'demo-app'], input: 'echo "piped into a shell: $(uname -s)"\nexit\n', note: 'commands piped into stdin' },
     { args: ['ssh', 'no-ssh-app'], expectCode: 1, note: 'says which level blocks SSH' },
+    { args: ['copy', './dump.sql', 'demo-app:tmp/'], note: 'upload over SFTP' },
+    { args: ['copy', './dump.sql', 'demo-app:tmp/'], expectCode: 1, note: 'no overwrite without -f' },
+    { args: ['copy', '--verify', 'demo-app:tmp/dump.sql', './back.sql'], note: 'download, SHA-256 compared on both sides' },
     {
       args: ['connect-to-service', 'db-app', 'demo-pg', '--', '-c', 'select current_user, current_database(), inet_server_port()'],
       note: 'psql with the credentials of the binding',

@@ -164,6 +164,36 @@ export const SPECS = {
     ],
     seeAlso: ['curl', 'ssh'],
   },
+  copy: {
+    name: 'copy',
+    pluginName: 'copy',
+    description: 'Copy files and folders between this computer and an app instance, over SFTP',
+    usage: `{cmd} APP_NAME:PATH LOCAL_PATH [-r] [-i INDEX] [--process PROCESS] [-f | --resume] [-p] [--verify] [--quiet]
+{cmd} LOCAL_PATH APP_NAME:PATH [-r] [-i INDEX] [--process PROCESS] [-f | --resume] [-p] [--verify] [--quiet]
+A local path with a colon is written ./a:b; C:\\ or C:/ is a Windows drive, never an app.`,
+    arguments: [
+      { name: 'SOURCE', key: 'source', kind: 'required' },
+      { name: 'DESTINATION', key: 'destination', kind: 'required' },
+    ],
+    options: [
+      { flag: '--recursive, -r', key: 'recursive', kind: 'flag', description: 'Copy folders and everything in them' },
+      { flag: '--app-instance-index, -i', key: 'appInstanceIndex', kind: 'value', value: 'INDEX', description: 'App process instance index (Default: 0)' },
+      { flag: '--process', key: 'process', kind: 'value', value: 'PROCESS', description: 'App process name (Default: web)' },
+      { flag: '--force, -f', key: 'force', kind: 'flag', description: 'Overwrite files that exist' },
+      { flag: '--preserve, -p', key: 'preserve', kind: 'flag', description: 'Keep modes and modification times' },
+      {
+        flag: '--resume',
+        key: 'resume',
+        kind: 'flag',
+        description: 'Continue partial files left by an interrupted copy, once a SHA-256 over their part (computed on the instance) matches',
+      },
+      { flag: '--verify', key: 'verify', kind: 'flag', description: 'Compare the SHA-256 of each file on both sides at the end (needs sha256sum on the instance)' },
+      { flag: '--follow-symlinks', key: 'followSymlinks', kind: 'flag', description: 'Copy what symbolic links inside folders point to (Default: skip them)' },
+      { flag: '--quiet, -q', key: 'quiet', kind: 'flag', description: 'No progress bar and no summary' },
+      { flag: '--skip-host-validation, -k', key: 'skipHostValidation', kind: 'flag', description: 'Skip host key validation. Not recommended!' },
+    ],
+    seeAlso: ['ssh', 'ssh-code'],
+  },
   'connect-to-service': {
     name: 'connect-to-service',
     pluginName: 'connect-to-service',

@@ -17,14 +17,15 @@ function bar(done: number, total: number): string {
   return `[${'#'.repeat(filled)}${'-'.repeat(BAR_WIDTH - filled)}]`;
 }
 
-export async function startProgress(term: Terminal, label: string): Promise<Progress> {
+/** The bar, then done/total unless `format` says otherwise (copy: bytes, rate and ETA). */
+export async function startProgress(term: Terminal, label: string, format: (done: number, total: number) => string = (done, total) => `${done}/${total}`): Promise<Progress> {
   const { stderr } = term.streams;
   if (!stderr.isTTY) return silent;
   const { default: ora } = await import('ora');
   const spinner = ora({ text: label, stream: stderr, discardStdin: false, isEnabled: true }).start();
   return {
     update(done, total) {
-      spinner.text = `${label} ${bar(done, total)} ${done}/${total}`;
+      spinner.text = `${label} ${bar(done, total)} ${format(done, total)}`;
     },
     stop() {
       spinner.stop();

@@ -15,6 +15,7 @@ describe('the command specs', () => {
     assert.deepEqual(names.sort(), [
       'allow-space-ssh',
       'connect-to-service',
+      'copy',
       'disable-ssh',
       'disallow-space-ssh',
       'enable-ssh',
