@@ -9,6 +9,7 @@ import { PassThrough } from 'node:stream';
 import { instanceList } from '../../src/commands/ssh-all-instances.js';
 import { PrefixedLines } from '../../src/io/prefixed-lines.js';
 import { type Foundation, startFoundation } from '../foundation/server.js';
+import { type LocalServer, localServer, sendJson } from '../helpers/local-server.js';
 import { loggedIn, runCli, startCli } from '../helpers/run-cli.js';
 
 describe('prefixed lines', () => {
@@ -197,5 +198,48 @@ describe('ssh on many instances', () => {
     const missing = await runCli(developer, ['ssh', 'demo-app', '--instances', '1,5-6', '-c', 'true']);
     assert.deepEqual([missing.code, missing.stdout, missing.stderr], [1, 'FAILED\n', 'Instances 5, 6 of process web not found: demo-app has 2 web instances.\n']);
     assert.deepEqual(foundation.ssh!.proxy.log, []);
+  });
+});
+
+describe('ssh on many instances, with UAA rate-limiting one-time codes', () => {
+  let foundation: Foundation;
+  let uaa: LocalServer;
+  /** How many requests for a code UAA still refuses with 429 (no Retry-After: the HTTP client leaves the retry to us). */
+  let refusals = 0;
+
+  before(async () => {
+    // UAA in front of the foundation's own: everything relayed, except the refusals.
+    uaa = await localServer((req, res) => {
+      if (req.url?.startsWith('/uaa/oauth/authorize') && refusals > 0) {
+        refusals -= 1;
+        return sendJson(res, 429, { error: 'too_many_requests' });
+      }
+      const chunks: Buffer[] = [];
+      req.on('data', (chunk: Buffer) => chunks.push(chunk));
+      req.on('end', () => {
+        const headers = Object.fromEntries(Object.entries(req.headers).filter(([name]) => name !== 'host' && name !== 'accept-encoding')) as Record<string, string>;
+        const body = chunks.length > 0 ? Buffer.concat(chunks) : undefined;
+        void fetch(`${foundation.url}${req.url}`, { method: req.method, headers, body, redirect: 'manual' }).then(async (answer) => {
+          const kept = [...answer.headers].filter(([name]) => name !== 'content-encoding' && name !== 'content-length' && name !== 'transfer-encoding');
+          res.writeHead(answer.status, Object.fromEntries(kept));
+          res.end(Buffer.from(await answer.arrayBuffer()));
+        });
+      });
+    });
+    foundation = await startFoundation({ ssh: true, sshBackend: 'builtin', published: { uaaUrl: uaa.url } });
+  });
+  after(async () => {
+    await foundation.stop();
+    await uaa.close();
+  });
+
+  it('asks again after a 429, with backoff, until each instance has its code', async () => {
+    const home = await loggedIn(foundation.url);
+    refusals = 3;
+    uaa.requests.length = 0;
+    const r = await runCli(home, ['ssh', 'demo-app', '--all-instances', '-c', 'echo $CF_INSTANCE_INDEX']);
+    assert.deepEqual([r.code, r.stdout.split('\n').sort(), r.stderr], [0, ['', '[web/0] 0', '[web/1] 1'], 'demo-app: 2 of 2 instances succeeded\n']);
+    assert.equal(refusals, 0);
+    assert.equal(uaa.requests.filter((request) => request.includes('/oauth/authorize')).length, 5, 'three refused, then one code per instance');
   });
 });
