@@ -55,6 +55,13 @@ async function main(): Promise<number> {
     { args: ['copy', './dump.sql', 'demo-app:tmp/'], expectCode: 1, note: 'no overwrite without -f' },
     { args: ['copy', '--verify', 'demo-app:tmp/dump.sql', './back.sql'], note: 'download, SHA-256 compared on both sides' },
     {
+      args: ['ssh', 'demo-app', '--all-instances', '-c', 'echo "hello from $CF_INSTANCE_INDEX"; echo "a warning" >&2; [ $CF_INSTANCE_INDEX = 0 ] || exit 2'],
+      expectCode: 2,
+      note: 'every instance at once',
+    },
+    { args: ['ssh', 'demo-app', '--instances', '0-1', '--json', '-c', 'echo $CF_INSTANCE_INDEX'], note: 'per instance: status, output, duration' },
+    { args: ['ssh', 'demo-app', '--all-instances', '--group', '-c', 'echo one; sleep 0.1; echo two'], note: 'a block per instance' },
+    {
       args: ['connect-to-service', 'db-app', 'demo-pg', '--', '-c', 'select current_user, current_database(), inet_server_port()'],
       note: 'psql with the credentials of the binding',
     },

@@ -76,7 +76,14 @@ async function confirmedGuess(guess: ProcessGuess | undefined, app: App, process
   return { process: { guid: guess.processGuid, type: processType, instances: stats.length }, stats };
 }
 
-async function processAndStats(cf: CfClients, app: App, processType: string): Promise<{ process: Process; stats: InstanceStats[] }> {
+/** The app, refused unless started: its instances are what SSH reaches. */
+export async function startedApp(cf: CfClients, appName: string): Promise<App> {
+  const app = await findApp(cf, appName);
+  if (app.state !== 'STARTED') throw new UserError(`Application '${appName}' is not in the STARTED state`);
+  return app;
+}
+
+export async function processAndStats(cf: CfClients, app: App, processType: string): Promise<{ process: Process; stats: InstanceStats[] }> {
   const processes = await cf.cc.processes(app.guid);
   const process = processes.find((p) => p.type === processType);
   if (!process) {
@@ -96,8 +103,7 @@ export async function findInstance(
   /** Told the app as soon as it is found, for look-ups of the caller's to start alongside ours. */
   onApp?: (app: App) => void,
 ): Promise<InstanceTarget> {
-  const app = await findApp(cf, appName);
-  if (app.state !== 'STARTED') throw new UserError(`Application '${appName}' is not in the STARTED state`);
+  const app = await startedApp(cf, appName);
   onApp?.(app);
   const { process, stats } = (await confirmedGuess(guess, app, processType)) ?? (await processAndStats(cf, app, processType));
   const chosen = index ?? (choose && stats.length > 1 ? await choose(app, process, stats) : 0);

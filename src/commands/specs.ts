@@ -11,7 +11,9 @@ export const SPECS = {
     usage: `{cmd} APP_NAME [--process PROCESS] [-i INDEX] [-c COMMAND]...
 [-L [BIND_ADDRESS:]LOCAL_PORT:REMOTE_HOST:REMOTE_PORT]... [--skip-remote-execution]
 [--disable-pseudo-tty | --force-pseudo-tty | --request-pseudo-tty] [--skip-host-validation]
-[--app-env] [--ssh-client builtin|openssh [-- SSH_ARGS...]]`,
+[--app-env] [--ssh-client builtin|openssh [-- SSH_ARGS...]]
+{cmd} APP_NAME (--all-instances | --instances LIST) -c COMMAND [--process PROCESS]
+[--max-parallel N] [--group | --json] [--skip-host-validation] [--app-env]`,
     arguments: [
       { name: 'APP_NAME', key: 'appName', kind: 'required' },
       { name: 'SSH_ARGS', key: 'sshArgs', kind: 'rest' },
@@ -39,6 +41,17 @@ export const SPECS = {
         value: 'CLIENT',
         description: 'builtin, or openssh to hand the connection to the system ssh; SSH_ARGS after -- go to it (Default: builtin)',
       },
+      { flag: '--all-instances', key: 'allInstances', kind: 'flag', description: 'With -c: run the command on every running instance of the process, each line marked [web/2]' },
+      { flag: '--instances', key: 'instances', kind: 'value', value: 'LIST', description: 'With -c: run the command on these instances (0,2-4), as --all-instances does' },
+      {
+        flag: '--max-parallel',
+        key: 'maxParallel',
+        kind: 'value',
+        value: 'N',
+        description: 'With --all-instances or --instances: at most this many instances at once (Default: 8)',
+      },
+      { flag: '--group', key: 'group', kind: 'flag', description: "With --all-instances or --instances: each instance's output as one block when it ends" },
+      { flag: '--json', key: 'json', kind: 'flag', description: "With --all-instances or --instances: each instance's exit status, output and duration as JSON" },
     ],
     environment: { all_proxy: 'Specify a proxy server to enable proxying for all requests' },
     seeAlso: ['allow-space-ssh', 'enable-ssh', 'space-ssh-allowed', 'ssh-code', 'ssh-enabled'],

@@ -7,6 +7,7 @@ import { checkSshSettings } from '../ssh/settings.js';
 import type { CommandInput, CommandRun } from './command-spec.js';
 import { chooseInstance } from './instance-picker.js';
 import { instanceIndex, remoteCommand } from './option-values.js';
+import { runOnManyInstances } from './ssh-all-instances.js';
 import type { SPECS } from './specs.js';
 
 export type PtyMode = 'force' | 'disable' | 'request' | 'auto';
@@ -52,6 +53,8 @@ export const run: CommandRun<typeof SPECS.ssh> = async (ctx, { args: { appName, 
   const interactiveShell = ctx.term.stdinIsTTY && ctx.term.stdoutIsTTY && joined === undefined && !options.skipRemoteExecution;
 
   checkSshSettings(ctx.env);
+  const onMany = await runOnManyInstances(ctx, appName, options, command, sshArgs);
+  if (onMany !== undefined) return onMany;
   const cf = await loggedInClients(ctx, 'space', ctx.term.notice);
   return runSsh(
     ctx,

@@ -25,6 +25,9 @@ const SERVER = 'UAA';
 /** A 401 from UAA's /oauth/authorize: the access token is no longer accepted. */
 export class InvalidTokenError extends UserError {}
 
+/** A 429 from UAA's /oauth/authorize that outlasted the HTTP client's own retries: the caller may back off and ask again. */
+export class RateLimitedError extends UserError {}
+
 /** Where a person gets a passcode for `login --sso`. */
 export function passcodeUrl(authorizationEndpoint: string): string {
   return `${authorizationEndpoint}/passcode`;
@@ -111,6 +114,7 @@ export class UaaClient {
       server: SERVER,
     });
     if (res.status === 401) throw new InvalidTokenError('The access token was not accepted by UAA.');
+    if (res.status === 429) throw new RateLimitedError('UAA is limiting requests for one-time codes (HTTP 429): try again later.');
     const location = res.status >= 300 && res.status < 400 ? res.headers.location : undefined;
     if (!location) throw new UserError('Authorization server did not redirect with one time code');
     const code = URL.canParse(location, this.uaaEndpoint) ? new URL(location, this.uaaEndpoint).searchParams.get('code') : undefined;
