@@ -33,7 +33,7 @@ function stopError(reason: StopReason): Error {
 }
 
 /** Why ssh2 ended a connection, in a user's words. */
-function lossReason(error: Error | undefined, keepaliveMs: number): string {
+export function lossReason(error: Error | undefined, keepaliveMs: number): string {
   if (!error) return 'closed by the other end';
   if (error.message === 'Keepalive timeout') return `no answer to ${KEEPALIVE_COUNT_MAX} keepalives ${keepaliveMs / 1000} s apart`;
   const code = (error as NodeJS.ErrnoException).code;

@@ -93,6 +93,36 @@ function drainQueue(transport: net.Socket): DrainQueue {
   return queue;
 }
 
+/** Opens `spec`'s channel for an accepted local socket and hands both to `onAccept`; a channel the other end refuses is reported and the socket closed. */
+export function forwardSocket(client: Client, spec: ForwardSpec, socket: net.Socket, onError: (message: string) => void, onAccept: OnAccept = pipeBothWays): void {
+  client.forwardOut('0.0.0.0', 0, spec.remoteHost, spec.remotePort, (err, channel) => {
+    if (err) {
+      onError(`connect to ${spec.remoteHost}:${spec.remotePort} failed: ${err.message}`);
+      // Close with a FIN after reading what was sent: destroying a socket with unread data
+      // sends a reset, and the local client sees ECONNRESET instead of a closed connection.
+      socket.resume();
+      socket.end();
+      return;
+    }
+    channel.on('error', () => socket.destroy());
+    channel.once('close', () => socket.end());
+    socket.once('close', () => channel.close());
+    onAccept(socket, channel);
+  });
+}
+
+/** Starts `server` listening where `spec` says; where it ended up (port 0 becomes a real port). */
+export async function listenOn(server: net.Server, spec: ForwardSpec): Promise<{ address: string; port: number }> {
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', (err: NodeJS.ErrnoException) =>
+      reject(new UserError(`Cannot listen on ${spec.bindAddress}:${spec.localPort} for -L: ${err.code === 'EADDRINUSE' ? 'the port is in use' : err.message}.`)),
+    );
+    server.listen(spec.localPort, spec.bindAddress, () => resolve());
+  });
+  const address = server.address() as net.AddressInfo;
+  return { address: address.address, port: address.port };
+}
+
 export async function openForwards(client: Client, specs: ForwardSpec[], onError: (message: string) => void, onAccept: OnAccept = pipeBothWays): Promise<Forwarding> {
   const servers: net.Server[] = [];
   const sockets = new Set<net.Socket>();
@@ -109,30 +139,10 @@ export async function openForwards(client: Client, specs: ForwardSpec[], onError
         sockets.add(socket);
         socket.once('close', () => sockets.delete(socket));
         socket.on('error', () => socket.destroy());
-        client.forwardOut('0.0.0.0', 0, spec.remoteHost, spec.remotePort, (err, channel) => {
-          if (err) {
-            onError(`connect to ${spec.remoteHost}:${spec.remotePort} failed: ${err.message}`);
-            // Close with a FIN after reading what was sent: destroying a socket with unread data
-            // sends a reset, and the local client sees ECONNRESET instead of a closed connection.
-            socket.resume();
-            socket.end();
-            return;
-          }
-          channel.on('error', () => socket.destroy());
-          channel.once('close', () => socket.end());
-          socket.once('close', () => channel.close());
-          onAccept(socket, channel);
-        });
+        forwardSocket(client, spec, socket, onError, onAccept);
       });
       servers.push(server);
-      await new Promise<void>((resolve, reject) => {
-        server.once('error', (err: NodeJS.ErrnoException) =>
-          reject(new UserError(`Cannot listen on ${spec.bindAddress}:${spec.localPort} for -L: ${err.code === 'EADDRINUSE' ? 'the port is in use' : err.message}.`)),
-        );
-        server.listen(spec.localPort, spec.bindAddress, () => resolve());
-      });
-      const address = server.address() as net.AddressInfo;
-      listening.push({ spec, address: address.address, port: address.port });
+      listening.push({ spec, ...(await listenOn(server, spec)) });
     }
   } catch (err) {
     close();

@@ -115,6 +115,7 @@ describe('cf-ssh-tools launched by cf', () => {
       'xspace-ssh-allowed',
       'ssh-audit',
       'xssh-code',
+      'tunnel',
       'connect-to-service',
     ]);
     const core = [
