@@ -106,6 +106,9 @@ function whenLost(connection: Client, keepaliveIntervalMs: number): Promise<stri
   return new Promise((resolve) => connection.once('close', () => resolve(lossReason(failure, keepaliveIntervalMs))));
 }
 
+/** A failure's first sentence, without its period: the retry line's reason (a tip after it would repeat on every try). */
+const firstSentence = (message: string) => message.split(/\.(?:\s|$)/, 1)[0] ?? message;
+
 const seconds = (ms: number) => `${Math.max(1, Math.round(ms / 1000))} s`;
 
 /** Holds the tunnels until stopped, reconnecting as often as the connection drops; ends only by a stop or an error that needs a person. */
@@ -158,7 +161,7 @@ export async function runTunnel(ctx: Context, cf: CfClients, request: TunnelRequ
             const { message, exitCode } = describeError(err);
             throw life.signal.aborted ? err : new UserError(`Cannot reconnect to ${where}, so the tunnels are closed: ${message}`, exitCode);
           }
-          why = describeError(err).message;
+          why = firstSentence(describeError(err).message);
           continue;
         }
         link.up(current.connection);

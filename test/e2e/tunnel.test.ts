@@ -150,7 +150,7 @@ describe('tunnel: forwards that heal themselves', () => {
     try {
       const mark = tunnel.output().length;
       await foundation.control('POST', '/foundation/ssh/down');
-      await tunnel.waitFor(/^try 1 failed: Cannot reach the SSH endpoint 127\.0\.0\.1:\d+: connection refused\..*; reconnecting in [23] s\n/m, mark);
+      await tunnel.waitFor(/^try 1 failed: Cannot reach the SSH endpoint 127\.0\.0\.1:\d+: connection refused; reconnecting in [23] s\n/m, mark);
       const waiting = roundTrip(port, Buffer.from('waited'));
       await foundation.control('POST', '/foundation/ssh/up');
       const [, tries] = await tunnel.waitFor(/^reconnected after (\d+) tries\n/m, mark);
@@ -158,6 +158,25 @@ describe('tunnel: forwards that heal themselves', () => {
       assert.equal((await waiting).toString(), 'waited', 'the connection made while down waited for the reconnect');
     } finally {
       await foundation.control('POST', '/foundation/ssh/up');
+      tunnel.child.kill('SIGINT');
+    }
+    assert.equal(await tunnel.exited, 'SIGINT');
+  });
+
+  it('an instance that restarts: retried while it is not running, reconnected once it runs', async () => {
+    const port = await freePort();
+    const tunnel = startTunnel(developer, ['demo-app', '-i', '1', '-L', `${port}:127.0.0.1:${echo.port}`]);
+    const instance = (state: string) => foundation.control('PUT', '/foundation/instances', { app: 'demo-app', index: 1, state });
+    try {
+      await tunnel.waitFor(/Press Ctrl-C to close them\.\n/);
+      const mark = tunnel.output().length;
+      await instance('STARTING');
+      await tunnel.waitFor(/^try 1 failed: Instance 1 of process web not running: it is STARTING; reconnecting in [23] s\n/m, mark);
+      await instance('RUNNING');
+      await tunnel.waitFor(/^reconnected after \d+ tries\n/m, mark);
+      assert.equal((await roundTrip(port, Buffer.from('restarted'))).toString(), 'restarted');
+    } finally {
+      await instance('RUNNING');
       tunnel.child.kill('SIGINT');
     }
     assert.equal(await tunnel.exited, 'SIGINT');
