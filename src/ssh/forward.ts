@@ -95,20 +95,25 @@ function drainQueue(transport: net.Socket): DrainQueue {
 
 /** Opens `spec`'s channel for an accepted local socket and hands both to `onAccept`; a channel the other end refuses is reported and the socket closed. */
 export function forwardSocket(client: Client, spec: ForwardSpec, socket: net.Socket, onError: (message: string) => void, onAccept: OnAccept = pipeBothWays): void {
-  client.forwardOut('0.0.0.0', 0, spec.remoteHost, spec.remotePort, (err, channel) => {
-    if (err) {
-      onError(`connect to ${spec.remoteHost}:${spec.remotePort} failed: ${err.message}`);
-      // Close with a FIN after reading what was sent: destroying a socket with unread data
-      // sends a reset, and the local client sees ECONNRESET instead of a closed connection.
-      socket.resume();
-      socket.end();
-      return;
-    }
-    channel.on('error', () => socket.destroy());
-    channel.once('close', () => socket.end());
-    socket.once('close', () => channel.close());
-    onAccept(socket, channel);
-  });
+  const refused = (err: Error) => {
+    onError(`connect to ${spec.remoteHost}:${spec.remotePort} failed: ${err.message}`);
+    // Close with a FIN after reading what was sent: destroying a socket with unread data
+    // sends a reset, and the local client sees ECONNRESET instead of a closed connection.
+    socket.resume();
+    socket.end();
+  };
+  try {
+    client.forwardOut('0.0.0.0', 0, spec.remoteHost, spec.remotePort, (err, channel) => {
+      if (err) return refused(err);
+      channel.on('error', () => socket.destroy());
+      channel.once('close', () => socket.end());
+      socket.once('close', () => channel.close());
+      onAccept(socket, channel);
+    });
+  } catch (err) {
+    // ssh2 throws 'Not connected' for a connection whose socket has gone but has not yet said 'close'.
+    refused(err as Error);
+  }
 }
 
 /** Starts `server` listening where `spec` says; where it ended up (port 0 becomes a real port). */
