@@ -3,18 +3,27 @@
 // code (after 1 s, doubling up to 30 s, with jitter). Local connections carried by the lost
 // connection fail; those accepted meanwhile wait for the next one. What no retry can mend (a
 // refused login, a revoked token, the app gone, SSH switched off) ends the run.
+import { writeFile } from 'node:fs/promises';
 import net from 'node:net';
+import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Client } from 'ssh2';
 import type { Context } from '../context.js';
 import { CfApiError, describeError, LimitError, NetworkError, UserError } from '../errors.js';
+import { createRunCa } from '../net/run-ca.js';
+import { bridgeTls, checkServiceTls, type ServiceTls } from '../net/tls-bridge.js';
+import { RUN_CA_FILE } from '../services/clients.js';
+import { detectType, parseConnection, SERVICE_TYPES } from '../services/credentials.js';
 import { ConnectionLostError, NOT_AUTHORIZED } from '../ssh/client.js';
-import { forwardSocket, listenOn } from '../ssh/forward.js';
+import { forwardSocket, listenOn, type OnAccept, pipeBothWays } from '../ssh/forward.js';
 import type { ForwardSpec } from '../ssh/forward-spec.js';
 import { keepaliveMs } from '../ssh/settings.js';
 import type { CfClients } from './cf-clients.js';
 import { openInstanceConnection } from './instance-connection.js';
-import { lossReason, type Reporter, withLifecycle } from './lifecycle.js';
+import { bindingCredentials, openServiceChannel } from './connect.js';
+import { type Lifecycle, lossReason, withLifecycle } from './lifecycle.js';
+import { findApp } from './lookup.js';
+import type { OpenTunnel, ServiceTunnelReporter } from './service-tunnel.js';
 
 export interface TunnelRequest {
   appName: string;
@@ -22,6 +31,17 @@ export interface TunnelRequest {
   index: number;
   forwards: ForwardSpec[];
   skipHostValidation: boolean;
+  /** --service: one more forward, to this bound service, with its details printed for other programs. */
+  service?: string;
+}
+
+/** A forward and what is done with each of its connections. */
+interface Forward {
+  spec: ForwardSpec;
+  onAccept: OnAccept;
+  /** For --service: what to print once it listens (where it listens is added then). */
+  details?: Omit<OpenTunnel, 'local'>;
+  runCa?: { ca: string };
 }
 
 const FIRST_RETRY_MS = 1000;
@@ -109,10 +129,48 @@ function whenLost(connection: Client, keepaliveIntervalMs: number): Promise<stri
 /** A failure's first sentence, without its period: the retry line's reason (a tip after it would repeat on every try). */
 const firstSentence = (message: string) => message.split(/\.(?:\s|$)/, 1)[0] ?? message;
 
+/**
+ * --service: the binding's credentials, as connect-to-service reads them; a service that asks
+ * for TLS gets the TLS bridge, its certificate checked once now, before anything listens.
+ */
+async function serviceForward(
+  cf: CfClients,
+  life: Lifecycle,
+  connection: Client,
+  appName: string,
+  serviceName: string,
+  via: string,
+  notice: (message: string) => void,
+): Promise<Forward> {
+  const binding = await life.until(bindingCredentials(cf, await life.until(findApp(cf, appName)), serviceName, notice));
+  const { type } = detectType(binding);
+  const conn = parseConnection(binding.credentials, type);
+  if (!conn) throw new UserError(`Service instance '${serviceName}' has no host and port in its credentials: there is nothing to tunnel to.`);
+  if (conn.tls.required && !type) throw new UserError(`'${serviceName}' asks for TLS, which its tunnel carries only knowing the service's type (${SERVICE_TYPES.join(', ')}).`);
+  const spec = { bindAddress: '127.0.0.1', localPort: 0, remoteHost: conn.host, remotePort: conn.port };
+  const serviceTls: ServiceTls | undefined = conn.tls.required && type ? { protocol: type, serverName: conn.host, ca: conn.tls.ca, insecure: false } : undefined;
+  const probe = await life.until(openServiceChannel(connection, conn.host, conn.port, via));
+  if (!serviceTls) {
+    probe.close();
+    return { spec, onAccept: pipeBothWays, details: { serviceName, type, connection: conn } };
+  }
+  const refusal = await life.until(checkServiceTls(probe, serviceTls));
+  if (refusal) throw new UserError(`${refusal} No connection to '${serviceName}' is made without verified TLS.`);
+  const runCa = createRunCa('127.0.0.1');
+  const caFile = path.join(await life.privateFolder(), RUN_CA_FILE);
+  await writeFile(caFile, runCa.ca, { mode: 0o600 });
+  return {
+    spec,
+    onAccept: (socket, channel) => void bridgeTls(socket, channel, { ...serviceTls, runCa, onError: notice }),
+    details: { serviceName, type, connection: conn, caFile },
+    runCa,
+  };
+}
+
 const seconds = (ms: number) => `${Math.max(1, Math.round(ms / 1000))} s`;
 
 /** Holds the tunnels until stopped, reconnecting as often as the connection drops; ends only by a stop or an error that needs a person. */
-export async function runTunnel(ctx: Context, cf: CfClients, request: TunnelRequest, reporter: Reporter): Promise<never> {
+export async function runTunnel(ctx: Context, cf: CfClients, request: TunnelRequest, reporter: ServiceTunnelReporter): Promise<never> {
   return withLifecycle(ctx, reporter, async (life) => {
     const where = `${request.appName}/${request.index}`;
     const interval = keepaliveMs(ctx.env);
@@ -127,9 +185,11 @@ export async function runTunnel(ctx: Context, cf: CfClients, request: TunnelRequ
     link.up(current.connection);
     reporter.notice(`connected to ${where}`);
 
+    const forwards: Forward[] = request.forwards.map((spec) => ({ spec, onAccept: pipeBothWays }));
+    if (request.service) forwards.push(await serviceForward(cf, life, current.connection, request.appName, request.service, where, reporter.notice));
     const servers: net.Server[] = [];
     life.defer('the forwarded ports', () => servers.forEach((server) => server.close()));
-    for (const spec of request.forwards) {
+    for (const { spec, onAccept, details, runCa } of forwards) {
       // As ssh -L's listeners: half-open, nothing read before the channel is open.
       const server = net.createServer({ allowHalfOpen: true, pauseOnConnect: true }, (socket) => {
         socket.on('error', () => socket.destroy());
@@ -137,12 +197,13 @@ export async function runTunnel(ctx: Context, cf: CfClients, request: TunnelRequ
           if (socket.destroyed) return;
           if (!connection) return void socket.resume().end();
           link.carry(socket);
-          forwardSocket(connection, spec, socket, reporter.notice);
+          forwardSocket(connection, spec, socket, reporter.notice, onAccept);
         });
       });
       servers.push(server);
       const { address, port } = await life.until(listenOn(server, spec));
-      reporter.notice(`Forwarding ${address}:${port} to ${spec.remoteHost}:${spec.remotePort}`);
+      if (details) reporter.tunnelOpen({ ...details, local: { host: address, port, ...(runCa && { ca: runCa.ca }) } });
+      else reporter.notice(`Forwarding ${address}:${port} to ${spec.remoteHost}:${spec.remotePort}`);
     }
     reporter.notice('The tunnels reconnect by themselves when the connection drops. Press Ctrl-C to close them.');
 

@@ -1,13 +1,17 @@
 // `tunnel` end to end: the built CLI holds -L listeners open while the foundation's SSH proxy
 // drops, freezes, goes away and comes back, and stops for good only when a person must act.
 import assert from 'node:assert/strict';
-import { type ChildProcessWithoutNullStreams, spawn } from 'node:child_process';
+import { type ChildProcessWithoutNullStreams, execFile, spawn } from 'node:child_process';
+import { readdirSync } from 'node:fs';
 import net from 'node:net';
 import { after, before, describe, it } from 'node:test';
-import { BIN, loggedIn } from '../helpers/cli.js';
+import { promisify } from 'node:util';
+import { BIN, loggedIn, tempHome } from '../helpers/cli.js';
 import { type RunningFoundation, startFoundationProcess } from '../helpers/foundation.js';
 import { echoServer, freePort, roundTrip } from '../helpers/net.js';
 import type { SshLogEntry } from '../foundation/ssh-proxy.js';
+
+const run = promisify(execFile);
 
 interface RunningTunnel {
   child: ChildProcessWithoutNullStreams;
@@ -196,6 +200,29 @@ describe('tunnel: forwards that heal themselves', () => {
     } finally {
       await foundation.control('POST', '/foundation/ssh/up');
     }
+  });
+
+  it('--service: the TLS bridge to a bound Postgres, details printed once; psql verifies the printed CA file, before and after a drop', async () => {
+    const tmp = tempHome();
+    const tunnel = startTunnel(developer, ['db-app', '--service', 'demo-pg-tls', '--show-password'], { TMPDIR: tmp });
+    try {
+      await tunnel.waitFor(/Press Ctrl-C to close them\.\n/);
+      assert.match(tunnel.output(), /^ {2}tls: {7}required; the link to the service is verified against its real name, localhost, with the service's own CA$/m);
+      const url = /^\s+url:\s+(\S+)$/m.exec(tunnel.output())?.[1] ?? '';
+      assert.match(url, /\?sslmode=verify-full&sslrootcert=[^&]+ca\.pem/);
+      const sslInUse = async () =>
+        (await run('psql', [url, '-tAc', 'select ssl from pg_stat_ssl where pid = pg_backend_pid()'], { env: { PATH: process.env.PATH } })).stdout.trim();
+      assert.equal(await sslInUse(), 't');
+      const mark = tunnel.output().length;
+      await foundation.control('POST', '/foundation/ssh/drop');
+      await tunnel.waitFor(/^reconnected after 1 try\n/m, mark);
+      assert.equal(await sslInUse(), 't', 'the same url and CA file work after the reconnect');
+      assert.equal(tunnel.output().match(/^Tunnel to demo-pg-tls \(postgres\) is open:$/gm)?.length, 1, 'the details did not change: printed once');
+    } finally {
+      tunnel.child.kill('SIGINT');
+    }
+    assert.equal(await tunnel.exited, 'SIGINT');
+    assert.deepEqual(readdirSync(tmp), [], 'the CA file and its folder are removed');
   });
 
   it('a revoked login stops it with a clear message instead of retrying forever', async () => {
