@@ -9,7 +9,7 @@ import type { CommandRun } from './command-spec.js';
 import { bindAddress, instanceIndex, localPort } from './option-values.js';
 import type { SPECS } from './specs.js';
 
-function printDetails(ctx: Context, { serviceName: name, type, connection: conn, local, caFile, unverified }: OpenTunnel, showPassword: boolean): void {
+export function printDetails(ctx: Context, { serviceName: name, type, connection: conn, local, caFile, unverified }: OpenTunnel, showPassword: boolean): void {
   const row = (label: string, value: string | undefined) => value !== undefined && ctx.term.out(`  ${`${label}:`.padEnd(10)} ${value}`);
   ctx.term.out(`Tunnel to ${name}${type ? ` (${type})` : ''} is open:`);
   row('host', local.host);

@@ -207,6 +207,30 @@ A local path with a colon is written ./a:b; C:\\ or C:/ is a Windows drive, neve
     ],
     seeAlso: ['ssh', 'ssh-code'],
   },
+  tunnel: {
+    name: 'tunnel',
+    pluginName: 'tunnel',
+    description: 'Hold local port forwards to an app instance open, reconnecting with a fresh code whenever the connection drops',
+    usage: `{cmd} APP_NAME -L [BIND_ADDRESS:]LOCAL_PORT:REMOTE_HOST:REMOTE_PORT... [--process PROCESS] [-i INDEX] [--skip-host-validation]
+{cmd} APP_NAME --service SERVICE_INSTANCE [--show-password] [-L SPEC]...`,
+    arguments: [{ name: 'APP_NAME', key: 'appName', kind: 'required' }],
+    options: [
+      { flag: '--app-instance-index, -i', key: 'appInstanceIndex', kind: 'value', value: 'INDEX', description: 'App process instance index (Default: 0)' },
+      { flag: '-L', key: 'forwards', kind: 'values', value: 'SPEC', description: 'Local port forward specification (at least one, or --service)' },
+      {
+        flag: '--service',
+        key: 'service',
+        kind: 'value',
+        value: 'SERVICE_INSTANCE',
+        description: 'A forward to this bound service, with the TLS bridge where it asks for TLS, as connect-to-service --no-client; its details are printed',
+      },
+      { flag: '--show-password', key: 'showPassword', kind: 'flag', description: "With --service, print the service's password too" },
+      { flag: '--process', key: 'process', kind: 'value', value: 'PROCESS', description: 'App process name (Default: web)' },
+      { flag: '--skip-host-validation, -k', key: 'skipHostValidation', kind: 'flag', description: 'Skip host key validation. Not recommended!' },
+    ],
+    environment: { CF_SSH_TOOLS_KEEPALIVE_SECONDS: 'Seconds between keepalives; three unanswered ones count as a lost connection (Default: 30)' },
+    seeAlso: ['connect-to-service', 'ssh'],
+  },
   'connect-to-service': {
     name: 'connect-to-service',
     pluginName: 'connect-to-service',

@@ -94,6 +94,52 @@ function drainQueue(transport: net.Socket): DrainQueue {
 }
 
 /**
+ * Opens `spec`'s channel for an accepted local socket (or takes `opened`, one already open to its
+ * target) and hands both to `onAccept`; a channel the other end refuses is reported and the socket closed.
+ */
+export function forwardSocket(
+  client: Client,
+  spec: ForwardSpec,
+  socket: net.Socket,
+  onError: (message: string) => void,
+  onAccept: OnAccept = pipeBothWays,
+  opened?: ClientChannel,
+): void {
+  const refused = (err: Error) => {
+    onError(`connect to ${spec.remoteHost}:${spec.remotePort} failed: ${err.message}`);
+    // Close with a FIN after reading what was sent: destroying a socket with unread data
+    // sends a reset, and the local client sees ECONNRESET instead of a closed connection.
+    socket.resume();
+    socket.end();
+  };
+  const forward = (channel: ClientChannel) => {
+    channel.on('error', () => socket.destroy());
+    channel.once('close', () => socket.end());
+    socket.once('close', () => channel.close());
+    onAccept(socket, channel);
+  };
+  if (opened) return forward(opened);
+  try {
+    client.forwardOut('0.0.0.0', 0, spec.remoteHost, spec.remotePort, (err, channel) => (err ? refused(err) : forward(channel)));
+  } catch (err) {
+    // ssh2 throws 'Not connected' for a connection whose socket has gone but has not yet said 'close'.
+    refused(err as Error);
+  }
+}
+
+/** Starts `server` listening where `spec` says; where it ended up (port 0 becomes a real port). */
+export async function listenOn(server: net.Server, spec: ForwardSpec): Promise<{ address: string; port: number }> {
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', (err: NodeJS.ErrnoException) =>
+      reject(new UserError(`Cannot listen on ${spec.bindAddress}:${spec.localPort} for -L: ${err.code === 'EADDRINUSE' ? 'the port is in use' : err.message}.`)),
+    );
+    server.listen(spec.localPort, spec.bindAddress, () => resolve());
+  });
+  const address = server.address() as net.AddressInfo;
+  return { address: address.address, port: address.port };
+}
+
+/**
  * `opened`: a channel already open to the first spec's target (the one that checked it can be
  * reached), for the first local connection: a client started at once saves the round trip of
  * opening one. One that closes before it is taken is simply not used.
@@ -117,11 +163,11 @@ export async function openForwards(
     spare?.close();
   };
   /** The first connection to the first target takes the spare channel; every other opens its own. */
-  const channelTo = (spec: ForwardSpec, then: (err: Error | undefined, channel: ClientChannel) => void) => {
-    const taken = spec === specs[0] ? spare : undefined;
+  const takeSpare = (spec: ForwardSpec) => {
+    if (spec !== specs[0]) return undefined;
+    const taken = spare;
     spare = undefined;
-    if (taken) then(undefined, taken);
-    else client.forwardOut('0.0.0.0', 0, spec.remoteHost, spec.remotePort, then);
+    return taken;
   };
   try {
     for (const spec of specs) {
@@ -131,30 +177,10 @@ export async function openForwards(
         sockets.add(socket);
         socket.once('close', () => sockets.delete(socket));
         socket.on('error', () => socket.destroy());
-        channelTo(spec, (err, channel) => {
-          if (err) {
-            onError(`connect to ${spec.remoteHost}:${spec.remotePort} failed: ${err.message}`);
-            // Close with a FIN after reading what was sent: destroying a socket with unread data
-            // sends a reset, and the local client sees ECONNRESET instead of a closed connection.
-            socket.resume();
-            socket.end();
-            return;
-          }
-          channel.on('error', () => socket.destroy());
-          channel.once('close', () => socket.end());
-          socket.once('close', () => channel.close());
-          onAccept(socket, channel);
-        });
+        forwardSocket(client, spec, socket, onError, onAccept, takeSpare(spec));
       });
       servers.push(server);
-      await new Promise<void>((resolve, reject) => {
-        server.once('error', (err: NodeJS.ErrnoException) =>
-          reject(new UserError(`Cannot listen on ${spec.bindAddress}:${spec.localPort} for -L: ${err.code === 'EADDRINUSE' ? 'the port is in use' : err.message}.`)),
-        );
-        server.listen(spec.localPort, spec.bindAddress, () => resolve());
-      });
-      const address = server.address() as net.AddressInfo;
-      listening.push({ spec, address: address.address, port: address.port });
+      listening.push({ spec, ...(await listenOn(server, spec)) });
     }
   } catch (err) {
     close();

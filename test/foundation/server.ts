@@ -341,6 +341,14 @@ function sshControlRoutes(router: Router, { proxy, backends }: FoundationSsh): v
     proxy.freeze();
     return json(200, { frozen: true });
   });
+  router.on('POST', /^\/foundation\/ssh\/down$/, async () => {
+    await proxy.down();
+    return json(200, { listening: false });
+  });
+  router.on('POST', /^\/foundation\/ssh\/up$/, async () => {
+    await proxy.up();
+    return json(200, { listening: true });
+  });
   router.on('GET', /^\/foundation\/ssh\/backends$/, async () =>
     json(
       200,

@@ -76,6 +76,8 @@ export class SshProxy {
   private readonly sockets = new Set<net.Socket>();
   private readonly fingerprints: Record<FingerprintFormat, string>;
   private readonly server: ssh2.Server;
+  /** While down: the port to listen on again. */
+  private downPort?: number;
 
   private constructor(
     private readonly options: SshProxyOptions,
@@ -102,7 +104,7 @@ export class SshProxy {
   }
 
   get port(): number {
-    return (this.listener.address() as net.AddressInfo).port;
+    return this.downPort ?? (this.listener.address() as net.AddressInfo).port;
   }
 
   /** What root links.app_ssh.href publishes. */
@@ -124,7 +126,31 @@ export class SshProxy {
     for (const socket of this.sockets) socket.pause();
   }
 
+  /** The proxy gone for a while (a restart, a network outage): connections dropped, new ones refused until `up`. */
+  async down(): Promise<void> {
+    if (this.downPort !== undefined) return;
+    const port = this.port;
+    this.drop();
+    await new Promise((resolve) => this.listener.close(resolve));
+    this.downPort = port;
+  }
+
+  /** Listening again on the port it had before `down`. */
+  async up(): Promise<void> {
+    if (this.downPort === undefined) return;
+    const port = this.downPort;
+    await new Promise<void>((resolve, reject) => {
+      this.listener.once('error', reject);
+      this.listener.listen(port, '127.0.0.1', () => {
+        this.listener.removeListener('error', reject);
+        resolve();
+      });
+    });
+    this.downPort = undefined;
+  }
+
   async stop(): Promise<void> {
+    if (this.downPort !== undefined) return;
     this.drop();
     await new Promise((resolve) => this.listener.close(resolve));
   }

@@ -27,6 +27,7 @@ describe('the command specs', () => {
       'ssh-code',
       'ssh-enabled',
       'target',
+      'tunnel',
     ]);
     for (const name of names) assert.ok(existsSync(path.join(commandsDir, `${name}.js`)), name);
     const pluginNames = COMMAND_SPECS.flatMap((c) => (c.pluginName ? [c.pluginName] : []));

@@ -116,6 +116,7 @@ describe('cf-ssh-tools launched by cf', () => {
       'ssh-audit',
       'xssh-code',
       'copy',
+      'tunnel',
       'connect-to-service',
     ]);
     const core = [
