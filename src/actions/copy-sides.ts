@@ -12,6 +12,9 @@ import { remoteSha256 } from '../ssh/sftp-checksum.js';
 
 /** An open file: positioned reads and in-order writes (see sftp-pipeline.ts). */
 export interface OpenFile {
+  /** The most bytes one read or write takes in one request (Infinity for a local file). */
+  readonly largestRead: number;
+  readonly largestWrite: number;
   read(position: number, length: number): Promise<Buffer>;
   write(data: Buffer, position: number): Promise<void>;
   close(): Promise<void>;
@@ -92,6 +95,8 @@ export const localSide: Side = {
     // One write at a time, in the order given: a run cut short leaves a whole prefix.
     let writes = Promise.resolve();
     return {
+      largestRead: Infinity,
+      largestWrite: Infinity,
       async read(position, length) {
         const buffer = Buffer.allocUnsafe(length);
         for (let filled = 0; filled < length;) {

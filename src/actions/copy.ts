@@ -173,6 +173,7 @@ async function copyFile(from: Side, to: Side, file: PlannedFile, signal: AbortSi
       await pipeline({
         start: file.startAt,
         end: file.entry.size,
+        requestBytes: Math.min(reader.largestRead, writer.largestWrite),
         read: (position, length) => onFile(from, file.from, () => reader.read(position, length)),
         write: (data, position) => onFile(to, file.to, () => writer.write(data, position)),
         onWritten,

@@ -33,6 +33,9 @@ export class FileError extends Error {
 
 /** An open remote file: positioned reads (short ones retried) and writes. */
 export interface RemoteFile {
+  /** The most bytes one read or write request carries; ssh2 splits a larger one into requests made in turn. */
+  readonly largestRead: number;
+  readonly largestWrite: number;
   /** Exactly `length` bytes from `position`; fails if the file ends first. */
   read(position: number, length: number): Promise<Buffer>;
   write(data: Buffer, position: number): Promise<void>;
@@ -53,8 +56,26 @@ function kindOf(stats: Stats): EntryKind {
 
 const entryOf = (stats: Stats): Entry => ({ kind: kindOf(stats), size: stats.size, mode: stats.mode & 0o7777, atime: stats.atime, mtime: stats.mtime });
 
+/**
+ * The request sizes ssh2 settled on: the server's limits@openssh.com answer (OpenSSH's
+ * sftp-server takes 256 KiB less headers), or its defaults without one (a little under 32 KiB
+ * for servers not known to be OpenSSH). ssh2 keeps them on the wrapper without exposing them.
+ */
+interface Ssh2RequestLimits {
+  _maxReadLen?: number;
+  _maxWriteLen?: number;
+}
+
+/** What every SFTP server takes (draft-ietf-secsh-filexfer-02: 32768-byte reads), when ssh2 does not say. */
+const SAFE_REQUEST_BYTES = 32 * 1024;
+
 export class Sftp {
   private constructor(private readonly wrapper: SFTPWrapper) {}
+
+  private requestLimit(which: keyof Ssh2RequestLimits): number {
+    const bytes = (this.wrapper as unknown as Ssh2RequestLimits)[which];
+    return typeof bytes === 'number' && bytes > 0 ? bytes : SAFE_REQUEST_BYTES;
+  }
 
   /** Opens the `sftp` subsystem on the connection. */
   static open(connection: Client): Promise<Sftp> {
@@ -104,6 +125,8 @@ export class Sftp {
         wrapper.read(handle, buffer, offset, buffer.length - offset, position, (err, bytesRead) => (err ? reject(sftpFailure(err)) : resolve(bytesRead))),
       );
     return {
+      largestRead: this.requestLimit('_maxReadLen'),
+      largestWrite: this.requestLimit('_maxWriteLen'),
       read: async (position, length) => {
         const buffer = Buffer.allocUnsafe(length);
         for (let filled = 0; filled < length;) {
