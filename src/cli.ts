@@ -170,7 +170,9 @@ export async function runCli(argv: string[], ctx: Context): Promise<number> {
       if (!SOMETIMES_REQUESTING.has(name)) ctx.preloadHttp();
       // The one place where a spec's typed input meets the generic parse: each run is typed by its spec.
       const run = (await COMMANDS[name]()) as CommandRun<CommandSpec>;
-      exitCode = (await run(ctx, commandInput(spec, options, self))) ?? 0;
+      const dashDash = argv.indexOf('--');
+      const input = commandInput(spec, options, self);
+      exitCode = (await run(ctx, dashDash < 0 ? input : { ...input, afterDashDash: argv.length - dashDash - 1 })) ?? 0;
     });
   }
 

@@ -3,15 +3,18 @@
 // the credentials (a service key only now), the reachability check, the local listener, and the
 // native client, the user's command, or the tunnel held for others until stopped. A service
 // that asks for TLS gets it on both legs (the TLS bridge): never a plain tunnel in its place.
+// Several services share the one SSH connection, each with its own tunnel; they go to the
+// user's command (in its environment) or are held for others: a native client takes one.
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import type { Client } from 'ssh2';
 import type { Context } from '../context.js';
 import { UserError } from '../errors.js';
-import { createRunCa } from '../net/run-ca.js';
+import { createRunCa, type RunCa } from '../net/run-ca.js';
 import { bridgeTls, checkServiceTls, type ServiceTls } from '../net/tls-bridge.js';
 import { defaultClient, defaultClientName, isNativeClient, type LocalEnd, nativeClient, RUN_CA_FILE } from '../services/clients.js';
-import { type Connection, detectType, parseConnection, SERVICE_TYPES, type ServiceType } from '../services/credentials.js';
-import { programEnvironment } from '../services/program-env.js';
+import { type Connection, detectType, parseConnection, SERVICE_TYPES, type ServiceBinding, type ServiceType } from '../services/credentials.js';
+import { programEnvironment, type TunnelledService, variablePrefix } from '../services/program-env.js';
 import { type OnAccept, openForwards, pipeBothWays } from '../ssh/forward.js';
 import { keepaliveMs } from '../ssh/settings.js';
 import type { CfClients } from './cf-clients.js';
@@ -23,10 +26,11 @@ import { openInstanceConnection } from './instance-connection.js';
 
 export interface ServiceTunnelRequest {
   appName: string;
-  serviceName: string;
+  /** One service or several; with several, `command` names a program or `noClient` is set. */
+  serviceNames: string[];
   index?: number;
   credentials: 'binding' | 'key';
-  /** --type; detected from the credentials when undefined. */
+  /** --type (with one service only); detected from the credentials when undefined. */
   type?: ServiceType;
   /** Hold the tunnel for other programs until stopped (--no-client). */
   noClient: boolean;
@@ -36,7 +40,7 @@ export interface ServiceTunnelRequest {
    * one does, any other program the connection in its environment.
    */
   command: string[];
-  /** Where the tunnel listens; `remote` when that is reachable from the network (--allow-remote). */
+  /** Where the tunnels listen (a port only with one service); `remote` when reachable from the network (--allow-remote). */
   local: { bind: string; port: number; remote: boolean };
   /** A person can answer and press Ctrl-C: without one, nothing waits. */
   interactive: boolean;
@@ -57,7 +61,7 @@ export interface OpenTunnel {
 }
 
 export interface ServiceTunnelReporter extends Reporter {
-  /** The tunnel is open and nothing was started on it: show what to connect to. */
+  /** A tunnel is open and nothing was started on it: show what to connect to (once for each service). */
   tunnelOpen(tunnel: OpenTunnel): void;
 }
 
@@ -74,109 +78,171 @@ async function checkProgram(ctx: Context, [program, ...rest]: string[], type: Se
 }
 
 /** The run's CA in a file of a private folder removed at teardown, for programs other than ours to trust. */
-async function writeRunCa(life: Lifecycle, ca: string): Promise<string> {
-  const file = path.join(await life.privateFolder(), RUN_CA_FILE);
+async function writeRunCa(life: Lifecycle, ca: string, name: string): Promise<string> {
+  const file = path.join(await life.privateFolder(), name);
   await writeFile(file, ca, { mode: 0o600 });
   return file;
 }
 
+/** A service's credentials, understood: what its tunnel leads to, and how it speaks TLS. */
+interface ServiceEnd {
+  name: string;
+  binding: ServiceBinding;
+  type?: ServiceType;
+  evidence: string[];
+  conn: Connection;
+  serviceTls?: ServiceTls;
+}
+
+function understand(name: string, binding: ServiceBinding, request: ServiceTunnelRequest): ServiceEnd {
+  const detection = detectType(binding);
+  const type = request.type ?? detection.type;
+  const conn = parseConnection(binding.credentials, type);
+  if (!conn) {
+    const keys = Object.keys(binding.credentials).join(', ') || 'none';
+    throw new UserError(`Service instance '${name}' has no host and port in its credentials (fields: ${keys}): there is nothing to tunnel to.`);
+  }
+  // The bridge must speak the protocol's own way of starting TLS: it cannot guess.
+  if (conn.tls.required && !type) {
+    throw new UserError(`'${name}' asks for TLS, which its tunnel carries only knowing the service's type: give it with --type (${SERVICE_TYPES.join(', ')}).`);
+  }
+  const serviceTls = conn.tls.required && type ? { protocol: type, serverName: conn.host, ca: conn.tls.ca, insecure: request.insecureTls } : undefined;
+  return { name, binding, type, evidence: detection.evidence, conn, ...(serviceTls && { serviceTls }) };
+}
+
+/** A tunnel that is open, with what made it: the run's CA when it is a TLS bridge. */
+interface Tunnel extends TunnelledService {
+  runCa?: RunCa;
+}
+
+/**
+ * One service's tunnel: the way to it checked (and its TLS verified), then its local listener.
+ * `keepProbe`: a program connects at once, and a plain tunnel hands it the channel that checked
+ * the way (one round trip fewer); a tunnel held for others closes it, or a server that speaks
+ * first (MySQL) would time it out. `onAccept` hears each connection the tunnel takes.
+ */
+async function openTunnel(
+  life: Lifecycle,
+  connection: Client,
+  via: string,
+  service: ServiceEnd,
+  request: ServiceTunnelRequest,
+  reporter: Reporter,
+  keepProbe: boolean,
+  onAccept: () => void = () => undefined,
+): Promise<Tunnel> {
+  const { name, conn, serviceTls } = service;
+  const probe = await life.until(openServiceChannel(connection, conn.host, conn.port, via));
+  const spare = !serviceTls && keepProbe ? probe : undefined;
+  if (!serviceTls && !spare) probe.close();
+  const refusal = serviceTls && (await life.until(checkServiceTls(probe, serviceTls)));
+  if (refusal) throw new UserError(`${refusal} No connection to '${name}' is made without verified TLS.`);
+  // Clients connect to the loopback of a wildcard bind: 0.0.0.0 and :: are no address to connect to everywhere.
+  const localHost = connectable(request.local.bind);
+  const runCa = serviceTls && createRunCa(localHost);
+  const forward: OnAccept = runCa && serviceTls ? (socket, channel) => void bridgeTls(socket, channel, { ...serviceTls, runCa, onError: reporter.notice }) : pipeBothWays;
+  const forwarding = await life.until(
+    openForwards(
+      connection,
+      [{ bindAddress: request.local.bind, localPort: request.local.port, remoteHost: conn.host, remotePort: conn.port }],
+      reporter.notice,
+      (socket, channel) => {
+        onAccept();
+        forward(socket, channel);
+      },
+      spare,
+    ),
+  );
+  life.defer(`the tunnel to ${name}`, () => forwarding.close());
+  const [listening] = forwarding.listening;
+  if (!listening) throw new UserError(`The tunnel's local listener on ${request.local.bind}:${request.local.port} did not open.`);
+  const local: LocalEnd = { host: localHost, port: listening.port, ...(runCa && { ca: runCa.ca }) };
+  if (request.local.remote) reporter.notice(`Warning: the tunnel on ${request.local.bind}:${listening.port} is reachable from the network (--allow-remote).`);
+  return { name, type: service.type, binding: service.binding, conn, local, ...(runCa && { runCa }) };
+}
+
 export async function connectToService(ctx: Context, cf: CfClients, request: ServiceTunnelRequest, reporter: ServiceTunnelReporter): Promise<number> {
-  const { appName, serviceName } = request;
+  const { appName, serviceNames } = request;
+  const several = serviceNames.length > 1;
   return withLifecycle(ctx, reporter, async (life) => {
-    // What can refuse the run here (the service, the program after --) is found out while the SSH
+    // What can refuse the run here (the services, the program after --) is found out while the SSH
     // connection is under way; its login waits for it, so a refused run never logs in.
     const refusals = (async () => {
       const app = await findApp(cf, appName);
-      const fromBinding = request.credentials === 'binding' ? await bindingCredentials(cf, app, serviceName, reporter.notice) : undefined;
-      const instance = request.credentials === 'key' ? await findServiceInstance(cf, serviceName) : undefined;
-      await checkProgram(ctx, request.command, request.type ?? (fromBinding && detectType(fromBinding).type));
-      return { fromBinding, instance };
+      const sources = await Promise.all(
+        serviceNames.map(async (name) =>
+          request.credentials === 'binding' ? { fromBinding: await bindingCredentials(cf, app, name, reporter.notice) } : { instance: await findServiceInstance(cf, name) },
+        ),
+      );
+      const [first] = sources;
+      await checkProgram(ctx, request.command, several ? undefined : (request.type ?? (first?.fromBinding && detectType(first.fromBinding).type)));
+      return sources;
     })();
     const index = request.index ?? 0;
     const connecting = openInstanceConnection(ctx, cf, { appName, processType: 'web', index, skipHostValidation: false, loginAfter: refusals }, life.signal);
     connecting.catch(() => undefined);
-    const { fromBinding, instance } = await life.until(refusals);
-    const { connection, target } = await reporter.spin(`Opening a tunnel to ${serviceName} through ${appName}/${index}...`, () => life.until(connecting));
+    const sources = await life.until(refusals);
+    const { connection, target } = await reporter.spin(`Opening ${several ? 'tunnels' : 'a tunnel'} to ${serviceNames.join(', ')} through ${appName}/${index}...`, () =>
+      life.until(connecting),
+    );
     life.watch(connection, keepaliveMs(ctx.env));
+    const via = `${appName}/${target.index}`;
 
-    // Only now, with SSH known to let us in, is anything made on the foundation.
-    const binding = fromBinding ?? (await reporter.spin(`Creating a service key for ${serviceName}...`, () => serviceKeyCredentials(ctx, cf, instance!, life, reporter.notice)));
-    const detection = detectType(binding);
-    const type = request.type ?? detection.type;
-    const conn = parseConnection(binding.credentials, type);
-    if (!conn) {
-      const keys = Object.keys(binding.credentials).join(', ') || 'none';
-      throw new UserError(`Service instance '${serviceName}' has no host and port in its credentials (fields: ${keys}): there is nothing to tunnel to.`);
+    // Only now, with SSH known to let us in, is anything made on the foundation: a key for each service.
+    const services: ServiceEnd[] = [];
+    for (const [i, name] of serviceNames.entries()) {
+      const { fromBinding, instance } = sources[i] ?? {};
+      const binding = fromBinding ?? (await reporter.spin(`Creating a service key for ${name}...`, () => serviceKeyCredentials(ctx, cf, instance!, life, reporter.notice)));
+      services.push(understand(name, binding, request));
     }
-    // The bridge must speak the protocol's own way of starting TLS: it cannot guess.
-    if (conn.tls.required && !type) {
-      throw new UserError(`'${serviceName}' asks for TLS, which its tunnel carries only knowing the service's type: give it with --type (${SERVICE_TYPES.join(', ')}).`);
-    }
+
     const [first, ...rest] = request.command;
     const clientArgs = first === undefined || first.startsWith('-') ? request.command : undefined;
+    const [only] = services;
     let why: string | undefined;
-    if (!request.noClient && clientArgs) {
-      if (!type) why = `the type of '${serviceName}' could not be told (${detection.evidence.join(', ') || 'no hints'}); give it with --type`;
+    if (!several && only && !request.noClient && clientArgs) {
+      if (!only.type) why = `the type of '${only.name}' could not be told (${only.evidence.join(', ') || 'no hints'}); give it with --type`;
       else {
-        const { programs, debianPackage } = defaultClient(type);
+        const { programs, debianPackage } = defaultClient(only.type);
         if (!(await findProgram(programs, ctx.env))) why = `${programs.join(' or ')} is not installed (Debian/Ubuntu package: ${debianPackage})`;
       }
       // Nobody at a terminal to use the details or press Ctrl-C: say so and stop, rather than wait forever.
       if (why && !request.interactive) throw new UserError(`No client started: ${why}. Give --no-client to hold the tunnel open for other programs.`);
     }
 
-    const serviceTls: ServiceTls | undefined = conn.tls.required && type ? { protocol: type, serverName: conn.host, ca: conn.tls.ca, insecure: request.insecureTls } : undefined;
     if (request.insecureTls) {
-      reporter.notice(
-        serviceTls
-          ? `Warning: --insecure-tls: the certificate of ${conn.host} is not checked; whoever is between ${appName}/${target.index} and the service can read and change what goes through the tunnel.`
-          : `--insecure-tls has no effect: '${serviceName}' does not ask for TLS.`,
-      );
+      for (const { name, conn, serviceTls } of services) {
+        reporter.notice(
+          serviceTls
+            ? `Warning: --insecure-tls: the certificate of ${conn.host} is not checked; whoever is between ${via} and the service can read and change what goes through the tunnel.`
+            : `--insecure-tls has no effect: '${name}' does not ask for TLS.`,
+        );
+      }
     }
-    // The tunnel reaches the service, and where it asks for TLS, its certificate verifies: or no client is started.
-    const probe = await life.until(openServiceChannel(connection, conn.host, conn.port, `${appName}/${target.index}`));
-    // A program started now connects at once: the plain tunnel hands it the channel that checked the way (one
-    // round trip fewer). A tunnel held for others closes it: a server that speaks first (MySQL) would time it out.
-    const startsProgram = first !== undefined || (!request.noClient && !why);
-    const spare = !serviceTls && startsProgram ? probe : undefined;
-    if (!serviceTls && !spare) probe.close();
-    const refusal = serviceTls && (await life.until(checkServiceTls(probe, serviceTls)));
-    if (refusal) throw new UserError(`${refusal} No connection to '${serviceName}' is made without verified TLS.`);
-    // Clients connect to the loopback of a wildcard bind: 0.0.0.0 and :: are no address to connect to everywhere.
-    const localHost = connectable(request.local.bind);
-    const runCa = serviceTls && createRunCa(localHost);
-    const forward: OnAccept = runCa && serviceTls ? (socket, channel) => void bridgeTls(socket, channel, { ...serviceTls, runCa, onError: reporter.notice }) : pipeBothWays;
     // The client has started and read its files once the tunnel carries its first connection.
     let accepted: () => void = () => undefined;
     const firstConnection = new Promise<void>((resolve) => (accepted = resolve));
-    const onAccept: OnAccept = (socket, channel) => {
-      accepted();
-      forward(socket, channel);
-    };
-    const forwarding = await life.until(
-      openForwards(
-        connection,
-        [{ bindAddress: request.local.bind, localPort: request.local.port, remoteHost: conn.host, remotePort: conn.port }],
-        reporter.notice,
-        onAccept,
-        spare,
-      ),
-    );
-    life.defer('the tunnel', () => forwarding.close());
-    const [listening] = forwarding.listening;
-    if (!listening) throw new UserError(`The tunnel's local listener on ${request.local.bind}:${request.local.port} did not open.`);
-    const local: LocalEnd = { host: localHost, port: listening.port, ...(runCa && { ca: runCa.ca }) };
-    if (request.local.remote) reporter.notice(`Warning: the tunnel on ${request.local.bind}:${listening.port} is reachable from the network (--allow-remote).`);
+    // Every tunnel reaches its service, and where it asks for TLS, its certificate verifies: or no program is started.
+    const startsProgram = first !== undefined || (!request.noClient && !why);
+    const tunnels: Tunnel[] = [];
+    for (const service of services) tunnels.push(await openTunnel(life, connection, via, service, request, reporter, startsProgram && !several, accepted));
 
+    const [tunnel] = tunnels;
     if (first !== undefined && !clientArgs) {
-      if (type && isNativeClient(type, first)) return runLocalProgram(ctx, nativeClient(type, conn, local, first, rest), life, firstConnection);
-      return runLocalProgram(ctx, programEnvironment(request.command, type, binding, conn, local), life);
+      if (!several && tunnel?.type && isNativeClient(tunnel.type, first)) {
+        return runLocalProgram(ctx, nativeClient(tunnel.type, tunnel.conn, tunnel.local, first, rest), life, firstConnection);
+      }
+      return runLocalProgram(ctx, programEnvironment(request.command, tunnels), life);
     }
-    if (type && !request.noClient && !why) return runLocalProgram(ctx, nativeClient(type, conn, local, undefined, clientArgs), life, firstConnection);
+    if (tunnel?.type && !several && !request.noClient && !why) {
+      return runLocalProgram(ctx, nativeClient(tunnel.type, tunnel.conn, tunnel.local, undefined, clientArgs), life, firstConnection);
+    }
     if (why) reporter.notice(`No client started: ${why}.`);
-    const caFile = runCa && (await writeRunCa(life, runCa.ca));
-    reporter.tunnelOpen({ serviceName, type, connection: conn, local, ...(caFile && { caFile, unverified: request.insecureTls }) });
-    reporter.notice('Press Ctrl-C to close the tunnel.');
+    for (const { name, type, conn, local, runCa } of tunnels) {
+      const caFile = runCa && (await writeRunCa(life, runCa.ca, several ? `${variablePrefix(name)}-${RUN_CA_FILE}` : RUN_CA_FILE));
+      reporter.tunnelOpen({ serviceName: name, type, connection: conn, local, ...(caFile && { caFile, unverified: request.insecureTls }) });
+    }
+    reporter.notice(`Press Ctrl-C to close the ${several ? 'tunnels' : 'tunnel'}.`);
     return life.stopped();
   });
 }

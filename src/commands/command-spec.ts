@@ -55,6 +55,8 @@ type ArgumentsOf<S extends CommandSpec> = S['arguments'] extends readonly Argume
 export interface CommandInput<S extends CommandSpec> {
   args: ArgumentsOf<S>;
   options: OptionsOf<S>;
+  /** How many of the rest argument's words came after `--` (the last ones): those before it are the command's own. */
+  afterDashDash?: number;
 }
 
 /** A command: typed arguments and options in, output through ctx.term, exit code out (0 when void). */

@@ -234,19 +234,21 @@ A local path with a colon is written ./a:b; C:\\ or C:/ is a Windows drive, neve
   'connect-to-service': {
     name: 'connect-to-service',
     pluginName: 'connect-to-service',
-    description: 'Open a tunnel through an app instance to a bound service and start its native client (psql, mysql, redis-cli, mongosh)',
-    usage: `{cmd} APP_NAME SERVICE_INSTANCE [-i INDEX] [--no-client [--show-password]] [--local-port PORT] [--bind ADDRESS [--allow-remote]]
+    description:
+      'Open a tunnel through an app instance to a bound service and start its native client (psql, mysql, redis-cli, mongosh); several services go to a program or --no-client',
+    usage: `{cmd} APP_NAME SERVICE_INSTANCE [SERVICE_INSTANCE...] [-i INDEX] [--no-client [--show-password]] [--local-port PORT] [--bind ADDRESS [--allow-remote]]
 [--type TYPE] [--credentials binding|key] [--insecure-tls] [-- COMMAND ARGS... | -- CLIENT_OPTIONS...]`,
     arguments: [
       { name: 'APP_NAME', key: 'appName', kind: 'required' },
       { name: 'SERVICE_INSTANCE', key: 'serviceInstance', kind: 'required' },
+      // The words before -- name more services; those after it are the command.
       { name: 'COMMAND', key: 'command', kind: 'rest' },
     ],
     options: [
       { flag: '--app-instance-index, -i', key: 'appInstanceIndex', kind: 'value', value: 'INDEX', description: 'App process instance index (Default: 0)' },
       { flag: '--no-client', key: 'noClient', kind: 'flag', description: 'Only open the tunnel and print the connection details (the password masked)' },
       { flag: '--show-password', key: 'showPassword', kind: 'flag', description: 'With --no-client, print the password too' },
-      { flag: '--local-port', key: 'localPort', kind: 'value', value: 'PORT', description: 'Local port of the tunnel (Default: a free port)' },
+      { flag: '--local-port', key: 'localPort', kind: 'value', value: 'PORT', description: 'Local port of the tunnel, with one service (Default: a free port)' },
       {
         flag: '--bind',
         key: 'bind',
@@ -255,7 +257,7 @@ A local path with a colon is written ./a:b; C:\\ or C:/ is a Windows drive, neve
         description: 'Local address of the tunnel (Default: 127.0.0.1); other than loopback only with --allow-remote',
       },
       { flag: '--allow-remote', key: 'allowRemote', kind: 'flag', description: 'Let --bind take an address reachable from the network' },
-      { flag: '--type', key: 'type', kind: 'value', value: 'TYPE', description: 'Service type when it cannot be detected: postgres, mysql, redis or mongodb' },
+      { flag: '--type', key: 'type', kind: 'value', value: 'TYPE', description: 'Service type, with one service, when it cannot be detected: postgres, mysql, redis or mongodb' },
       {
         flag: '--credentials',
         key: 'credentials',

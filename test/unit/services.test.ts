@@ -199,8 +199,8 @@ describe('native clients', () => {
 describe('-- COMMAND: the program’s environment', () => {
   it('points PG*, DATABASE_URL and a rewritten VCAP_SERVICES at the tunnel', () => {
     const conn = parseConnection(rds.credentials)!;
-    const program = prepared(programEnvironment(['pg_dump', '--schema-only'], 'postgres', rds, conn, local));
-    assert.deepEqual(programEnvironment(['pg_dump'], 'postgres', rds, conn, local).programs, ['pg_dump']);
+    const program = prepared(programEnvironment(['pg_dump', '--schema-only'], [{ name: 'svc', type: 'postgres', binding: rds, conn, local }]));
+    assert.deepEqual(programEnvironment(['pg_dump'], [{ name: 'svc', type: 'postgres', binding: rds, conn, local }]).programs, ['pg_dump']);
     assert.deepEqual(program.args, ['--schema-only']);
     assert.equal(program.env.PGPORT, '40001');
     assert.equal(program.env.DATABASE_URL, 'postgres://u1:p%40ss@127.0.0.1:40001/db1');
@@ -211,7 +211,7 @@ describe('-- COMMAND: the program’s environment', () => {
   });
 
   it('through a TLS bridge: a verifying DATABASE_URL, the run CA in a file that lives with the command and in VCAP_SERVICES', () => {
-    const program = prepared(programEnvironment(['migrate'], 'postgres', sap, parseConnection(sap.credentials)!, bridged));
+    const program = prepared(programEnvironment(['migrate'], [{ name: 'svc', type: 'postgres', binding: sap, conn: parseConnection(sap.credentials)!, local: bridged }]));
     assert.equal(program.env.DATABASE_URL, 'postgres://su:sp@127.0.0.1:40001/sapdb?sslmode=verify-full&sslrootcert=%2FF%2Fca.pem&channel_binding=disable');
     assert.equal(program.env.PGSSLMODE, 'verify-full');
     assert.equal(program.env.PGCHANNELBINDING, 'disable');
@@ -219,12 +219,12 @@ describe('-- COMMAND: the program’s environment', () => {
     const vcap = JSON.parse(program.env.VCAP_SERVICES ?? '')['postgresql-db'][0].credentials;
     assert.equal(vcap.sslrootcert, RUN_CA);
     assert.equal(vcap.hostname, '127.0.0.1');
-    const mysql = prepared(programEnvironment(['tool'], 'mysql', tanzuMysql, parseConnection(tanzuMysql.credentials)!, bridged));
+    const mysql = prepared(programEnvironment(['tool'], [{ name: 'svc', type: 'mysql', binding: tanzuMysql, conn: parseConnection(tanzuMysql.credentials)!, local: bridged }]));
     assert.deepEqual(JSON.parse(mysql.env.VCAP_SERVICES ?? '')['p.mysql'][0].credentials.tls, { cert: { ca: RUN_CA } });
   });
 
   it('gives mysql tools MYSQL_* and a defaults file', () => {
-    const program = prepared(programEnvironment(['mysqldump', 'db'], 'mysql', tanzuMysql, parseConnection(tanzuMysql.credentials)!, local));
+    const program = prepared(programEnvironment(['mysqldump', 'db'], [{ name: 'svc', type: 'mysql', binding: tanzuMysql, conn: parseConnection(tanzuMysql.credentials)!, local }]));
     assert.equal(program.env.MYSQL_TCP_PORT, '40001');
     assert.equal(program.env.MYSQL_DEFAULTS_EXTRA_FILE, '/F/my.cnf');
     assert.ok(program.files.some((f) => f.name === 'my.cnf'));
@@ -309,14 +309,14 @@ describe('secrets never become syntax', () => {
         assert.deepEqual(userAndPassword(connectionUrl(type, conn(secret), local, true)), expected, `the ${type} url`);
       }
       const binding: ServiceBinding = { name: 'db', label: 'postgres', credentials: credentials(secret) };
-      const program = prepared(programEnvironment(['tool'], 'postgres', binding, parseConnection(binding.credentials)!, local));
+      const program = prepared(programEnvironment(['tool'], [{ name: 'svc', type: 'postgres', binding: binding, conn: parseConnection(binding.credentials)!, local }]));
       assert.deepEqual(userAndPassword(program.env.DATABASE_URL ?? ''), expected, 'DATABASE_URL');
       assert.equal(program.env.PGPASSWORD, secret, 'PGPASSWORD as it is');
       const vcap = JSON.parse(program.env.VCAP_SERVICES ?? '').postgres[0].credentials;
       assert.deepEqual(userAndPassword(vcap.uri), expected, "VCAP_SERVICES' uri");
       assert.equal(new URL(vcap.uri).host, '127.0.0.1:40001');
       assert.equal(vcap.password, secret);
-      const redis = prepared(programEnvironment(['tool'], 'redis', binding, conn(secret), local));
+      const redis = prepared(programEnvironment(['tool'], [{ name: 'svc', type: 'redis', binding: binding, conn: conn(secret), local }]));
       assert.deepEqual(userAndPassword(redis.env.REDIS_URL ?? ''), expected, 'REDIS_URL');
       assert.equal(redis.env.REDISCLI_AUTH, secret);
       const script = prepared(nativeClient('mongodb', conn(secret), local)).files[0]?.content ?? '';
