@@ -18,7 +18,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { BIN, FOUNDATION_MAIN, ROOT, gitState, startFoundation } from './lib/foundation.mjs';
-import { cleanup, cleanups, run, stopChild } from './lib/processes.mjs';
+import { cleanup, cleanups, run, stopChild, stopAtDeadline, timedLog } from './lib/processes.mjs';
 import { fmt, fmtSummary, median, summary } from './lib/stats.mjs';
 
 const USAGE = `node bench/copy.mjs [--size 1G] [--runs 5] [--deadline 900]
@@ -81,17 +81,9 @@ async function main() {
   for (const tool of ['scp', 'sftp'])
     if (!existsSync(`/usr/bin/${tool}`) && spawnSync('which', [tool]).status !== 0) throw new Error(`${tool} is missing: the bench compares with OpenSSH's`);
 
-  const deadline = setTimeout(
-    () => {
-      console.error(`bench: not done within ${values.deadline} s; stopping everything`);
-      void cleanup().finally(() => process.exit(2));
-    },
-    Number(values.deadline) * 1000,
-  );
-  for (const signal of ['SIGINT', 'SIGTERM']) process.once(signal, () => void cleanup().finally(() => process.exit(130)));
+  const doneWithDeadline = stopAtDeadline(Number(values.deadline));
   const startedAt = Date.now();
-  /** @param {string} line */
-  const log = (line) => console.error(`[${((Date.now() - startedAt) / 1000).toFixed(1).padStart(6)} s] ${line}`);
+  const log = timedLog();
 
   // The instances run on this machine as this user: their side of a copy is a folder here.
   const work = mkdtempSync(path.join(os.tmpdir(), 'cf-ssh-tools-copy-bench-'));
@@ -186,7 +178,7 @@ async function main() {
     .loadavg()
     .map((l) => l.toFixed(2))
     .join(' ');
-  clearTimeout(deadline);
+  doneWithDeadline();
   await cleanup();
 
   /** @param {string} key */

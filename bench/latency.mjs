@@ -21,7 +21,7 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { startDelayRelay } from './lib/delay-relay.mjs';
 import { BIN, control, FOUNDATION_MAIN, gitState, ROOT, startFoundation } from './lib/foundation.mjs';
-import { cleanup, cleanups, exited, freePort, run, stopChild, track } from './lib/processes.mjs';
+import { cleanup, cleanups, exited, freePort, run, stopChild, track, stopAtDeadline, timedLog } from './lib/processes.mjs';
 import { fmt, fmtSummary, slope, summary } from './lib/stats.mjs';
 
 /** @typedef {import('./lib/stats.mjs').Summary} Summary */
@@ -73,18 +73,10 @@ async function main() {
   for (const tool of ['ssh', 'psql']) if (spawnSync(tool, ['-V']).error) throw new Error(`${tool} is missing: the by-hand steps need OpenSSH's ssh and PostgreSQL's psql`);
   const packaged = existsSync(values.packaged) ? path.resolve(values.packaged) : undefined;
 
-  const deadline = setTimeout(
-    () => {
-      console.error(`bench: not done within ${values.deadline} s; stopping everything`);
-      void cleanup().finally(() => process.exit(2));
-    },
-    Number(values.deadline) * 1000,
-  );
-  for (const signal of ['SIGINT', 'SIGTERM']) process.once(signal, () => void cleanup().finally(() => process.exit(130)));
+  const doneWithDeadline = stopAtDeadline(Number(values.deadline));
 
   const startedAt = Date.now();
-  /** @param {string} line */
-  const log = (line) => console.error(`[${((Date.now() - startedAt) / 1000).toFixed(1).padStart(6)} s] ${line}`);
+  const log = timedLog();
   const work = mkdtempSync(path.join(os.tmpdir(), 'cf-ssh-tools-latency-'));
   cleanups.push(() => rmSync(work, { recursive: true, force: true }));
 
@@ -317,7 +309,7 @@ async function main() {
     log(`run ${i + 1}/${runs} done`);
   }
   const loadAfter = loadAverage();
-  clearTimeout(deadline);
+  doneWithDeadline();
   await cleanup();
 
   const cfVersion = values.cf ? spawnSync(values.cf, ['version'], { encoding: 'utf8' }).stdout.trim() : undefined;

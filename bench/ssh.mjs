@@ -25,7 +25,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { BIN, control, FOUNDATION_MAIN, gitState, ROOT, startFoundation } from './lib/foundation.mjs';
-import { cleanup, cleanups, collect, exited, freePort, run, stopChild, track } from './lib/processes.mjs';
+import { cleanup, cleanups, collect, exited, freePort, run, stopChild, track, stopAtDeadline, timedLog } from './lib/processes.mjs';
 import { fmt, fmtSummary, summary } from './lib/stats.mjs';
 
 const { keyOnlySshdConfig } = await import(pathToFileURL(path.join(ROOT, 'build/test/foundation/backends.js')).href);
@@ -737,18 +737,7 @@ async function main() {
   if (!existsSync(SSHD)) throw new Error(`${SSHD} is missing: the benchmark compares against OpenSSH (apt-get install openssh-server openssh-client)`);
 
   // Bounded in time: whatever hangs, everything started here is stopped.
-  const deadline = setTimeout(
-    () => {
-      console.error(`bench: not done within ${values.deadline} s; stopping everything`);
-      void cleanup().finally(() => process.exit(2));
-    },
-    Number(values.deadline) * 1000,
-  );
-  for (const signal of ['SIGINT', 'SIGTERM']) {
-    process.once(signal, () => {
-      void cleanup().finally(() => process.exit(130));
-    });
-  }
+  const doneWithDeadline = stopAtDeadline(Number(values.deadline));
 
   const startedAt = Date.now();
   const busyAtStart = machineBusySeconds();
@@ -756,8 +745,7 @@ async function main() {
   const facts = /** @type {Facts} */ (machineFacts());
   facts.proxyNodelay = values['proxy-nodelay'];
   const binding = nativeBinding();
-  /** @param {string} line */
-  const log = (line) => console.error(`[${((Date.now() - startedAt) / 1000).toFixed(1).padStart(6)} s] ${line}`);
+  const log = timedLog();
   log(`machine: ${facts.nproc} CPUs, ${facts.cpuModel}, node ${facts.node}, ${facts.openssh}, load ${facts.load}`);
   log(`ssh2 native binding: exists=${binding.exists} loads=${binding.loads} bindingAvailable=${binding.sshCryptoBindingAvailable}`);
 
@@ -864,7 +852,7 @@ async function main() {
     }
   }
   const concurrent = want.has('concurrent') ? await concurrentBench(ctx, connections, echoSize, runs, values.clients, log) : undefined;
-  clearTimeout(deadline);
+  doneWithDeadline();
   await cleanup();
   // Everything started here is reaped now, so what else ran on the machine meanwhile shows.
   const seconds = (Date.now() - startedAt) / 1000;

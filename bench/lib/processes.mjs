@@ -75,6 +75,27 @@ export async function cleanup() {
   for (const child of children) killChild(child, 'SIGKILL');
 }
 
+/**
+ * Cleans up and exits 2 if the bench is not done within `seconds`, and 130 on Ctrl-C or SIGTERM.
+ * Returns what ends the watch once the bench is done.
+ * @param {number} seconds
+ */
+export function stopAtDeadline(seconds) {
+  const deadline = setTimeout(() => {
+    console.error(`bench: not done within ${seconds} s; stopping everything`);
+    void cleanup().finally(() => process.exit(2));
+  }, seconds * 1000);
+  for (const signal of ['SIGINT', 'SIGTERM']) process.once(signal, () => void cleanup().finally(() => process.exit(130)));
+  return () => clearTimeout(deadline);
+}
+
+/** Progress lines on stderr, each with the seconds since the bench started. */
+export function timedLog() {
+  const startedAt = Date.now();
+  /** @param {string} line */
+  return (line) => console.error(`[${((Date.now() - startedAt) / 1000).toFixed(1).padStart(6)} s] ${line}`);
+}
+
 /** @returns {Promise<number>} */
 export function freePort() {
   return new Promise((resolve, reject) => {
