@@ -144,7 +144,7 @@ async function openTunnel(
   const forwarding = await life.until(
     openForwards(
       connection,
-      [{ bindAddress: request.local.bind, localPort: request.local.port, remoteHost: conn.host, remotePort: conn.port }],
+      [{ bindAddress: request.local.bind, localPort: request.local.port, remoteHost: conn.host, remotePort: conn.port, option: '--local-port' }],
       reporter.notice,
       (socket, channel) => {
         onAccept();

@@ -9,6 +9,8 @@ export interface ForwardSpec {
   localPort: number;
   remoteHost: string;
   remotePort: number;
+  /** The option the user set it with, for messages (default -L). */
+  option?: string;
 }
 
 /** Splits on colons outside brackets; a bracketed part keeps its brackets (parseHost reads them). */

@@ -131,7 +131,9 @@ export function forwardSocket(
 export async function listenOn(server: net.Server, spec: ForwardSpec): Promise<{ address: string; port: number }> {
   await new Promise<void>((resolve, reject) => {
     server.once('error', (err: NodeJS.ErrnoException) =>
-      reject(new UserError(`Cannot listen on ${spec.bindAddress}:${spec.localPort} for -L: ${err.code === 'EADDRINUSE' ? 'the port is in use' : err.message}.`)),
+      reject(
+        new UserError(`Cannot listen on ${spec.bindAddress}:${spec.localPort} for ${spec.option ?? '-L'}: ${err.code === 'EADDRINUSE' ? 'the port is in use' : err.message}.`),
+      ),
     );
     server.listen(spec.localPort, spec.bindAddress, () => resolve());
   });

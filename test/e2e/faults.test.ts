@@ -26,7 +26,7 @@ const NO_KEEPALIVE_ANSWER = lostAfter('no answer to 3 keepalives 1 s apart');
 /** What an endpoint that never speaks SSH gets, at the foundation's SSH proxy's address. */
 const silent = (address: string) =>
   String.raw`Error opening SSH connection: no SSH answer from ${address.replaceAll('.', '\\.')} within 11 s \(CF_DIAL_TIMEOUT 1 s to connect \+ 10 s for the SSH handshake\)\.`;
-const portInUse = (port: number) => `Cannot listen on 127\\.0\\.0\\.1:${port} for -L: the port is in use\\.`;
+const portInUse = (port: number, option = '-L') => `Cannot listen on 127\\.0\\.0\\.1:${port} for ${option}: the port is in use\\.`;
 const TUNNELS_OPEN = 'Tunnels are open\\. Press Ctrl-C to close them\\.';
 const PRESS_CTRL_C = 'Press Ctrl-C to close the tunnel\\.';
 /** stderr is exactly these lines (each a regex source), nothing else: no stack trace, no second message. */
@@ -812,7 +812,7 @@ describe('injected faults', { concurrency: 4 }, () => {
       args: (c) => keyArgs(['--no-client', '--local-port', String(c.port)]),
       exclusive: true,
       prepare: squat,
-      expect: { exit: 1, stderr: (c) => lines(portInUse(c.port)), withinMs: 8_000 },
+      expect: { exit: 1, stderr: (c) => lines(portInUse(c.port, '--local-port')), withinMs: 8_000 },
     },
 
     // The brokers and UAA around --credentials key.
