@@ -4,6 +4,7 @@ import { CloudController } from '../cf/cloud-controller.js';
 import { emptyLogin, type StoredLogin } from '../config/login.js';
 import type { Context } from '../context.js';
 import { UserError } from '../errors.js';
+import { notAHost, parseHost } from '../net/hosts.js';
 import type { WarningSink } from './cf-clients.js';
 import { UaaClient, type TokenGrant } from '../uaa/client.js';
 
@@ -21,6 +22,9 @@ export function normalizeApi(url: string): string {
   if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') {
     throw new UserError(`'${url}' is not an http(s) URL: use e.g. -a https://api.example.com`);
   }
+  // The host as typed: URL turns a bare number into an IPv4 address (http://2222 is 0.0.8.174).
+  const typedHost = /^[a-z][a-z0-9+.-]*:\/\/(?:[^@/?#]*@)?(\[[^\]]*\]|[^:/?#]*)/i.exec(withScheme)?.[1] ?? '';
+  if (parseHost(typedHost) === undefined) throw new UserError(`'${url}' names no host: ${notAHost(typedHost)}. Use e.g. -a https://api.example.com`);
   return withScheme;
 }
 

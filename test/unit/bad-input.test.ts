@@ -267,7 +267,12 @@ describe('flags and -L specifications', () => {
       {
         what: 'login -a with a comma in the host',
         args: ['login', '-a', 'http://a,b', '-u', 'u', '-p', 'p'],
-        expect: { fails: line("Cannot reach http://a,b: 'a,b' is not a host name or an IP address. Check the API URL.") },
+        expect: { fails: line("'http://a,b' names no host: 'a,b' is not a host name or an IP address. Use e.g. -a https://api.example.com") },
+      },
+      {
+        what: 'login -a with a bare number for a host (URL would make it 0.0.8.174)',
+        args: ['login', '-a', 'http://2222', '-u', 'u', '-p', 'p'],
+        expect: { fails: line("'http://2222' names no host: '2222' is not a host name or an IP address. Use e.g. -a https://api.example.com") },
       },
       { what: 'target -o without its value', args: ['target', '-o'], expect: { usage: "expected argument for flag `-o'" } },
       { what: 'enable-ssh without an app', args: ['enable-ssh'], expect: { usage: 'the required argument `APP_NAME` was not provided' } },

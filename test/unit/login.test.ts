@@ -9,5 +9,12 @@ describe('API URLs', () => {
     assert.throws(() => normalizeApi('  '), /empty/);
     assert.throws(() => normalizeApi('ftp://x'), /not an http\(s\) URL/);
     assert.throws(() => normalizeApi('https://exa mple.com'), /not a valid API URL/);
+    // URL would make these IPv4 addresses (0.0.8.174, 127.0.0.1): a bare number is no host name.
+    for (const typed of ['http://2222', '2222', 'https://0x7f.1:8443']) {
+      const host = /^(?:https?:\/\/)?([^:/]*)/.exec(typed)?.[1];
+      assert.throws(() => normalizeApi(typed), { message: `'${typed}' names no host: '${host}' is not a host name or an IP address. Use e.g. -a https://api.example.com` });
+    }
+    assert.equal(normalizeApi('https://[::1]:9022'), 'https://[::1]:9022');
+    assert.equal(normalizeApi('https://user@localhost/'), 'https://user@localhost');
   });
 });
