@@ -10,7 +10,7 @@ import { CfApiError, LimitError, UsageError } from '../errors.js';
 import { type CfClients, targetedOrg, targetedSpace } from './cf-clients.js';
 import { findOrg } from './lookup.js';
 import type { SshLevel } from './ssh-switches.js';
-import { EXPIRES_AT_ANNOTATION, sshGrantOf } from './ssh-grant.js';
+import { EXPIRES_AT_ANNOTATION, sshGrantOf, utcText } from './ssh-grant.js';
 
 export type AuditScope = { kind: 'space' } | { kind: 'org'; org: string } | { kind: 'all' };
 
@@ -131,7 +131,7 @@ export function parseWindow(since: string, now: number): AuditWindow {
 
 /** CC's timestamp format: seconds, UTC. */
 export function isoSeconds(ms: number): string {
-  return new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z');
+  return utcText(new Date(ms));
 }
 
 /** The time-boxed SSH grant in an app's annotations, if it has one, its expiry as written there (the report shows what is filed). */

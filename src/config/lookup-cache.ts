@@ -49,12 +49,19 @@ const MAX_PROCESSES = 200;
 
 export class LookupCache {
   readonly file: string;
+  /** The file as read once per run: the endpoint and the process are asked for at once. */
+  private contents?: Promise<CacheFile>;
 
   constructor(stateDir: string) {
     this.file = path.join(stateDir, 'lookups.json');
   }
 
-  async read(): Promise<CacheFile> {
+  read(): Promise<CacheFile> {
+    this.contents ??= this.readFile();
+    return this.contents;
+  }
+
+  private async readFile(): Promise<CacheFile> {
     try {
       const parsed = cacheFile(JSON.parse(await readFile(this.file, 'utf8')), 'lookups.json');
       if (parsed.version === 1) return parsed;
@@ -76,6 +83,8 @@ export class LookupCache {
 
   /** Remembers what this run confirmed. Best effort: a cache that cannot be written is no error. */
   async remember(endpoint: EndpointHint | undefined, process: ProcessHint | undefined): Promise<void> {
+    // Read afresh: another run may have written since, and what it learnt is kept too.
+    this.contents = undefined;
     const cache = await this.read();
     if (endpoint) cache.endpoints = [endpoint, ...cache.endpoints.filter((e) => e.api !== endpoint.api)];
     if (process) cache.processes = [process, ...cache.processes.filter((p) => !sameProcess(p, process))].slice(0, MAX_PROCESSES);
