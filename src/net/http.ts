@@ -10,6 +10,7 @@ import type { AxiosInstance } from 'axios';
 import { LimitError, NetworkError, UserError } from '../errors.js';
 import { notAHost, parseHost } from './hosts.js';
 import { httpProxyFor } from './proxy-env.js';
+import { socketFailureWords } from './socket-errors.js';
 import { formatRequest, formatResponse, redactText, TraceSecrets, type TraceSink } from './trace.js';
 
 /** The longest one request may take, from sending it to the last byte of its answer. */
@@ -320,25 +321,6 @@ const TLS_CODES = new Set([
   'ERR_TLS_CERT_ALTNAME_INVALID',
 ]);
 
-/** Why a connection failed, from its error code: undefined for one that has no words of its own. */
-function connectionFailure(code: string): string | undefined {
-  switch (code) {
-    case 'ECONNREFUSED':
-      return 'connection refused';
-    case 'ENOTFOUND':
-    case 'EAI_AGAIN':
-      return 'the host name does not resolve';
-    case 'ECONNABORTED':
-    case 'ETIMEDOUT':
-      return 'the request timed out';
-    case 'ECONNRESET':
-    case 'EPIPE':
-      return 'the connection was closed';
-    default:
-      return undefined;
-  }
-}
-
 /**
  * One line that names the endpoint, what went wrong and what to try. Through a proxy, the
  * connection that failed is the one to the proxy: the proxy is named, not the endpoint.
@@ -350,7 +332,7 @@ function networkError(url: URL, err: unknown, proxy = ''): NetworkError {
   if (TLS_CODES.has(code) || TLS_CODES.has(causeCode)) {
     return new NetworkError(`Invalid SSL certificate for ${endpoint} (${code || causeCode}). Use '--skip-ssl-validation' with login to continue with an insecure API endpoint.`);
   }
-  const failure = connectionFailure(code) ?? (err instanceof Error ? err.message : String(err));
+  const failure = socketFailureWords(code) ?? (err instanceof Error ? err.message : String(err));
   if (proxy) {
     const variable = `${url.protocol.replace(/:$/, '')}_proxy`;
     return new NetworkError(

@@ -5,6 +5,7 @@ import net from 'node:net';
 import { NetworkError } from '../errors.js';
 import { hostPort } from '../net/hosts.js';
 import { allProxyIgnored, httpProxyFor, socksProxyFor } from '../net/proxy-env.js';
+import { socketFailure } from '../net/socket-errors.js';
 
 export interface DialOptions {
   env: NodeJS.ProcessEnv;
@@ -64,7 +65,7 @@ function direct(host: string, port: number, timeoutMs: number): Promise<net.Sock
     });
     socket.once('error', (err: NodeJS.ErrnoException) => {
       clearTimeout(timer);
-      reject(new Error(err.code === 'ECONNREFUSED' ? 'connection refused' : err.code === 'ENOTFOUND' ? 'the host name does not resolve' : err.message));
+      reject(new Error(socketFailure(err)));
     });
   });
 }
@@ -104,7 +105,7 @@ function viaConnect(proxy: URL, host: string, port: number, timeoutMs: number): 
       reject(new Error(`the proxy answered ${res.statusCode} ${res.statusMessage ?? ''}`.trim()));
     });
     req.once('timeout', () => req.destroy(new Error(`no answer within ${timeoutMs / 1000} s (CF_DIAL_TIMEOUT)`)));
-    req.once('error', (err: NodeJS.ErrnoException) => reject(new Error(err.code === 'ECONNREFUSED' ? 'connection refused' : err.message)));
+    req.once('error', (err: NodeJS.ErrnoException) => reject(new Error(socketFailure(err))));
     req.end();
   });
 }

@@ -5,6 +5,7 @@
 import net from 'node:net';
 import type { Client, ClientChannel } from 'ssh2';
 import { UserError } from '../errors.js';
+import { socketFailure } from '../net/socket-errors.js';
 import type { ForwardSpec } from './forward-spec.js';
 
 export interface Forwarding {
@@ -131,9 +132,7 @@ export function forwardSocket(
 export async function listenOn(server: net.Server, spec: ForwardSpec): Promise<{ address: string; port: number }> {
   await new Promise<void>((resolve, reject) => {
     server.once('error', (err: NodeJS.ErrnoException) =>
-      reject(
-        new UserError(`Cannot listen on ${spec.bindAddress}:${spec.localPort} for ${spec.option ?? '-L'}: ${err.code === 'EADDRINUSE' ? 'the port is in use' : err.message}.`),
-      ),
+      reject(new UserError(`Cannot listen on ${spec.bindAddress}:${spec.localPort} for ${spec.option ?? '-L'}: ${socketFailure(err)}.`)),
     );
     server.listen(spec.localPort, spec.bindAddress, () => resolve());
   });

@@ -807,6 +807,12 @@ describe('injected faults', { concurrency: 4 }, () => {
       afterwards: async (c) => assert.ok(!(await refused(c.port)), 'the port’s owner still has it'),
     },
     {
+      name: 'ssh -L on an address that is not this machine’s',
+      fault: { kind: 'none' },
+      args: (c) => ['ssh', 'demo-app', '-N', '-L', `192.0.2.1:${c.port}:127.0.0.1:9`],
+      expect: { exit: 1, stderr: (c) => lines(`Cannot listen on 192\\.0\\.2\\.1:${c.port} for -L: the address is not on this machine\\.`), stdout: /^FAILED\n$/, withinMs: 8_000 },
+    },
+    {
       name: 'connect-to-service --credentials key --local-port in use: key deleted',
       fault: { kind: 'none' },
       args: (c) => keyArgs(['--no-client', '--local-port', String(c.port)]),
