@@ -4,7 +4,7 @@
 import { isIP } from 'node:net';
 import type { App, InstanceStats, Process, RootInfo, SshEnabled } from '../cf/cloud-controller.js';
 import { UserError } from '../errors.js';
-import { notAHost, parseHost } from '../net/hosts.js';
+import { notAHost, parseHost, splitOnColons } from '../net/hosts.js';
 import type { CfClients } from './cf-clients.js';
 import { findApp } from './lookup.js';
 import { blockedTip, sshStatus } from './ssh-switches.js';
@@ -48,11 +48,11 @@ const DEFAULT_SSH_PORT = 2222;
 function sshAddress(href: string): { host: string; port: number } {
   const refuse = (why: string) => new UserError(`The API root's app_ssh link '${href}' is not HOST:PORT${why}.`);
   if (isIP(href) === 6) return { host: href, port: DEFAULT_SSH_PORT };
-  const parts = /^(\[[^\]]*\]|[^:[\]]*)(?::(\d+))?$/.exec(href);
-  if (!parts?.[1]) throw refuse('');
-  const host = parseHost(parts[1]);
-  if (host === undefined) throw refuse(`: ${notAHost(parts[1])}`);
-  const port = parts[2] === undefined ? DEFAULT_SSH_PORT : Number(parts[2]);
+  const [hostText, portText, ...more] = splitOnColons(href) ?? [];
+  if (!hostText || more.length > 0 || (portText !== undefined && !/^\d+$/.test(portText))) throw refuse('');
+  const host = parseHost(hostText);
+  if (host === undefined) throw refuse(`: ${notAHost(hostText)}`);
+  const port = portText === undefined ? DEFAULT_SSH_PORT : Number(portText);
   if (!(port >= 1 && port <= 65535)) throw refuse(': its port must be from 1 to 65535');
   return { host, port };
 }

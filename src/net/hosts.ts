@@ -32,3 +32,33 @@ export function notAHost(text: string): string {
 export function hostPort(host: string, port: number): string {
   return `${isIP(host) === 6 ? `[${host}]` : host}:${port}`;
 }
+
+/**
+ * HOST:PORT, -L's BIND:PORT:HOST:PORT and the like split on colons outside brackets; a
+ * bracketed part keeps its brackets (parseHost reads them). Undefined for unbalanced brackets.
+ */
+export function splitOnColons(spec: string): string[] | undefined {
+  const parts: string[] = [];
+  let rest = spec;
+  while (rest.length > 0) {
+    if (rest.startsWith('[')) {
+      const end = rest.indexOf(']');
+      if (end < 0) return undefined;
+      parts.push(rest.slice(0, end + 1));
+      rest = rest.slice(end + 1);
+      if (rest.length > 0 && !rest.startsWith(':')) return undefined;
+      rest = rest.slice(1);
+      if (rest.length === 0 && spec.endsWith(':')) parts.push('');
+      continue;
+    }
+    const colon = rest.indexOf(':');
+    if (colon < 0) {
+      parts.push(rest);
+      break;
+    }
+    parts.push(rest.slice(0, colon));
+    rest = rest.slice(colon + 1);
+    if (rest.length === 0) parts.push('');
+  }
+  return parts;
+}

@@ -3,8 +3,9 @@
 // commas or spaces, `*` for every host, a leading `.` or `*` for a domain and its subdomains,
 // an optional :port. A proxy that is used is checked first: one that is no URL, names no host
 // or a port out of range is one line naming its variable, never dialled nor looked up.
+import { isIP } from 'node:net';
 import { UserError } from '../errors.js';
-import { notAHost, parseHost } from './hosts.js';
+import { notAHost, parseHost, splitOnColons } from './hosts.js';
 
 type Env = Readonly<Record<string, string | undefined>>;
 
@@ -27,9 +28,10 @@ function proxyAllowed(url: URL, env: Env): boolean {
   return noProxy.split(/[,\s]+/).every((entry) => {
     if (!entry) return true;
     // host:port or [v6]:port; a bare IPv6 address (two colons or more) has no port.
-    const withPort = /^(\[[^\]]+\]|[^:]+):(\d+)$/.exec(entry);
-    const entryHost = (withPort?.[1] ?? entry).replace(/^\[|\]$/g, '');
-    if (withPort && Number(withPort[2]) !== port) return true;
+    const [named, portText, ...more] = (isIP(entry) === 6 ? undefined : splitOnColons(entry)) ?? [entry];
+    const withPort = portText !== undefined && more.length === 0 && /^\d+$/.test(portText);
+    const entryHost = (withPort ? (named ?? '') : entry).replace(/^\[|\]$/g, '');
+    if (withPort && Number(portText) !== port) return true;
     if (!/^[.*]/.test(entryHost)) return host !== entryHost;
     return !host.endsWith(entryHost.replace(/^\*/, ''));
   });

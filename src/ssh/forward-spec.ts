@@ -2,7 +2,7 @@
 // addresses in brackets ([::1]:8080:[fd00::1]:80) and a check that ports are ports and hosts
 // are hosts (a malformed bind address is refused here, not looked up in DNS).
 import { UsageError } from '../errors.js';
-import { notAHost, parseHost } from '../net/hosts.js';
+import { notAHost, parseHost, splitOnColons } from '../net/hosts.js';
 
 export interface ForwardSpec {
   bindAddress: string;
@@ -11,33 +11,6 @@ export interface ForwardSpec {
   remotePort: number;
   /** The option the user set it with, for messages (default -L). */
   option?: string;
-}
-
-/** Splits on colons outside brackets; a bracketed part keeps its brackets (parseHost reads them). */
-function splitSpec(spec: string): string[] | undefined {
-  const parts: string[] = [];
-  let rest = spec;
-  while (rest.length > 0) {
-    if (rest.startsWith('[')) {
-      const end = rest.indexOf(']');
-      if (end < 0) return undefined;
-      parts.push(rest.slice(0, end + 1));
-      rest = rest.slice(end + 1);
-      if (rest.length > 0 && !rest.startsWith(':')) return undefined;
-      rest = rest.slice(1);
-      if (rest.length === 0 && spec.endsWith(':')) parts.push('');
-      continue;
-    }
-    const colon = rest.indexOf(':');
-    if (colon < 0) {
-      parts.push(rest);
-      break;
-    }
-    parts.push(rest.slice(0, colon));
-    rest = rest.slice(colon + 1);
-    if (rest.length === 0) parts.push('');
-  }
-  return parts;
 }
 
 function port(value: string, spec: string, which: string): number {
@@ -60,7 +33,7 @@ function host(value: string, spec: string): string {
 }
 
 export function parseForwardSpec(spec: string): ForwardSpec {
-  const parts = splitSpec(spec);
+  const parts = splitOnColons(spec);
   const [bindAddress, local, remoteHost, remote] = parts?.length === 3 ? ['localhost', ...parts] : (parts ?? []);
   if (!bindAddress || !local || !remoteHost || !remote || (parts?.length !== 3 && parts?.length !== 4)) {
     throw new UsageError(`Bad local forwarding specification '${spec}'`);
