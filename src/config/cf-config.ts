@@ -4,6 +4,7 @@ import { readFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { UserError } from '../errors.js';
+import { boolean, optional, type Shape, ShapeError, string } from '../net/shape.js';
 import { writeFileAtomic } from './atomic.js';
 import { type Folder, folderError, inFolder, type Place, placeFrom, subfolder } from './dirs.js';
 import { withFileLock } from './file-lock.js';
@@ -78,12 +79,16 @@ export class CfConfigStore implements LoginStore {
     const raw = await this.readRaw();
     if (!raw || raw.ConfigVersion !== CONFIG_VERSION || !raw.Target) return undefined;
     // As cf, which does not read a config.json whose fields have the wrong type: one line naming the field.
-    const typed = <T>(field: string, value: unknown, type: 'string' | 'boolean'): T | undefined => {
-      if (value === undefined || value === null) return undefined;
-      if (typeof value !== type) throw new UserError(`${this.file}: ${field} is ${JSON.stringify(value)}, not a ${type}. Fix or remove it, then log in again.`);
-      return value as T;
+    // The shape's words name the kind, never the value: a token of the wrong type stays unsaid.
+    const typed = <T>(field: string, value: unknown, shape: Shape<T>): T | undefined => {
+      try {
+        return optional(shape)(value, field);
+      } catch (err) {
+        if (err instanceof ShapeError) throw new UserError(`${this.file}: ${err.message}. Fix or remove it, then log in again.`);
+        throw err;
+      }
     };
-    const text = (field: string, value: unknown) => typed<string>(field, value, 'string');
+    const text = (field: string, value: unknown) => typed(field, value, string);
     const fields = (value: unknown) => (value && typeof value === 'object' ? (value as Record<string, unknown>) : {});
     const org = fields(raw.OrganizationFields);
     const space = fields(raw.SpaceFields);
@@ -100,11 +105,9 @@ export class CfConfigStore implements LoginStore {
       grantType: text('UAAGrantType', raw.UAAGrantType) === 'client_credentials' ? 'client_credentials' : '',
       accessToken: text('AccessToken', raw.AccessToken) ?? '',
       refreshToken: text('RefreshToken', raw.RefreshToken) ?? '',
-      sslDisabled: typed<boolean>('SSLDisabled', raw.SSLDisabled, 'boolean') ?? false,
+      sslDisabled: typed('SSLDisabled', raw.SSLDisabled, boolean) ?? false,
       org: orgGuid ? { guid: orgGuid, name: text('OrganizationFields.Name', org.Name) ?? '' } : undefined,
-      space: spaceGuid
-        ? { guid: spaceGuid, name: text('SpaceFields.Name', space.Name) ?? '', allowSSH: typed<boolean>('SpaceFields.AllowSSH', space.AllowSSH, 'boolean') }
-        : undefined,
+      space: spaceGuid ? { guid: spaceGuid, name: text('SpaceFields.Name', space.Name) ?? '', allowSSH: typed('SpaceFields.AllowSSH', space.AllowSSH, boolean) } : undefined,
       trace: text('Trace', raw.Trace),
     };
   }

@@ -17,6 +17,7 @@ import type net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { UserError } from '../errors.js';
+import { list, object, optional, type Shape, string, wholeNumber } from '../net/shape.js';
 import { writeFileAtomic } from './atomic.js';
 import { makeDirectory } from './dirs.js';
 import { alive } from './file-lock.js';
@@ -40,12 +41,20 @@ export interface Orphan {
 }
 
 interface RecordFile {
-  version: 1;
+  version: number;
   host: string;
   pid: number;
   socket: string;
   keys: LedgerKey[];
 }
+
+const recordFile: Shape<RecordFile> = object<RecordFile>({
+  version: wholeNumber,
+  host: string,
+  pid: wholeNumber,
+  socket: string,
+  keys: list(object<LedgerKey>({ api: string, serviceInstanceGuid: string, serviceName: string, keyName: string, keyGuid: optional(string) })),
+});
 
 const RECORD_NAME = /^([0-9a-f]{16})(\+[0-9a-f]{8})?\.json$/;
 
@@ -263,36 +272,9 @@ async function readRecord(file: string): Promise<RecordFile | 'missing' | 'unrea
     return (err as NodeJS.ErrnoException).code === 'ENOENT' ? 'missing' : 'unreadable';
   }
   try {
-    const parsed: unknown = JSON.parse(text);
-    return isRecord(parsed) ? parsed : 'unreadable';
+    const parsed = recordFile(JSON.parse(text), '');
+    return parsed.version === 1 ? parsed : 'unreadable';
   } catch {
     return 'unreadable';
   }
-}
-
-function isRecord(value: unknown): value is RecordFile {
-  const record = value as Partial<RecordFile> | null;
-  return (
-    typeof record === 'object' &&
-    record !== null &&
-    record.version === 1 &&
-    typeof record.host === 'string' &&
-    Number.isInteger(record.pid) &&
-    typeof record.socket === 'string' &&
-    Array.isArray(record.keys) &&
-    record.keys.every(isKey)
-  );
-}
-
-function isKey(value: unknown): value is LedgerKey {
-  const key = value as Partial<LedgerKey> | null;
-  return (
-    typeof key === 'object' &&
-    key !== null &&
-    typeof key.api === 'string' &&
-    typeof key.serviceInstanceGuid === 'string' &&
-    typeof key.serviceName === 'string' &&
-    typeof key.keyName === 'string' &&
-    (key.keyGuid === undefined || typeof key.keyGuid === 'string')
-  );
 }
