@@ -790,6 +790,13 @@ describe('injected faults', { concurrency: 4 }, () => {
       expect: { exit: 141, stderr: NOTHING, withinMs: 10_000 },
     },
     {
+      name: 'ssh --all-instances: stdout closed by its reader (| head -1)',
+      fault: { kind: 'none' },
+      args: () => ['ssh', 'demo-app', '--all-instances', '-c', 'seq 1 200000'],
+      options: () => ({ headOne: true }),
+      expect: { exit: 141, stderr: NOTHING, withinMs: 10_000 },
+    },
+    {
       name: 'stdout to /dev/full',
       fault: { kind: 'none' },
       args: () => ['ssh', 'demo-app', '-c', 'seq 1 1000'],
