@@ -15,7 +15,7 @@ import { RateLimitedError, type UaaClient } from '../uaa/client.js';
 import type { CfClients } from './cf-clients.js';
 import { openInstanceConnection } from './instance-connection.js';
 import { type Lifecycle, lossReason, type Reporter, withLifecycle } from './lifecycle.js';
-import { ensureSshEnabled, processAndStats, startedApp } from './ssh.js';
+import { ensureSshEnabled, type InstanceTarget, processAndStats, startedApp } from './ssh.js';
 
 /** Where one instance's output goes (the command decides how it is shown). */
 export interface InstanceOutput {
@@ -129,7 +129,7 @@ export const instanceLabel = (processType: string, index: number) => `${processT
 export async function runOnAllInstances(ctx: Context, cf: CfClients, request: AllInstancesRequest, reporter: Reporter): Promise<AllInstancesResult> {
   return withLifecycle(ctx, reporter, async (life) => {
     const app = await life.until(startedApp(cf, request.appName));
-    const [{ stats }] = await life.until(Promise.all([processAndStats(cf, app, request.processType), ensureSshEnabled(cf, app, ctx.bin)]));
+    const [{ process, stats }] = await life.until(Promise.all([processAndStats(cf, app, request.processType), ensureSshEnabled(cf, app, ctx.bin)]));
     const chosen = chosenInstances(request, new Map(stats.map((s) => [s.index, s.state])));
     const runs = new Map<number, InstanceRun>();
     for (const { index, state } of chosen) {
@@ -138,19 +138,21 @@ export async function runOnAllInstances(ctx: Context, cf: CfClients, request: Al
     const paced = pacedCodes(cf, life.signal);
     const running = chosen.filter(({ state }) => state === 'RUNNING').map(({ index }) => index);
     await eachBounded(running, request.maxParallel, async (index) => {
-      runs.set(index, await runOnInstance(ctx, paced, request, index, life));
+      runs.set(index, await runOnInstance(ctx, paced, request, { app, process, index, stats }, life));
     });
     return { appName: request.appName, processType: request.processType, runs: [...runs.values()].sort((a, b) => a.index - b.index) };
   });
 }
 
-async function runOnInstance(ctx: Context, cf: CfClients, request: AllInstancesRequest, index: number, life: Lifecycle): Promise<InstanceRun> {
+/** One instance's run; `instance` is checked already: the look-ups are made once for all instances. */
+async function runOnInstance(ctx: Context, cf: CfClients, request: AllInstancesRequest, instance: InstanceTarget, life: Lifecycle): Promise<InstanceRun> {
+  const { index } = instance;
   const label = instanceLabel(request.processType, index);
   const startedAt = ctx.now();
   const output = request.outputFor(label);
   let end: InstanceEnd;
   try {
-    const wanted = { appName: request.appName, processType: request.processType, index, skipHostValidation: request.skipHostValidation };
+    const wanted = { appName: request.appName, processType: request.processType, index, skipHostValidation: request.skipHostValidation, checked: instance };
     const { connection } = await life.until(openInstanceConnection(ctx, cf, wanted, life.signal));
     life.defer(`the SSH connection to ${label}`, () => connection.end());
     const streams = { stdin: Readable.from([]), stdout: output.stdout, stderr: output.stderr };

@@ -27,6 +27,8 @@ export interface InstanceWanted {
   skipHostValidation: boolean;
   /** What else must pass before anyone logs in (the caller's own checks); its refusal comes before ours. */
   loginAfter?: Promise<unknown>;
+  /** The instance as the caller has already looked it up and checked (one look-up for many instances). */
+  checked?: InstanceTarget;
 }
 
 export interface InstanceConnection {
@@ -72,7 +74,7 @@ export async function openInstanceConnection(ctx: Context, cf: CfClients, wanted
   cf.uaa.preconnect();
   const confirmed = settledLater(cf.cc.root().then((root) => endpointOf(root.links.app_ssh)));
   const remembered = await cache.endpoint(cf.login.api, ctx.now());
-  const target = settledLater(checkedInstance(ctx, cf, wanted, cache));
+  const target = settledLater(wanted.checked ? Promise.resolve(wanted.checked) : checkedInstance(ctx, cf, wanted, cache));
 
   /** Once a login has been tried, no second one: each refused login is an audit event. */
   let loginSent = false;

@@ -96,6 +96,17 @@ describe('ssh on many instances', () => {
     for (const pid of pids) process.kill(Number(pid));
   }
 
+  it('looks the app, its instances and its SSH switches up once, not once per instance', async () => {
+    foundation.requests.length = 0;
+    const r = await runCli(developer, ['ssh', 'demo-app', '--all-instances', '-c', 'true']);
+    assert.equal(r.code, 0, r.stderr);
+    const asked = (pattern: RegExp) => foundation.requests.filter((request) => request.method === 'GET' && pattern.test(request.path)).length;
+    assert.deepEqual(
+      { apps: asked(/^\/v3\/apps$/), stats: asked(/^\/v3\/processes\/[^/]+\/stats$/), switches: asked(/^\/v3\/apps\/[^/]+\/ssh_enabled$/) },
+      { apps: 1, stats: 1, switches: 1 },
+    );
+  });
+
   it('runs on every instance, each line marked, stdout and stderr apart, an unfinished last line ended', async () => {
     foundation.ssh!.proxy.log.length = 0;
     const r = await runCli(developer, ['ssh', 'demo-app', '--all-instances', '-c', 'echo out-$CF_INSTANCE_INDEX; echo err-$CF_INSTANCE_INDEX >&2; printf tail']);
