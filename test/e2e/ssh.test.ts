@@ -138,11 +138,14 @@ describe('ssh through the foundation’s SSH proxy', () => {
       await waitForPort(local);
       const before = rss();
       const socket = net.connect(local, '127.0.0.1');
+      // A connection the tunnel drops is this test's failure, said as one, not an uncaught error.
+      let dropped: Error | undefined;
+      socket.on('error', (err) => (dropped = err));
       await new Promise((resolve) => socket.once('connect', resolve));
       const chunk = Buffer.alloc(1 << 20, 7);
       let written = 0;
       // Write until 256 MiB went out or the writes have been held back for two seconds.
-      while (written < 256 * chunk.length) {
+      while (written < 256 * chunk.length && !socket.destroyed) {
         if (!socket.write(chunk)) {
           const drained = await Promise.race([new Promise((r) => socket.once('drain', () => r(true))), sleep(2000).then(() => false)]);
           if (!drained) break;
@@ -151,6 +154,7 @@ describe('ssh through the foundation’s SSH proxy', () => {
       }
       const growth = rss() - before;
       socket.destroy();
+      assert.equal(dropped, undefined, 'the tunnel kept the connection open while its target did not read');
       assert.ok(written < 128 * chunk.length, `the sender was held back (it wrote ${written >> 20} MiB)`);
       assert.ok(growth < 64 * chunk.length, `cf-ssh-tools grew by ${growth >> 20} MiB`);
     } finally {
