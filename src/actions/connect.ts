@@ -4,7 +4,7 @@
 import { randomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Client, ClientChannel } from 'ssh2';
-import type { App, Resource } from '../cf/cloud-controller.js';
+import type { App, ServiceInstance } from '../cf/cloud-controller.js';
 import { CfApiError, describeError, NetworkError, UserError } from '../errors.js';
 import { isCredhubReference, type ServiceBinding, vcapBindings } from '../services/credentials.js';
 import type { CfClients } from './cf-clients.js';
@@ -110,7 +110,7 @@ async function deleteKeysOfDeadRuns(cf: CfClients, ledger: KeyLedger, run: Ledge
  * deletion is on the cleanup stack, before the create is sent: a create that fails or is cut
  * off halfway (a broker error, a stop, a crash) still has its key deleted, now or by a later run.
  */
-export async function serviceKeyCredentials(ctx: Context, cf: CfClients, instance: Resource, life: Lifecycle, onNotice: (message: string) => void): Promise<ServiceBinding> {
+export async function serviceKeyCredentials(ctx: Context, cf: CfClients, instance: ServiceInstance, life: Lifecycle, onNotice: (message: string) => void): Promise<ServiceBinding> {
   // Recorded in our state folder, so that a later run can tell a dead run's keys from a live one's.
   const ledger = new KeyLedger(ownStateFolder(ctx.env).dir);
   const run = await ledger.openRun();
@@ -130,7 +130,8 @@ export async function serviceKeyCredentials(ctx: Context, cf: CfClients, instanc
   });
   const key = await life.until(cf.cc.createServiceKey(name, instance.guid));
   await run.created(name, key.guid);
-  return { name: instance.name, credentials: await life.until(cf.cc.credentialBindingDetails(key.guid)) };
+  const { name: instanceName, label, plan, tags } = instance;
+  return { name: instanceName, label, plan, tags, credentials: await life.until(cf.cc.credentialBindingDetails(key.guid)) };
 }
 
 /** A direct-tcpip channel to the service: the tunnel reaches it, or we say why not. */

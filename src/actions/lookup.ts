@@ -1,6 +1,6 @@
 // Orgs, spaces, apps and service instances by name, as a user names them: the one named exactly
 // that, byte for byte, whatever the server's filter let through.
-import type { App, CloudController, CredentialBinding, Organization, Resource, Space } from '../cf/cloud-controller.js';
+import type { App, CloudController, CredentialBinding, Organization, Resource, ServiceInstance, Space } from '../cf/cloud-controller.js';
 import { NotFoundError } from '../errors.js';
 import { type CfClients, targetedOrg, targetedSpace } from './cf-clients.js';
 
@@ -43,12 +43,12 @@ export async function findApp(cf: CfClients, name: string): Promise<App> {
 }
 
 /** A service instance of the targeted space (or shared with it), or undefined. */
-export async function serviceInstanceNamed(cf: CfClients, name: string): Promise<Resource | undefined> {
+export async function serviceInstanceNamed(cf: CfClients, name: string): Promise<ServiceInstance | undefined> {
   return named(await cf.cc.serviceInstancesNamed(nameFilter(name), targetedSpace(cf).guid), name);
 }
 
 /** A service instance of the targeted space (or shared with it). */
-export async function findServiceInstance(cf: CfClients, name: string): Promise<Resource> {
+export async function findServiceInstance(cf: CfClients, name: string): Promise<ServiceInstance> {
   const instance = await serviceInstanceNamed(cf, name);
   if (!instance) throw new NotFoundError(`Service instance '${name}' not found.`);
   return instance;

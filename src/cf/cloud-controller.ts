@@ -16,6 +16,13 @@ import type { AuditedApp, AuditEvent, OrgSpace, Role, RoleUser } from './schemas
 export type { App, AppEnv, CredentialBinding, Deployment, InstanceStats, Organization, Process, Resource, RootInfo, Space, SshEnabled, SshFeature } from './schemas.js';
 export type { AuditedApp, AuditEvent, OrgSpace, Role, RoleUser } from './schemas.js';
 
+/** A service instance and what an app's VCAP_SERVICES would say of it. */
+export interface ServiceInstance extends Resource {
+  label?: string;
+  plan?: string;
+  tags?: string[];
+}
+
 /** The largest page CC serves (its per_page maximum): big lists in few requests. */
 export const MAX_PER_PAGE = '5000';
 
@@ -141,8 +148,24 @@ export class CloudController {
     return this.get(`/v3/apps/${appGuid}/env`, schemas.appEnv);
   }
 
-  async serviceInstancesNamed(name: string, spaceGuid: string): Promise<Resource[]> {
-    return this.list('/v3/service_instances', schemas.resource, { names: name, space_guids: spaceGuid });
+  /** Service instances by name, each with what VCAP_SERVICES says of it: its offering's name (label), plan and tags. */
+  async serviceInstancesNamed(name: string, spaceGuid: string): Promise<ServiceInstance[]> {
+    const query = { names: name, space_guids: spaceGuid, 'fields[service_plan]': 'guid,name', 'fields[service_plan.service_offering]': 'guid,name' };
+    let all: ServiceInstance[] = [];
+    for await (const page of this.pages('/v3/service_instances', schemas.serviceInstancesPage, query)) {
+      const plans = new Map((page.included?.service_plans ?? []).map((plan) => [plan.guid, plan]));
+      const offerings = new Map((page.included?.service_offerings ?? []).map((offering) => [offering.guid, offering]));
+      all = all.concat(
+        page.resources.map(({ guid, name, type, tags, relationships }) => {
+          const plan = plans.get(relationships?.service_plan?.data?.guid ?? '');
+          const offering = offerings.get(plan?.relationships?.service_offering?.data?.guid ?? '');
+          // As in an app's VCAP_SERVICES: a user-provided instance is listed under 'user-provided'.
+          const label = type === 'user-provided' ? 'user-provided' : offering?.name;
+          return { guid, name, ...(label && { label }), ...(plan?.name && { plan: plan.name }), ...(tags && { tags }) };
+        }),
+      );
+    }
+    return all;
   }
 
   async credentialBindings(query: {

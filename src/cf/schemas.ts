@@ -138,6 +138,34 @@ export const appEnv: Shape<AppEnv> = object<AppEnv>({ system_env_json: optional(
 
 const related: Shape<Related | undefined> = optional(object<Related>({ data: optional(object({ guid: string })) }));
 
+/** A service instance as listed with its plan and offering names (`fields[...]`), for VCAP_SERVICES' label, plan and tags. */
+export interface ServiceInstanceRecord extends Resource {
+  /** managed or user-provided */
+  type?: string;
+  tags?: string[];
+  relationships?: { service_plan?: Related };
+}
+
+export interface ServiceInstancesPage extends Page<ServiceInstanceRecord> {
+  included?: {
+    service_plans?: { guid: string; name?: string; relationships?: { service_offering?: Related } }[];
+    service_offerings?: { guid: string; name?: string }[];
+  };
+}
+
+export const serviceInstancesPage: Shape<ServiceInstancesPage> = object<ServiceInstancesPage>({
+  pagination: optional(object({ next: link })),
+  resources: list(
+    object<ServiceInstanceRecord>({ guid: string, name: string, type: optional(string), tags: optional(list(string)), relationships: optional(object({ service_plan: related })) }),
+  ),
+  included: optional(
+    object({
+      service_plans: optional(list(object({ guid: string, name: optional(string), relationships: optional(object({ service_offering: related })) }))),
+      service_offerings: optional(list(object({ guid: string, name: optional(string) }))),
+    }),
+  ),
+});
+
 export const credentialBinding: Shape<CredentialBinding> = object<CredentialBinding>({
   guid: string,
   name: optional(string),

@@ -46,11 +46,11 @@ describe('connect-to-service with several real services', () => {
     for (const port of [pgPort, redisPort]) await assert.rejects(roundTrip(Number(port), Buffer.from('x')), /ECONNREFUSED/, 'the tunnels end with the script');
   });
 
-  it('--credentials key: a key for each service, both deleted when the script ends', { skip: !hasRedisCli }, async () => {
-    const script = 'psql -tAc \'select 1\'; redis-cli --no-auth-warning -u "$REDIS_URL" PING';
+  it('--credentials key: a key for each service, labelled as in VCAP_SERVICES, both deleted when the script ends', { skip: !hasRedisCli }, async () => {
+    const script = [SCRIPT.split('\n')[0], 'psql -tAc \'select 1\'; redis-cli --no-auth-warning -u "$REDIS_URL" PING'].join('\n');
     const r = await cli(developer, ['connect-to-service', 'db-app', 'demo-pg', 'demo-redis', '--credentials', 'key', '--', 'sh', '-c', script]);
     assert.equal(r.code, 0, r.stderr);
-    assert.equal(r.stdout, '1\nPONG\n');
+    assert.equal(r.stdout, 'labels: aws-rds p.redis\n1\nPONG\n');
     assert.deepEqual(await foundation.control('GET', '/foundation/service-keys'), [], 'both keys deleted');
   });
 

@@ -125,10 +125,20 @@ describe('look-ups by exact name, through the commands', () => {
       const app = { guid: dbApp.guid, name: dbApp.name, state: 'STARTED' } as const;
       await assert.rejects(findServiceInstance(cf, 'x,demo-pg'), { message: "Service instance 'x,demo-pg' not found." });
       assert.equal(await appBindingTo(cf, app, 'x,demo-pg'), undefined);
-      assert.equal((await findServiceInstance(cf, 'demo-pg')).name, 'demo-pg');
+      const found = await findServiceInstance(cf, 'demo-pg');
+      const seeded = foundation.world.serviceInstances.find((i) => i.name === 'demo-pg');
+      assert.ok(seeded?.type === 'managed');
+      assert.deepEqual(
+        { name: found.name, label: found.label, plan: found.plan, tags: found.tags },
+        { name: 'demo-pg', label: seeded.offering.label, plan: seeded.plan.name, tags: seeded.tags },
+        'the label, plan and tags VCAP_SERVICES would give it',
+      );
       const binding = await expectRequests(
         foundation,
-        ['GET /v3/service_instances?names=demo-pg&space_guids=:space', 'GET /v3/service_credential_bindings?app_guids=:app&service_instance_guids=:instance&type=app'],
+        [
+          'GET /v3/service_instances?names=demo-pg&space_guids=:space&fields[service_plan]=guid,name&fields[service_plan.service_offering]=guid,name',
+          'GET /v3/service_credential_bindings?app_guids=:app&service_instance_guids=:instance&type=app',
+        ],
         () => appBindingTo(cf, app, 'demo-pg'),
       );
       assert.equal(binding?.relationships?.app?.data?.guid, dbApp.guid);
