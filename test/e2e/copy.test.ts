@@ -4,7 +4,7 @@
 // the test's own temporary folder are checked with node:fs.
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
-import { createReadStream, existsSync, mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { createReadStream, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -90,4 +90,37 @@ describe('copy end to end', () => {
       assert.equal(await sha256(target), await sha256(source));
     });
   }
+
+  it('an instance without sha256sum: --resume refuses to guess, --verify says it could not check', async () => {
+    // The app's own PATH (cf set-env) reaches instances started after it: instance 1 starts here, without sha256sum.
+    const { access_token: token } = await foundation.tokens('developer', 'developer-pass');
+    const cc = async (method: string, route: string, body?: unknown) => {
+      const res = await fetch(`${foundation.url}${route}`, {
+        method,
+        headers: { Authorization: `bearer ${token}`, 'Content-Type': 'application/json' },
+        body: JSON.stringify(body),
+      });
+      return (await res.json()) as { resources: { guid: string }[] };
+    };
+    const [app] = (await cc('GET', '/v3/apps?names=demo-app')).resources;
+    await cc('PATCH', `/v3/apps/${app!.guid}/environment_variables`, { var: { PATH: path.join(work, 'no-tools') } });
+    try {
+      const source = path.join(local, 'small');
+      randomFile(source, 2 * MIB);
+      const partial = path.join(remote, 'partial');
+      writeFileSync(partial, readFileSync(source).subarray(0, MIB));
+
+      const resumed = await cli(developer, ['copy', '--resume', '-i', '1', source, `demo-app:${partial}`]);
+      assert.deepEqual(
+        [resumed.code, resumed.stderr],
+        [1, `demo-app/1: cannot check that ${partial} is the start of ${source}: the instance has no sha256sum. Copy with -f to start over.\n`],
+      );
+      assert.equal(statSync(partial).size, MIB, 'the partial file is left as it was');
+
+      const verified = await cli(developer, ['copy', '--verify', '-q', '-i', '1', `demo-app:${partial}`, path.join(local, 'unverified')]);
+      assert.deepEqual([verified.code, verified.stderr], [1, `demo-app/1: cannot verify ${path.join(local, 'unverified')}: the instance has no sha256sum.\n`]);
+    } finally {
+      await cc('PATCH', `/v3/apps/${app!.guid}/environment_variables`, { var: { PATH: null } });
+    }
+  });
 });

@@ -188,10 +188,10 @@ export class BackendPool {
       writeFileSync(path.join(home, file), content);
     }
     for (const empty of ['deps', 'tmp']) mkdirSync(path.join(home, empty));
-    const { PATH: _appPath, ...appEnvironment } = app.environment;
     const environment = {
-      ...appEnvironment,
+      // An app's own PATH (cf set-env) reaches its sessions, as on Diego.
       PATH: '/bin:/usr/bin',
+      ...app.environment,
       LANG: 'en_US.UTF8',
       HOME: home,
       CF_INSTANCE_INDEX: String(index),

@@ -483,5 +483,31 @@ export function ccRoutes(router: Router, world: World, tokens: TokenService, set
       });
     }),
   );
+
+  // cf set-env: CC merges `var` into the app's variables (null removes one); the names CC keeps
+  // for itself are refused. Instances started afterwards get them, as after a restart.
+  router.on(
+    'PATCH',
+    /^\/v3\/apps\/([^/]+)\/environment_variables$/,
+    authed((req, user) => {
+      const app = visibleApp(user, req.params[0]);
+      if (!app) return notFound('App');
+      const space = world.spaceOf(app);
+      if (!world.isSpaceDeveloper(user, space)) return notAuthorized();
+      const { var: variables } = req.json<{ var?: unknown }>();
+      if (!variables || typeof variables !== 'object' || Array.isArray(variables)) return unprocessable('Var must be an object');
+      for (const [name, value] of Object.entries(variables)) {
+        if (name === '' || /^(VCAP_|VMC_)/.test(name) || name === 'PORT')
+          return unprocessable(`Var ${name === '' ? 'array keys must not be empty' : `cannot start with VCAP_ or VMC_ or be PORT: ${name}`}`);
+        if (value !== null && typeof value !== 'string') return unprocessable(`Var ${name} must be a string or null`);
+      }
+      for (const [name, value] of Object.entries(variables as Record<string, string | null>)) {
+        if (value === null) delete app.environment[name];
+        else app.environment[name] = value;
+      }
+      world.audit.record('audit.app.update', app, space, user, { request: { environment_variables: '[PRIVATE DATA HIDDEN]' } });
+      return json(200, { var: app.environment, links: { self: link(`/v3/apps/${app.guid}/environment_variables`), app: link(`/v3/apps/${app.guid}`) } });
+    }),
+  );
   return { app: renderApp, space: renderSpace };
 }
