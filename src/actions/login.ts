@@ -34,11 +34,23 @@ export async function describeApi(ctx: Context, api: string, sslDisabled: boolea
   const root = await cc.root();
   const login = root.links.login?.href;
   if (!login) throw new UserError(`${api} does not name a login server (links.login in GET /).`);
+  const uaa = root.links.uaa?.href || login;
+  for (const [link, href] of [
+    ['login', login],
+    ['uaa', uaa],
+  ] as const) {
+    // Passwords, refresh tokens and client secrets go to these: an https API does not get to send them in the clear.
+    if (new URL(api).protocol === 'https:' && URL.canParse(href) && new URL(href).protocol === 'http:') {
+      throw new UserError(
+        `${api} names an http:// server for links.${link} (${href}): cf-ssh-tools does not send a password or token unencrypted. Ask the foundation's operators to publish https.`,
+      );
+    }
+  }
   return {
     ...emptyLogin(api),
     apiVersion: root.links.cloud_controller_v3?.meta?.version ?? '',
     authorizationEndpoint: login,
-    uaaEndpoint: root.links.uaa?.href || login,
+    uaaEndpoint: uaa,
     sshOAuthClient: root.links.app_ssh?.meta?.oauth_client ?? '',
     sslDisabled,
   };

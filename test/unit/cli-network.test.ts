@@ -44,6 +44,30 @@ describe('network errors, TLS and proxies', () => {
     assert.equal(later.code, 0, later.stderr);
   });
 
+  it('an https API whose root sends logins to an http:// UAA: refused before any password is sent', async () => {
+    const downgraded = await startFoundation({ ssh: false, https: true, published: { uaaUrl: foundation.url } });
+    try {
+      foundation.requests.length = 0;
+      const r = await runCli(tempHome(), ['login', '-a', downgraded.url, '--skip-ssl-validation', '-u', 'developer', '-p', 'developer-pass']);
+      assert.deepEqual(
+        [r.code, r.stderr.split('\n').filter((l) => l && !l.startsWith('Warning'))],
+        [
+          1,
+          [
+            `${downgraded.url} names an http:// server for links.login (${foundation.url}/uaa): cf-ssh-tools does not send a password or token unencrypted. Ask the foundation's operators to publish https.`,
+          ],
+        ],
+      );
+      assert.deepEqual(
+        foundation.requests.map((request) => request.path),
+        [],
+        'nothing went to the http:// server',
+      );
+    } finally {
+      await downgraded.stop();
+    }
+  });
+
   it('goes through an HTTP CONNECT proxy from https_proxy / http_proxy, and not for no_proxy hosts', async () => {
     const proxy = await connectProxy();
     try {
