@@ -33,6 +33,8 @@ export interface TunnelRequest {
   skipHostValidation: boolean;
   /** --service: one more forward, to this bound service, with its details printed for other programs. */
   service?: string;
+  /** --local-port: where --service's forward listens (0, a free port, by default). */
+  serviceLocalPort?: number;
 }
 
 /** A forward and what is done with each of its connections. */
@@ -139,6 +141,7 @@ async function serviceForward(
   connection: Client,
   appName: string,
   serviceName: string,
+  localPort: number,
   via: string,
   notice: (message: string) => void,
 ): Promise<Forward> {
@@ -147,7 +150,7 @@ async function serviceForward(
   const conn = parseConnection(binding.credentials, type);
   if (!conn) throw new UserError(`Service instance '${serviceName}' has no host and port in its credentials: there is nothing to tunnel to.`);
   if (conn.tls.required && !type) throw new UserError(`'${serviceName}' asks for TLS, which its tunnel carries only knowing the service's type (${SERVICE_TYPES.join(', ')}).`);
-  const spec = { bindAddress: '127.0.0.1', localPort: 0, remoteHost: conn.host, remotePort: conn.port };
+  const spec = { bindAddress: '127.0.0.1', localPort, remoteHost: conn.host, remotePort: conn.port, option: '--local-port' };
   const serviceTls: ServiceTls | undefined = conn.tls.required && type ? { protocol: type, serverName: conn.host, ca: conn.tls.ca, insecure: false } : undefined;
   const probe = await life.until(openServiceChannel(connection, conn.host, conn.port, via));
   if (!serviceTls) {
@@ -186,7 +189,7 @@ export async function runTunnel(ctx: Context, cf: CfClients, request: TunnelRequ
     reporter.notice(`connected to ${where}`);
 
     const forwards: Forward[] = request.forwards.map((spec) => ({ spec, onAccept: pipeBothWays }));
-    if (request.service) forwards.push(await serviceForward(cf, life, current.connection, request.appName, request.service, where, reporter.notice));
+    if (request.service) forwards.push(await serviceForward(cf, life, current.connection, request.appName, request.service, request.serviceLocalPort ?? 0, where, reporter.notice));
     const servers: net.Server[] = [];
     life.defer('the forwarded ports', () => servers.forEach((server) => server.close()));
     for (const { spec, onAccept, details, runCa } of forwards) {

@@ -212,7 +212,7 @@ A local path with a colon is written ./a:b; C:\\ or C:/ is a Windows drive, neve
     pluginName: 'tunnel',
     description: 'Hold local port forwards to an app instance open, reconnecting with a fresh code whenever the connection drops',
     usage: `{cmd} APP_NAME -L [BIND_ADDRESS:]LOCAL_PORT:REMOTE_HOST:REMOTE_PORT... [--process PROCESS] [-i INDEX] [--skip-host-validation]
-{cmd} APP_NAME --service SERVICE_INSTANCE [--show-password] [-L SPEC]...`,
+{cmd} APP_NAME --service SERVICE_INSTANCE [--local-port PORT] [--show-password] [-L SPEC]...`,
     arguments: [{ name: 'APP_NAME', key: 'appName', kind: 'required' }],
     options: [
       { flag: '--app-instance-index, -i', key: 'appInstanceIndex', kind: 'value', value: 'INDEX', description: 'App process instance index (Default: 0)' },
@@ -223,6 +223,13 @@ A local path with a colon is written ./a:b; C:\\ or C:/ is a Windows drive, neve
         kind: 'value',
         value: 'SERVICE_INSTANCE',
         description: 'A forward to this bound service, with the TLS bridge where it asks for TLS, as connect-to-service --no-client; its details are printed',
+      },
+      {
+        flag: '--local-port',
+        key: 'localPort',
+        kind: 'value',
+        value: 'PORT',
+        description: 'With --service, the local port its forward listens on, the same from run to run (Default: a free port)',
       },
       { flag: '--show-password', key: 'showPassword', kind: 'flag', description: "With --service, print the service's password too" },
       { flag: '--process', key: 'process', kind: 'value', value: 'PROCESS', description: 'App process name (Default: web)' },

@@ -6,13 +6,14 @@ import { parseForwardSpec } from '../ssh/forward-spec.js';
 import { checkSshSettings } from '../ssh/settings.js';
 import type { CommandRun } from './command-spec.js';
 import { printDetails } from './connect-to-service.js';
-import { instanceIndex } from './option-values.js';
+import { instanceIndex, localPort } from './option-values.js';
 import type { SPECS } from './specs.js';
 
 export const run: CommandRun<typeof SPECS.tunnel> = async (ctx, { args: { appName }, options }) => {
   const forwards = options.forwards.map(parseForwardSpec);
   if (forwards.length === 0 && !options.service) throw new UsageError('tunnel needs at least one -L [BIND_ADDRESS:]LOCAL_PORT:REMOTE_HOST:REMOTE_PORT, or --service');
   if (options.showPassword && !options.service) throw new UsageError('--show-password goes with --service');
+  if (options.localPort !== undefined && !options.service) throw new UsageError('--local-port goes with --service (an -L names its own local port)');
   checkSshSettings(ctx.env);
   const cf = await loggedInClients(ctx, 'space', ctx.term.notice);
   return runTunnel(
@@ -25,6 +26,7 @@ export const run: CommandRun<typeof SPECS.tunnel> = async (ctx, { args: { appNam
       forwards,
       skipHostValidation: options.skipHostValidation,
       service: options.service,
+      serviceLocalPort: localPort(options.localPort),
     },
     { notice: ctx.term.notice, spin: (text, work) => ctx.term.spin(text, work), tunnelOpen: (tunnel) => printDetails(ctx, tunnel, options.showPassword) },
   );

@@ -225,6 +225,21 @@ describe('tunnel: forwards that heal themselves', () => {
     assert.deepEqual(readdirSync(tmp), [], 'the CA file and its folder are removed');
   });
 
+  it('--service --local-port: the service listens where asked, and its url says so', async () => {
+    const port = await freePort();
+    const tunnel = startTunnel(developer, ['db-app', '--service', 'demo-pg', '--local-port', String(port), '--show-password']);
+    try {
+      await tunnel.waitFor(/Press Ctrl-C to close them\.\n/);
+      const url = /^\s+url:\s+(\S+)$/m.exec(tunnel.output())?.[1] ?? '';
+      assert.equal(new URL(url).port, String(port));
+      assert.equal((await run('psql', [url, '-tAc', 'select 6 * 7'], { env: { PATH: process.env.PATH } })).stdout.trim(), '42');
+    } finally {
+      tunnel.child.kill('SIGINT');
+    }
+    assert.equal(await tunnel.exited, 'SIGINT');
+    assert.equal(await listening(port), false, 'the local port is closed');
+  });
+
   it('a revoked login stops it with a clear message instead of retrying forever', async () => {
     const admin = await loggedIn(foundation.url, 'admin');
     const { tunnel, port } = await echoTunnel(admin);

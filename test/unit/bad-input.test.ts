@@ -248,6 +248,26 @@ describe('flags and -L specifications', () => {
         expect: { usage: 'The following arguments cannot be used together: --no-client, COMMAND' },
       },
       { what: 'connect-to-service -i x', args: service('-i', 'x'), expect: index('x') },
+      {
+        what: 'tunnel without -L or --service',
+        args: ['tunnel', 'demo-app'],
+        expect: { usage: 'tunnel needs at least one -L [BIND_ADDRESS:]LOCAL_PORT:REMOTE_HOST:REMOTE_PORT, or --service' },
+      },
+      {
+        what: 'tunnel --show-password without --service',
+        args: ['tunnel', 'demo-app', '-L', '0:h:1', '--show-password'],
+        expect: { usage: '--show-password goes with --service' },
+      },
+      {
+        what: 'tunnel --local-port without --service',
+        args: ['tunnel', 'demo-app', '-L', '0:h:1', '--local-port', '5432'],
+        expect: { usage: '--local-port goes with --service (an -L names its own local port)' },
+      },
+      {
+        what: 'tunnel --service --local-port 70000',
+        args: ['tunnel', 'db-app', '--service', 'pg', '--local-port', '70000'],
+        expect: { usage: "--local-port takes a port from 0 to 65535, not '70000'" },
+      },
       { what: 'login -a without its value', args: ['login', '-a'], expect: { usage: "expected argument for flag `-a'" } },
       {
         what: "login -a ''",
