@@ -15,7 +15,8 @@ export interface OpenFile {
   /** The most bytes one read or write takes in one request (Infinity for a local file). */
   readonly largestRead: number;
   readonly largestWrite: number;
-  read(position: number, length: number): Promise<Buffer>;
+  /** Fills `into` from `position`; fails if the file ends first. */
+  read(position: number, into: Buffer): Promise<void>;
   write(data: Buffer, position: number): Promise<void>;
   close(): Promise<void>;
 }
@@ -97,14 +98,12 @@ export const localSide: Side = {
     return {
       largestRead: Infinity,
       largestWrite: Infinity,
-      async read(position, length) {
-        const buffer = Buffer.allocUnsafe(length);
-        for (let filled = 0; filled < length;) {
-          const { bytesRead } = await handle.read(buffer, filled, length - filled, position + filled);
+      async read(position, into) {
+        for (let filled = 0; filled < into.length;) {
+          const { bytesRead } = await handle.read(into, filled, into.length - filled, position + filled);
           if (bytesRead === 0) throw new FileError(`the file ended at ${position + filled} bytes while being read (changed meanwhile?)`);
           filled += bytesRead;
         }
-        return buffer;
       },
       write(data, position) {
         const written = writes.then(async () => void (await handle.write(data, 0, data.length, position)));

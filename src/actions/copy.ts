@@ -174,7 +174,7 @@ async function copyFile(from: Side, to: Side, file: PlannedFile, signal: AbortSi
         start: file.startAt,
         end: file.entry.size,
         requestBytes: Math.min(reader.largestRead, writer.largestWrite),
-        read: (position, length) => onFile(from, file.from, () => reader.read(position, length)),
+        read: (position, into) => onFile(from, file.from, () => reader.read(position, into)),
         write: (data, position) => onFile(to, file.to, () => writer.write(data, position)),
         onWritten,
         signal,

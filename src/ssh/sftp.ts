@@ -36,8 +36,8 @@ export interface RemoteFile {
   /** The most bytes one read or write request carries; ssh2 splits a larger one into requests made in turn. */
   readonly largestRead: number;
   readonly largestWrite: number;
-  /** Exactly `length` bytes from `position`; fails if the file ends first. */
-  read(position: number, length: number): Promise<Buffer>;
+  /** Fills `into` from `position`; fails if the file ends first. */
+  read(position: number, into: Buffer): Promise<void>;
   write(data: Buffer, position: number): Promise<void>;
   close(): Promise<void>;
 }
@@ -127,15 +127,13 @@ export class Sftp {
     return {
       largestRead: this.requestLimit('_maxReadLen'),
       largestWrite: this.requestLimit('_maxWriteLen'),
-      read: async (position, length) => {
-        const buffer = Buffer.allocUnsafe(length);
-        for (let filled = 0; filled < length;) {
+      read: async (position, into) => {
+        for (let filled = 0; filled < into.length;) {
           // ssh2 answers a read at the end of the file with 0 bytes.
-          const got = await readOnce(buffer, filled, position + filled);
+          const got = await readOnce(into, filled, position + filled);
           if (got === 0) throw new FileError(`the file ended at ${position + filled} bytes while being read (changed meanwhile?)`);
           filled += got;
         }
-        return buffer;
       },
       write: (data, position) => this.call((done) => wrapper.write(handle, data, 0, data.length, position, done)),
       close: () => this.call((done) => wrapper.close(handle, done)),
