@@ -18,7 +18,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { BIN, FOUNDATION_MAIN, ROOT, gitState, startFoundation } from './lib/foundation.mjs';
-import { cleanup, cleanups, run, stopChild, stopAtDeadline, timedLog } from './lib/processes.mjs';
+import { canTimeCpu, cleanup, cleanups, run, stopChild, stopAtDeadline, timedLog } from './lib/processes.mjs';
 import { fmt, fmtSummary, median, summary } from './lib/stats.mjs';
 
 const USAGE = `node bench/copy.mjs [--size 1G] [--runs 5] [--deadline 900]
@@ -99,7 +99,7 @@ async function main() {
 
   const env = { PATH: process.env.PATH, HOME: home, CF_HOME: home, CF_SSH_TOOLS_NO_KEYCHAIN: 'true' };
   /** @param {string[]} args @param {string} [input] */
-  const ours = (args, input) => run(process.execPath, [BIN, ...args], { env, input, timeoutMs: 600_000 });
+  const ours = (args, input, cpu = false) => run(process.execPath, [BIN, ...args], { env, input, timeoutMs: 600_000, cpu });
   /**
    * @param {string} what
    * @param {import('./lib/processes.mjs').RunResult} r
@@ -123,7 +123,12 @@ async function main() {
   const freshCode = async () => check('ssh-code', await ours(['ssh-code'])).stdout.trim();
   /** @param {string} tool @param {string[]} args @param {string} [input] */
   const openssh = async (tool, args, input) =>
-    run(tool, [...opensshOptions, ...args], { env: { ...env, SSH_ASKPASS: askpass, SSH_ASKPASS_REQUIRE: 'force', CF_BENCH_CODE: await freshCode() }, input, timeoutMs: 600_000 });
+    run(tool, [...opensshOptions, ...args], {
+      env: { ...env, SSH_ASKPASS: askpass, SSH_ASKPASS_REQUIRE: 'force', CF_BENCH_CODE: await freshCode() },
+      input,
+      timeoutMs: 600_000,
+      cpu: true,
+    });
 
   const source = { down: path.join(remote, 'source'), up: path.join(local, 'source') };
   log(`writing two files of ${fmt(size / MIB)} MiB`);
@@ -137,7 +142,7 @@ async function main() {
     {
       id: 'ours',
       label: 'cf-ssh-tools copy',
-      copy: (direction, to) => ours(['copy', '-q', ...(direction === 'down' ? [`${APP}:${source.down}`, to] : [source.up, `${APP}:${to}`])]),
+      copy: (direction, to) => ours(['copy', '-q', ...(direction === 'down' ? [`${APP}:${source.down}`, to] : [source.up, `${APP}:${to}`])], undefined, true),
     },
     {
       id: 'scp',
@@ -153,13 +158,15 @@ async function main() {
 
   /** @type {Record<string, number[]>} */
   const seconds = {};
+  /** CPU seconds (user + system) of each timed copy, the client's own process and its children. @type {Record<string, number[]>} */
+  const cpuSeconds = {};
   /** One run: a fresh target, timed, then its every byte checked and removed. @param {(typeof clients)[number]} client @param {Direction} direction */
   const once = async (client, direction) => {
     const to = path.join(direction === 'down' ? local : remote, `${client.id}-${direction}`);
     const r = check(`${client.label} (${direction})`, await client.copy(direction, to));
     if (statSync(to).size !== size || (await sha256(to)) !== expected[direction]) throw new Error(`${client.label} (${direction}): ${to} differs from its source`);
     rmSync(to);
-    return r.ms / 1000;
+    return { seconds: r.ms / 1000, cpuSeconds: r.cpuSeconds };
   };
   // One of each first: the first connection starts the instance's sshd, and the page cache warms.
   for (const direction of /** @type {Direction[]} */ (['down', 'up'])) for (const client of clients) await once(client, direction);
@@ -170,7 +177,11 @@ async function main() {
   for (let i = 0; i < runs; i++) {
     // A rotating order, so that no client always follows another.
     for (const direction of /** @type {Direction[]} */ (['down', 'up'])) {
-      for (const client of clients.map((_, j) => clients[(i + j) % clients.length])) (seconds[`${client.id}-${direction}`] ??= []).push(await once(client, direction));
+      for (const client of clients.map((_, j) => clients[(i + j) % clients.length])) {
+        const timed = await once(client, direction);
+        (seconds[`${client.id}-${direction}`] ??= []).push(timed.seconds);
+        if (timed.cpuSeconds !== undefined) (cpuSeconds[`${client.id}-${direction}`] ??= []).push(timed.cpuSeconds);
+      }
     }
     log(`run ${i + 1}/${runs} done`);
   }
@@ -203,6 +214,20 @@ async function main() {
     const ratio = (/** @type {Direction} */ d) => fmt(median(seconds[`${other.id}-${d}`]) / median(seconds[`ours-${d}`]), 2);
     p(`ours / ${other.label}: ${ratio('down')}× download, ${ratio('up')}× upload (median time theirs / ours)`);
   }
+  p();
+  if (canTimeCpu) {
+    // The client's CPU is what this code decides; wall time shares two cores with the proxy and sshd.
+    p('## client CPU seconds (user + system, the client and its children): median (min–max)');
+    p();
+    p('| client | download | upload |');
+    p('|---|---|---|');
+    for (const client of clients) p(`| ${client.label} | ${fmtSummary(summary(cpuSeconds[`${client.id}-down`]), 2)} | ${fmtSummary(summary(cpuSeconds[`${client.id}-up`]), 2)} |`);
+    p();
+    for (const other of clients.slice(1)) {
+      const ratio = (/** @type {Direction} */ d) => fmt(median(cpuSeconds[`ours-${d}`]) / median(cpuSeconds[`${other.id}-${d}`]), 2);
+      p(`ours / ${other.label}: ${ratio('down')}× the CPU downloading, ${ratio('up')}× uploading`);
+    }
+  } else p('client CPU: not measured (GNU time, /usr/bin/time, is not installed)');
   p();
   p(`total bench time: ${fmt((Date.now() - startedAt) / 1000)} s`);
 }

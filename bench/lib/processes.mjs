@@ -2,11 +2,18 @@
 // Child processes for the benches: each one started is tracked, so that cleanup() stops
 // whatever is left at the end, on Ctrl-C, on error or at a deadline; and timed runs of commands.
 import { spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
 
 /** @typedef {import('node:child_process').ChildProcess} ChildProcess */
 /** @typedef {import('node:net').AddressInfo} AddressInfo */
-/** @typedef {{ code: number | null, signal: NodeJS.Signals | null, stdout: string, stderr: string, ms: number }} RunResult */
+/** @typedef {{ code: number | null, signal: NodeJS.Signals | null, stdout: string, stderr: string, ms: number, cpuSeconds?: number }} RunResult */
+
+/** GNU time, which reports a command's CPU time with that of the children it waited for (scp's ssh). */
+const GNU_TIME = '/usr/bin/time';
+export const canTimeCpu = existsSync(GNU_TIME);
 
 /** @type {Set<ChildProcess>} */
 export const children = new Set();
@@ -118,13 +125,16 @@ export function collect(stream) {
 /**
  * @param {string} command
  * @param {string[]} args
- * @param {{ env?: NodeJS.ProcessEnv, cwd?: string, timeoutMs?: number, input?: string }} [options] input: written to its stdin (else it has none)
+ * @param {{ env?: NodeJS.ProcessEnv, cwd?: string, timeoutMs?: number, input?: string, cpu?: boolean }} [options] input: written to its stdin (else it has none); cpu: measure its CPU seconds (cpuSeconds, where GNU time is installed)
  * @returns {Promise<RunResult>}
  */
-export function run(command, args, { env, cwd, timeoutMs = 30_000, input } = {}) {
+export function run(command, args, { env, cwd, timeoutMs = 30_000, input, cpu = false } = {}) {
+  // With cpu, the command runs under GNU time, which writes user and system seconds to a file of its own.
+  const cpuFile = cpu && canTimeCpu ? path.join(mkdtempSync(path.join(os.tmpdir(), 'cf-ssh-tools-bench-cpu-')), 'cpu') : undefined;
+  const [file, argv] = cpuFile ? [GNU_TIME, ['-f', '%U %S', '-o', cpuFile, command, ...args]] : [command, args];
   return new Promise((resolve, reject) => {
     const started = process.hrtime.bigint();
-    const child = track(spawn(command, args, { env, cwd, stdio: ['pipe', 'pipe', 'pipe'] }));
+    const child = track(spawn(file, argv, { env, cwd, stdio: ['pipe', 'pipe', 'pipe'] }));
     // Without input, an empty stdin: no command waits for a terminal. One that exits before
     // the write (a quick one can, on a loaded machine) makes it fail with EPIPE: its exit
     // status says what it did.
@@ -144,7 +154,15 @@ export function run(command, args, { env, cwd, timeoutMs = 30_000, input } = {})
     child.once('exit', () => (ms = Number(process.hrtime.bigint() - started) / 1e6));
     child.once('close', (code, signal) => {
       clearTimeout(timer);
-      resolve({ code, signal, stdout, stderr, ms });
+      let cpuSeconds;
+      if (cpuFile) {
+        // GNU time writes nothing for a command it could not wait for (killed at the timeout).
+        const said = existsSync(cpuFile) ? readFileSync(cpuFile, 'utf8').trim().split('\n').at(-1) : undefined;
+        const [user = NaN, system = NaN] = said?.split(' ').map(Number) ?? [];
+        cpuSeconds = user + system;
+        rmSync(path.dirname(cpuFile), { recursive: true, force: true });
+      }
+      resolve({ code, signal, stdout, stderr, ms, cpuSeconds });
     });
   });
 }
