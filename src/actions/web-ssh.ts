@@ -255,7 +255,13 @@ export async function runWebSsh(ctx: Context, cf: CfClients, request: WebSshRequ
         port: request.port,
         token,
         assets,
-        api: { instances: async () => ({ ...(await listInstances(cf, request.appName)), appEnv: request.appEnv }) },
+        api: {
+          instances: () =>
+            listInstances(cf, request.appName).then(
+              (listing) => ({ ...listing, appEnv: request.appEnv }),
+              (err: unknown) => Promise.reject(new Error(describeError(err).message)),
+            ),
+        },
         onTab: (tab) => {
           clearTimeout(idleTimer);
           // The browser has read the opener file: the token need not lie on disk any longer.

@@ -17,6 +17,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, it } from 'node:test';
 import type { Terminal } from '@xterm/xterm';
 import type { Browser, Page } from 'playwright-core';
+import WebSocket from 'ws';
 import { BIN, loggedIn } from '../helpers/cli.js';
 import { ROOT, type RunningFoundation, startFoundationProcess } from '../helpers/foundation.js';
 
@@ -337,14 +338,64 @@ describe('web-ssh: a terminal in the browser', { skip: why, timeout: 300_000 }, 
     await run.exited;
   });
 
+  it('--app-env: shells start as the app does; a dropped connection and a refused session each show in their own tab', async () => {
+    const { run, url, port, token } = await served(['--app-env']);
+    const page = await browser.newPage();
+    try {
+      await page.goto(url);
+      await pick(page, 'web/0');
+      assert.equal(await page.locator('#app-env').isVisible(), true);
+      assert.equal(await shell(page, 'echo "[$APP_PROFILE_LOADED][$BUILDPACK_PROFILE_LOADED][$APP_DOT_PROFILE][${PWD##*/}]"'), '[yes][yes][yes][app]');
+
+      await foundation.control('POST', '/foundation/ssh/drop');
+      await page.locator('#ended').waitFor({ state: 'visible' });
+      assert.match(await page.locator('#ended-reason').innerText(), /^Connection to web\/0 lost: (reset|closed by the other end)\.$/);
+      await page.getByRole('button', { name: 'Reconnect' }).click();
+      await page.waitForFunction(() => document.getElementById('where')?.textContent === 'connected to web/0');
+      await shows(page, /[#$] ?$/);
+
+      // Another tab asks for an instance that does not exist: told so, and only it.
+      const other = new WebSocket(`ws://127.0.0.1:${port}/tab`, ['cf-ssh-tools', `bearer.${token}`], { origin: `http://127.0.0.1:${port}` });
+      await new Promise((resolve, reject) => other.once('open', resolve).once('error', reject));
+      const told = new Promise<string>((resolve) => other.once('message', (data: Buffer) => resolve(data.toString())));
+      other.send(JSON.stringify({ type: 'connect', process: 'web', index: 7, cols: 80, rows: 24 }));
+      assert.deepEqual(JSON.parse(await told), {
+        type: 'ended',
+        reason: 'Cannot open a session on web/7: Instance 7 of process web not found: demo-app has 2 web instances (indexes 0 to 1 are valid).',
+      });
+      other.close();
+      assert.equal(await shell(page, 'echo still-here'), 'still-here');
+      assert.equal(await page.locator('#ended').isHidden(), true);
+    } finally {
+      await page.close();
+      run.child.kill('SIGINT');
+    }
+    await run.exited;
+  });
+
+  it('stops when the token’s --lifetime ends, open tabs or not', async () => {
+    const { run, url, port } = await served(['--lifetime', '6s']);
+    const page = await browser.newPage();
+    try {
+      await page.goto(url);
+      await pick(page, 'web/0');
+      assert.equal(await run.exited, 0, run.stderr());
+      assert.match(run.stderr(), /^web-ssh stopped: the page's token expired after 6 s\.$/m);
+      await page.locator('#ended').waitFor({ state: 'visible' });
+      assert.equal(await listening(port), false);
+    } finally {
+      await page.close();
+    }
+  });
+
   it('stops by itself once no tab has been open for --idle', async () => {
-    const { run, url, port } = await served(['--idle', '2s']);
+    const { run, url, port } = await served(['--idle', '3s']);
     const page = await browser.newPage();
     await page.goto(url);
     await pick(page, 'worker/0');
     await page.close();
     assert.equal(await run.exited, 0, run.stderr());
-    assert.match(run.stderr(), /^web-ssh stopped: no tab was open for 2 s\.$/m);
+    assert.match(run.stderr(), /^web-ssh stopped: no tab was open for 3 s\.$/m);
     assert.equal(await listening(port), false);
   });
 

@@ -60,12 +60,27 @@ function openSocket() {
   ws.onclose = () => {
     if (socket !== ws) return;
     socket = undefined;
-    if (chosen) showEnded('The connection to web-ssh closed: it has stopped, or the page was left too long. Reconnect tries again.');
+    const why = 'The connection to web-ssh closed: it has stopped (Ctrl-C, --idle or --lifetime), or the computer slept.';
+    if (chosen) return showEnded(`${why} Reconnect tries again.`);
+    $('picker-note').textContent = why;
+    $('picker-note').className = 'error';
   };
   return new Promise((resolve, reject) => {
     ws.onopen = () => resolve(ws);
     ws.onerror = () => reject(new Error('web-ssh is not running any more (or this page’s token has expired): start it again.'));
   });
+}
+
+/** While the WebSocket is being opened. */
+let opening;
+
+/** The tab's WebSocket, opened when there is none. */
+function ensureSocket() {
+  if (socket) return Promise.resolve(socket);
+  opening ??= openSocket()
+    .then((ws) => (socket = ws))
+    .finally(() => (opening = undefined));
+  return opening;
 }
 
 async function connect(process, index) {
@@ -76,13 +91,14 @@ async function connect(process, index) {
   for (const row of $('instances').children) row.classList.toggle('chosen', row.dataset.instance === `${process}/${index}`);
   term.reset();
   fit.fit();
+  let ws;
   try {
-    socket ??= await openSocket();
+    ws = await ensureSocket();
   } catch (err) {
     setWhere('not connected');
     return showEnded(err.message);
   }
-  socket.send(JSON.stringify({ type: 'connect', process, index, cols: term.cols, rows: term.rows }));
+  ws.send(JSON.stringify({ type: 'connect', process, index, cols: term.cols, rows: term.rows }));
 }
 
 async function lookUp(name) {
@@ -146,3 +162,5 @@ term.open($('terminal'));
 new ResizeObserver(() => fit.fit()).observe($('terminal-area'));
 fit.fit();
 void refreshInstances();
+// The tab counts as open (for --idle) from now on, not only once it has a session.
+ensureSocket().catch(() => undefined);
