@@ -265,7 +265,7 @@ export async function runWebSsh(ctx: Context, cf: CfClients, request: WebSshRequ
         onTab: (tab) => {
           clearTimeout(idleTimer);
           // The browser has read the opener file: the token need not lie on disk any longer.
-          if (openerFile) void rm(openerFile, { force: true });
+          if (openerFile) void rm(openerFile, { force: true }).catch(() => undefined);
           tabs.set(tab, serveTab(ctx, cf, request, life, tab));
           tab.onClose(() => {
             tabs.get(tab)?.();
