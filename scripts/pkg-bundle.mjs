@@ -5,10 +5,12 @@
 // and the plugins below deal with them:
 //   - src/plugin/names.ts's RENAMES: the names given with scripts/pkg --rename;
 //   - createRequire(import.meta.url) (src/ssh/keepalive.ts): replaced by the bundle's require;
-//   - native addons (*.node): loaded from the executable's assets by scripts/pkg-native.cjs.
+//   - native addons (*.node): loaded from the executable's assets by scripts/pkg-native.cjs;
+//   - src/web/assets.ts, which reads web-ssh's page and xterm.js from files: inlined.
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { isBuiltin } from 'node:module';
+import { pathToFileURL } from 'node:url';
 
 const SRC_FILE = /[\\/]build[\\/]src[\\/].*\.js$/;
 
@@ -30,6 +32,26 @@ function renamesPlugin(renames) {
         const empty = 'const RENAMES = {};';
         if (!text.includes(empty)) throw new Error(`${args.path} no longer has "${empty}" for --rename to fill in`);
         return { loader: 'js', contents: text.replace(empty, `const RENAMES = ${JSON.stringify(renames)};`) };
+      });
+    },
+  };
+}
+
+/**
+ * web-ssh's page and terminal emulator (src/web/assets.ts reads them from src/web/page/ and
+ * node_modules): the module is run here, at build time, and the bundle gets a copy that returns
+ * what it read, so that the executable serves the page with no files beside it.
+ * @returns {import('esbuild').Plugin}
+ */
+function webAssetsPlugin() {
+  return {
+    name: 'cfst-web-assets',
+    setup(build) {
+      build.onLoad({ filter: /[\\/]build[\\/]src[\\/]web[\\/]assets\.js$/ }, async (args) => {
+        /** @type {{ readAssets: () => Promise<Map<string, { contentType: string, body: string }>> }} */
+        const module = await import(pathToFileURL(args.path).href);
+        const assets = Object.fromEntries(await module.readAssets());
+        return { loader: 'js', contents: `const ASSETS = ${JSON.stringify(assets)};\nexport async function readAssets() { return new Map(Object.entries(ASSETS)); }\n` };
       });
     },
   };
@@ -130,8 +152,9 @@ function nativePlugin({ natives, keyringTriple, keyringVersion, loader }) {
  *   kerberos           https-proxy-agent's Negotiate proxy authentication (proxy-agent-negotiate)
  *   supports-color     debug's colours
  *   ./keyring.wasi.cjs @napi-rs/keyring's WebAssembly fallback
+ *   bufferutil, utf-8-validate  ws's native speed-ups (web-ssh)
  */
-const OPTIONAL = ['kerberos', 'supports-color', './keyring.wasi.cjs'];
+const OPTIONAL = ['kerberos', 'supports-color', './keyring.wasi.cjs', 'bufferutil', 'utf-8-validate'];
 
 /** @returns {import('esbuild').Plugin} */
 function optionalPlugin() {
@@ -189,6 +212,7 @@ export async function bundle({ root, entry, outfile, renames, version, buildId, 
       __CFST_BUILD_ID__: JSON.stringify(buildId),
     },
     plugins: [
+      webAssetsPlugin(),
       optionalPlugin(),
       renamesPlugin(renames),
       createRequirePlugin(),

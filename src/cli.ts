@@ -22,6 +22,7 @@ const COMMANDS: { [N in CommandName]: () => Promise<CommandRun<(typeof SPECS)[N]
   'ssh-audit': () => import('./commands/ssh-audit.js').then((m) => m.run),
   'ssh-code': () => import('./commands/ssh-code.js').then((m) => m.run),
   tunnel: () => import('./commands/tunnel.js').then((m) => m.run),
+  'web-ssh': () => import('./commands/web-ssh.js').then((m) => m.run),
   'connect-to-service': () => import('./commands/connect-to-service.js').then((m) => m.run),
   copy: () => import('./commands/copy.js').then((m) => m.run),
   login: () => import('./commands/login.js').then((m) => m.run),

@@ -126,6 +126,16 @@ export async function ensureSshEnabled(cf: CfClients, app: App, bin: string, ena
   throw new UserError(blockedTip(await sshStatus(cf, app), bin));
 }
 
+/** An instance's uptime as the pickers show it (3m12s, 5h2m, 2d4h); '-' unless it runs. */
+export function uptimeText(instance: InstanceStats): string {
+  if (instance.state !== 'RUNNING') return '-';
+  const seconds = instance.uptime ?? 0;
+  const d = Math.floor(seconds / 86400);
+  const h = Math.floor((seconds % 86400) / 3600);
+  const m = Math.floor((seconds % 3600) / 60);
+  return d > 0 ? `${d}d${h}h` : h > 0 ? `${h}h${m}m` : `${m}m${Math.floor(seconds % 60)}s`;
+}
+
 export function sshUsername(target: InstanceTarget): string {
   return `cf:${target.process.guid}/${target.index}`;
 }

@@ -3,17 +3,11 @@
 // running one, asking again after a wrong answer.
 import type { App, InstanceStats, Process } from '../cf/cloud-controller.js';
 import type { Context } from '../context.js';
+import { uptimeText } from '../actions/ssh.js';
 import { UserError } from '../errors.js';
 
 /** Wrong answers the picker takes before it gives up. */
 const PICKER_ATTEMPTS = 3;
-
-function duration(seconds = 0): string {
-  const d = Math.floor(seconds / 86400);
-  const h = Math.floor((seconds % 86400) / 3600);
-  const m = Math.floor((seconds % 3600) / 60);
-  return d > 0 ? `${d}d${h}h` : h > 0 ? `${h}h${m}m` : `${m}m${Math.floor(seconds % 60)}s`;
-}
 
 function megabytes(bytes = 0): string {
   return `${Math.round(bytes / 1048576)}M`;
@@ -24,7 +18,7 @@ export async function chooseInstance(ctx: Context, app: App, process: Process, s
   const rows = stats.map((s) => [
     String(s.index),
     s.state,
-    s.state === 'RUNNING' ? duration(s.uptime) : '-',
+    uptimeText(s),
     s.usage?.cpu === undefined ? '-' : `${(s.usage.cpu * 100).toFixed(1)}%`,
     s.usage?.mem === undefined ? '-' : `${megabytes(s.usage.mem)} of ${megabytes(s.mem_quota)}`,
   ]);

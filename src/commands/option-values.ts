@@ -45,3 +45,15 @@ export function remoteCommand(command: string): string {
   }
   return command;
 }
+
+const DURATION_UNIT_MS = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 } as const;
+
+/** A duration option's milliseconds: whole numbers with s, m, h or d (90s, 5m, 1h30m), from 1 s to `maxMs`. */
+export function durationMs(flag: string, text: string, maxMs: number): number {
+  const parts = /^(?:\d+[smhd])+$/.test(text) ? [...text.matchAll(/(\d+)([smhd])/g)] : [];
+  if (parts.length === 0) throw new UsageError(`${flag} '${text}' is not a duration: give a whole number with s, m, h or d, such as 90s, 5m or 12h.`);
+  const ms = parts.reduce((sum, [, amount, unit]) => sum + Number(amount) * DURATION_UNIT_MS[unit as keyof typeof DURATION_UNIT_MS], 0);
+  if (ms < 1000) throw new UsageError(`${flag} '${text}' is no time at all: give at least 1s.`);
+  if (ms > maxMs) throw new UsageError(`${flag} '${text}' is longer than the ${maxMs / DURATION_UNIT_MS.d} days it may be.`);
+  return ms;
+}

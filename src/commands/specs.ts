@@ -238,6 +238,42 @@ A local path with a colon is written ./a:b; C:\\ or C:/ is a Windows drive, neve
     environment: { CF_SSH_TOOLS_KEEPALIVE_SECONDS: 'Seconds between keepalives; three unanswered ones count as a lost connection (Default: 30)' },
     seeAlso: ['connect-to-service', 'ssh'],
   },
+  'web-ssh': {
+    name: 'web-ssh',
+    pluginName: 'web-ssh',
+    description: "A terminal in the browser: serve a page on 127.0.0.1 with the app's instances and a shell on the one chosen, one SSH session per tab",
+    usage: '{cmd} APP_NAME [--port PORT] [--no-open] [--idle DURATION] [--lifetime DURATION] [--app-env] [--skip-host-validation]',
+    arguments: [{ name: 'APP_NAME', key: 'appName', kind: 'required' }],
+    options: [
+      { flag: '--port', key: 'port', kind: 'value', value: 'PORT', description: 'Port on 127.0.0.1 to serve the page on (Default: a free port)' },
+      { flag: '--no-open', key: 'noOpen', kind: 'flag', description: "Print the page's address (with its token) instead of opening the browser" },
+      {
+        flag: '--idle',
+        key: 'idle',
+        kind: 'value',
+        value: 'DURATION',
+        description: 'Stop when no tab has been open for this long: 90s, 5m, 1h (Default: 5m; a reload does not stop it)',
+      },
+      {
+        flag: '--lifetime',
+        key: 'lifetime',
+        kind: 'value',
+        value: 'DURATION',
+        description: "Stop when the page's token is this old, tabs open or not: 30m, 12h, 1d; at most 7d (Default: 12h)",
+      },
+      {
+        flag: '--app-env',
+        key: 'appEnv',
+        kind: 'flag',
+        description: "Start the shells in the app's environment, as the app's own process starts (app folder, profile.d and .profile sourced)",
+      },
+      { flag: '--skip-host-validation, -k', key: 'skipHostValidation', kind: 'flag', description: 'Skip host key validation. Not recommended!' },
+    ],
+    environment: {
+      BROWSER: 'Programs to open the page with, separated as in PATH, %s standing for the file (Default: xdg-open, open or start)',
+    },
+    seeAlso: ['ssh'],
+  },
   'connect-to-service': {
     name: 'connect-to-service',
     pluginName: 'connect-to-service',

@@ -22,21 +22,27 @@ function windowSize(streams: TerminalStreams): { rows: number; cols: number } {
   return { rows: out.rows || 43, cols: out.columns || 80 };
 }
 
-function openChannel(client: Client, options: SessionOptions): Promise<ClientChannel> {
-  const pty: PseudoTtyOptions | false = options.pty
-    ? { ...windowSize(options.streams), height: 0, width: 0, term: options.pty.term, modes: { ECHO: 1, TTY_OP_ISPEED: 115200, TTY_OP_OSPEED: 115200 } }
-    : false;
+/** A pseudo-terminal's type and size. */
+export interface PtyRequest {
+  term: string;
+  rows: number;
+  cols: number;
+}
+
+/** A session channel running `command`, or a shell when undefined; with a PTY when asked. */
+export function openChannel(client: Client, command: string | undefined, pty: PtyRequest | undefined): Promise<ClientChannel> {
+  const modes: PseudoTtyOptions | false = pty ? { ...pty, height: 0, width: 0, modes: { ECHO: 1, TTY_OP_ISPEED: 115200, TTY_OP_OSPEED: 115200 } } : false;
   return new Promise((resolve, reject) => {
     const done = (err: Error | undefined, channel: ClientChannel) => (err ? reject(err) : resolve(channel));
-    if (options.command !== undefined) client.exec(options.command, { pty }, done);
-    else client.shell(pty, done);
+    if (command !== undefined) client.exec(command, { pty: modes }, done);
+    else client.shell(modes, done);
   });
 }
 
 /** Runs until the remote process ends; `signal` (the run's stop, a lost connection among them) ends it early with its reason. */
 export async function runSession(client: Client, options: SessionOptions, signal: AbortSignal): Promise<SessionEnd> {
   const { stdin, stdout, stderr } = options.streams;
-  const channel = await openChannel(client, options);
+  const channel = await openChannel(client, options.command, options.pty && { term: options.pty.term, ...windowSize(options.streams) });
   const raw = Boolean(options.pty && stdin.isTTY && stdin.setRawMode);
   let size = windowSize(options.streams);
   const onResize = () => {

@@ -240,6 +240,44 @@ describe('the packaged executable', { skip: why, timeout: 600_000 }, () => {
     );
   });
 
+  it('web-ssh --no-open serves the page and xterm.js from inside the executable, with the token, and 403 without', async () => {
+    const home = tempHome();
+    const login = await run(binary, ['login', '-a', foundation.url, '-u', 'developer', '-p', 'developer-pass', '-o', 'demo-org', '-s', 'demo-space'], home);
+    assert.equal(login.code, 0, login.stderr);
+    const env = { PATH: process.env.PATH, HOME: home, CF_HOME: home, XDG_CACHE_HOME: path.join(home, 'cache'), CF_SSH_TOOLS_NO_KEYCHAIN: 'true' };
+    // Run from a folder with nothing of ours in it: the page can come from nowhere but the executable.
+    const child = spawn(binary, ['web-ssh', 'demo-app', '--no-open'], { cwd: home, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stderr = '';
+    child.stderr.on('data', (d) => (stderr += d));
+    const exited = new Promise<number | NodeJS.Signals | null>((resolve) => child.once('exit', (code, signal) => resolve(code ?? signal)));
+    const timer = setTimeout(() => child.kill('SIGKILL'), 60_000).unref();
+    try {
+      const url = await new Promise<string>((resolve, reject) => {
+        readline.createInterface({ input: child.stdout }).once('line', resolve);
+        void exited.then((code) => reject(new Error(`web-ssh exited with ${code}: ${stderr}`)));
+      });
+      const [, origin, token = ''] = /^(http:\/\/127\.0\.0\.1:\d+)\/#token=([\w-]{43})$/.exec(url) ?? [];
+      assert.ok(origin, url);
+      const get = (file: string, headers: Record<string, string> = {}) => fetch(`${origin}${file}`, { headers });
+      const bearer = { Authorization: `Bearer ${token}` };
+      const entry = await get('/');
+      assert.equal(entry.status, 200);
+      assert.match(await entry.text(), /<script src="\/boot\.js"/);
+      const xterm = await get('/assets/xterm.js', bearer);
+      assert.equal(xterm.status, 200);
+      assert.match(xterm.headers.get('content-type') ?? '', /^text\/javascript/);
+      assert.ok((await xterm.text()).length > 100_000, 'xterm.js is all there');
+      for (const file of ['xterm.css', 'addon-fit.js', 'addon-web-links.js', 'page.js', 'page.css']) assert.equal((await get(`/assets/${file}`, bearer)).status, 200, file);
+      assert.match(await (await get('/api/instances', bearer)).text(), /"type":"web"/);
+      assert.equal((await get('/assets/xterm.js')).status, 403);
+      assert.equal((await get('/api/instances', { Authorization: 'Bearer wrong' })).status, 403);
+    } finally {
+      child.kill('SIGINT');
+    }
+    assert.equal(await exited, 'SIGINT', stderr);
+    clearTimeout(timer);
+  });
+
   it('cf connect-to-service --no-client --credentials key: the tunnel reaches PostgreSQL; Ctrl-C to the process group ends it cleanly', async (t) => {
     const { databases } = await foundation.control<{ databases: { kind: string }[] }>('GET', '/foundation/databases');
     if (!databases.some((d) => d.kind === 'postgres')) return t.skip('neither PostgreSQL nor PGlite is installed');

@@ -296,6 +296,21 @@ describe('flags and -L specifications', () => {
       },
       { what: 'target -o without its value', args: ['target', '-o'], expect: { usage: "expected argument for flag `-o'" } },
       { what: 'enable-ssh without an app', args: ['enable-ssh'], expect: { usage: 'the required argument `APP_NAME` was not provided' } },
+      { what: 'web-ssh --port 0', args: ['web-ssh', 'demo-app', '--port', '0'], expect: { usage: "--port takes a port from 1 to 65535, not '0'" } },
+      { what: 'web-ssh --port past 65535', args: ['web-ssh', 'demo-app', '--port', '65536'], expect: { usage: "--port takes a port from 1 to 65535, not '65536'" } },
+      {
+        what: 'web-ssh --idle without a unit',
+        args: ['web-ssh', 'demo-app', '--idle', '5'],
+        expect: { usage: "--idle '5' is not a duration: give a whole number with s, m, h or d, such as 90s, 5m or 12h." },
+      },
+      { what: 'web-ssh --idle 0s', args: ['web-ssh', 'demo-app', '--idle', '0s'], expect: { usage: "--idle '0s' is no time at all: give at least 1s." } },
+      { what: 'web-ssh --lifetime past 7 days', args: ['web-ssh', 'demo-app', '--lifetime', '7d1s'], expect: { usage: "--lifetime '7d1s' is longer than the 7 days it may be." } },
+      { what: 'web-ssh of an app that does not exist', args: ['web-ssh', 'no-such-app', '--no-open'], expect: { fails: line("App 'no-such-app' not found.") } },
+      {
+        what: 'web-ssh of an app with SSH off',
+        args: ['web-ssh', 'no-ssh-app', '--no-open'],
+        expect: { fails: line("SSH is disabled for app 'no-ssh-app': a space developer can run 'cf-ssh-tools enable-ssh no-ssh-app'.") },
+      },
     ],
     { home: () => developer },
   );

@@ -28,6 +28,7 @@ describe('the command specs', () => {
       'ssh-enabled',
       'target',
       'tunnel',
+      'web-ssh',
     ]);
     for (const name of names) assert.ok(existsSync(path.join(commandsDir, `${name}.js`)), name);
     const pluginNames = COMMAND_SPECS.flatMap((c) => (c.pluginName ? [c.pluginName] : []));

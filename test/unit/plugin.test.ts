@@ -117,6 +117,7 @@ describe('cf-ssh-tools launched by cf', () => {
       'xssh-code',
       'copy',
       'tunnel',
+      'web-ssh',
       'connect-to-service',
     ]);
     const core = [
