@@ -12,6 +12,7 @@ import http from 'node:http';
 import type { Duplex } from 'node:stream';
 import { type RawData, type WebSocket, WebSocketServer } from 'ws';
 import { UserError } from '../errors.js';
+import { socketFailure } from '../net/socket-errors.js';
 import type { Asset } from './assets.js';
 
 /** The subprotocol the page asks for, beside the one that carries its token. */
@@ -186,7 +187,7 @@ export async function startPageServer(options: PageServerOptions): Promise<PageS
       reject(
         err.code === 'EADDRINUSE'
           ? new UserError(`Port ${options.port} on 127.0.0.1 is in use: give another --port, or none for a free one.`)
-          : new UserError(`Cannot listen on 127.0.0.1:${options.port}: ${err.message}.`),
+          : new UserError(`Cannot listen on 127.0.0.1:${options.port}: ${socketFailure(err)}.`),
       ),
     );
     server.listen(options.port, '127.0.0.1', () => resolve());

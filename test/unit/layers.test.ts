@@ -23,7 +23,7 @@ const MAY_IMPORT: Readonly<Record<string, readonly string[]>> = {
   config: ['errors', 'net/shape'],
   net: ['errors'],
   // The web terminal's own HTTP/WebSocket server and page: speaks to the browser only; actions/web-ssh.ts gives it the sessions.
-  web: ['errors'],
+  web: ['errors', 'net/socket-errors'],
   io: ['errors', 'version', 'commands/command-spec'],
   plugin: ['config', 'errors', 'version', 'commands/command-spec'],
   errors: [],
