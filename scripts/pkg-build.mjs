@@ -124,6 +124,35 @@ function hostPlatform() {
   return Object.keys(PLATFORMS).find((p) => PLATFORMS[p]?.os === process.platform && PLATFORMS[p]?.arch === process.arch);
 }
 
+/**
+ * One scripts/pkg at a time uses build/pkg (its cache, addon builds and work folders): a second
+ * waits for the first. The lock file names its holder's pid, so a dead holder's lock is taken over.
+ */
+function lockWorkFolder() {
+  const file = path.join(ROOT, 'build/pkg/.lock');
+  mkdirSync(path.dirname(file), { recursive: true });
+  const wait = new Int32Array(new SharedArrayBuffer(4));
+  for (let said = false; ;) {
+    try {
+      writeFileSync(file, String(process.pid), { flag: 'wx' });
+      process.once('exit', () => rmSync(file, { force: true }));
+      return;
+    } catch (err) {
+      if (/** @type {NodeJS.ErrnoException} */ (err).code !== 'EEXIST') throw err;
+    }
+    const holder = Number(readFileSync(file, 'utf8'));
+    try {
+      process.kill(holder, 0);
+    } catch {
+      rmSync(file, { force: true }); // its holder is gone
+      continue;
+    }
+    if (!said) note(`note: waiting for scripts/pkg (pid ${holder}) to finish with build/pkg`);
+    said = true;
+    Atomics.wait(wait, 0, 0, 250);
+  }
+}
+
 /** @param {string} name */
 function requireTool(name) {
   try {
@@ -315,6 +344,7 @@ async function main() {
 
   const outDir = path.resolve(ROOT, values.out);
   mkdirSync(outDir, { recursive: true });
+  lockWorkFolder();
   /** @type {Built[]} */
   const built = [];
   for (const platform of platforms) {
@@ -354,7 +384,11 @@ function injectBlob(binary, blob, target) {
   const noise = /^warning: Can't find string offset for section name|^$/;
   const said = `${r.stdout}${r.stderr}`.split('\n').filter((l) => !noise.test(l) && !/Injection done|Start injection/.test(l));
   if (r.status !== 0) fail(`postject failed (${r.status}): ${said.join('\n')}`);
-  for (const line of said) console.error(`scripts/pkg: postject: ${line}`);
+  for (const line of said) {
+    // Windows: node.exe's Authenticode signature, which the injection invalidates (README, Releasing).
+    if (target.os === 'win32' && /The signature seems corrupted/.test(line)) note(`note: ${path.basename(binary)} is unsigned now: sign it before release (README: Releasing)`);
+    else note(`postject: ${line}`);
+  }
 }
 
 /**
