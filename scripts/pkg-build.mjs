@@ -68,7 +68,9 @@ and dist/THIRD-PARTY-NOTICES for all binaries in dist/.
   --rename NAME=NEW  the command NAME is called NEW inside cf (repeatable), e.g.
                  --rename connect-to-service=xconnect when another plugin owns the name
   --no-code-cache  leave V8's code cache out of this machine's binary (to measure what it
-                 saves: bench/startup.mjs)`;
+                 saves: bench/startup.mjs)
+  --index-only   build nothing: write the checksums and index files again for the binaries in
+                 the out folder (after signing them, which changes their bytes)`;
 
 /** @satisfies {NonNullable<import('node:util').ParseArgsConfig['options']>} */
 const OPTIONS = {
@@ -80,6 +82,7 @@ const OPTIONS = {
   out: { type: 'string', default: 'dist' },
   rename: { type: 'string', multiple: true },
   'no-code-cache': { type: 'boolean' },
+  'index-only': { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
 };
 
@@ -329,20 +332,25 @@ async function main() {
     return;
   }
   const host = hostPlatform();
+  const pkg = JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8'));
+  const manifestFile = path.join(ROOT, 'plugin-manifest.yml');
+  const outDir = path.resolve(ROOT, values.out);
+  const index = { outDir, pkg, manifestFile, baseUrl: values['base-url'], platforms: PLATFORMS, root: ROOT };
+  if (values['index-only']) {
+    writeIndex(index);
+    return;
+  }
   if (values.all && values.platform) fail('--all or --platform, not both');
   const platforms = values.all ? Object.keys(PLATFORMS) : (values.platform?.split(',').map((p) => p.trim()) ?? (host ? [host] : []));
   if (!platforms.length) fail(`this machine (${process.platform}-${process.arch}) is none of ${Object.keys(PLATFORMS).join(', ')}: give --platform\n${USAGE}`);
   for (const p of platforms) if (!PLATFORMS[p]) fail(`unknown platform ${p}; one of ${Object.keys(PLATFORMS).join(', ')}\n${USAGE}`);
   if ((values.node || values.native) && platforms.length !== 1) fail('--node and --native are for one platform at a time');
 
-  const pkg = JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8'));
-  const manifestFile = path.join(ROOT, 'plugin-manifest.yml');
   const renames = pluginRenames(manifestFile, values.rename ?? []);
   if (!existsSync(ENTRY)) fail('build/src/bin.js is missing: run npm run build first');
   requireTool('esbuild');
   requireTool('postject');
 
-  const outDir = path.resolve(ROOT, values.out);
   mkdirSync(outDir, { recursive: true });
   lockWorkFolder();
   /** @type {Built[]} */
@@ -358,15 +366,12 @@ async function main() {
 
   // 5. Checksums and the plugin-repository index for every binary in dist/.
   writeIndex({
-    outDir,
-    pkg,
-    manifestFile,
-    baseUrl: values['base-url'],
-    platforms: PLATFORMS,
-    root: ROOT,
-    metafiles: built.map((b) => b.metafile),
-    packages: built.flatMap((b) => nativePackages(b.natives)),
-    nodeLicence: built.find((b) => b.licence)?.licence,
+    ...index,
+    notices: {
+      metafiles: built.map((b) => b.metafile),
+      packages: built.flatMap((b) => nativePackages(b.natives)),
+      nodeLicence: built.find((b) => b.licence)?.licence,
+    },
   });
 }
 

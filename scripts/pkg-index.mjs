@@ -32,9 +32,8 @@ import { parse, stringify } from 'yaml';
  * @property {string} [baseUrl] where the binaries will be downloadable
  * @property {Record<string, { exe: string, cf: string }>} platforms file name part → its exe suffix and cf's platform name
  * @property {string} root the repository
- * @property {import('esbuild').Metafile[]} metafiles the bundles'
- * @property {string[]} packages the package folders of the native addons
- * @property {string | undefined} nodeLicence Node.js's LICENSE file
+ * @property {{ metafiles: import('esbuild').Metafile[], packages: string[], nodeLicence: string | undefined }} [notices]
+ *   what THIRD-PARTY-NOTICES lists: the bundles', the package folders of the native addons, Node.js's LICENSE file
  */
 
 /** @type {(algorithm: string, file: string) => string} */
@@ -70,7 +69,7 @@ function authors(pkg) {
 }
 
 /** @param {IndexOptions} options */
-export function writeIndex({ outDir, pkg, manifestFile, baseUrl, platforms, root, metafiles, packages, nodeLicence }) {
+export function writeIndex({ outDir, pkg, manifestFile, baseUrl, platforms, root, notices }) {
   const manifest = parse(readFileSync(manifestFile, 'utf8'));
   if (manifest.version !== pkg.version) throw new Error(`plugin-manifest.yml says version ${manifest.version}, package.json ${pkg.version}`);
   if (!baseUrl) {
@@ -105,7 +104,7 @@ export function writeIndex({ outDir, pkg, manifestFile, baseUrl, platforms, root
   const list = { plugins: [{ name, description, version, binaries: bins, ...more, company: more.company ?? '' }] };
   writeFileSync(path.join(outDir, 'list'), `${JSON.stringify(list, null, 2)}\n`);
 
-  writeNotices(outDir, root, metafiles, packages, nodeLicence);
+  if (notices) writeNotices(outDir, root, notices.metafiles, notices.packages, notices.nodeLicence);
 }
 
 /**

@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -14,7 +14,7 @@ import { tempHome } from '../helpers/cli.js';
 import { type RunningFoundation, ROOT, startFoundationProcess } from '../helpers/foundation.js';
 
 const onPath = (program: string) => spawnSync('sh', ['-c', `command -v ${program}`]).status === 0;
-const registry = spawnSync('npm', ['ping', '--prefer-offline'], { stdio: 'ignore', timeout: 30_000 }).status === 0;
+const registry = spawnSync('npm', ['ping'], { stdio: 'ignore', timeout: 30_000 }).status === 0;
 const cached = existsSync(path.join(ROOT, 'build/pkg/cache'));
 
 const why =
@@ -199,5 +199,21 @@ describe('scripts/pkg --all', { skip: why, timeout: 900_000 }, () => {
     assert.ok(file.includes(`${SENTINEL}:1`), 'the SEA fuse is flipped');
     // postject drops node's signature (it would no longer match): README, Releasing, signs it on a Mac.
     assert.equal(signed, false);
+  });
+
+  it('scripts/pkg --index-only, after the release step signed a binary: the checksums follow its new bytes', () => {
+    const osx = path.join(dist, PLATFORMS.osx);
+    const notices = readFileSync(path.join(dist, 'THIRD-PARTY-NOTICES'), 'utf8');
+    appendFileSync(osx, Buffer.from('a signature, as codesign appends one'));
+    execFileSync(path.join(ROOT, 'scripts/pkg'), ['--index-only', '--out', dist, '--base-url', 'https://releases.example.com/v2'], {
+      cwd: ROOT,
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
+    const sha1 = sha('sha1', readFileSync(osx));
+    assert.match(readFileSync(path.join(dist, 'SHA1SUMS'), 'utf8'), new RegExp(`^${sha1}  ${PLATFORMS.osx}$`, 'm'));
+    assert.match(readFileSync(path.join(dist, 'SHA256SUMS'), 'utf8'), new RegExp(`^${sha('sha256', readFileSync(osx))}  ${PLATFORMS.osx}$`, 'm'));
+    const list = JSON.parse(readFileSync(path.join(dist, 'list'), 'utf8')) as { plugins: { binaries: { platform: string; checksum: string }[] }[] };
+    assert.equal(list.plugins[0]?.binaries.find((b) => b.platform === 'osx')?.checksum, sha1);
+    assert.equal(readFileSync(path.join(dist, 'THIRD-PARTY-NOTICES'), 'utf8'), notices, 'the notices are left as they were');
   });
 });
