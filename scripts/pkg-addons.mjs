@@ -35,13 +35,18 @@ const ADDONS = [
 
 /** @typedef {{ arch: 'x64' | 'arm64', cc: string, cxx: string }} Toolchain */
 
-/** The C/C++ compilers for a Linux CPU on this (linux x64) machine, or why there are none. */
-export function linuxToolchain(/** @type {string} */ arch) {
-  const prefix = arch === 'arm64' ? 'aarch64-linux-gnu-' : '';
+/**
+ * The C/C++ compilers for a Linux CPU on this Linux machine: its own for its own CPU, Debian's
+ * cross compiler for arm64 on x64; or what is missing.
+ * @param {'x64' | 'arm64'} arch
+ * @returns {{ toolchain?: Toolchain, missing?: string[] }}
+ */
+export function linuxToolchain(arch) {
+  if (arch !== process.arch && !(arch === 'arm64' && process.arch === 'x64')) return { missing: [`a compiler for linux ${arch} on ${process.arch}`] };
+  const prefix = arch === process.arch ? '' : 'aarch64-linux-gnu-';
   const [cc, cxx] = [`${prefix}gcc`, `${prefix}g++`];
   const missing = [cc, cxx, 'make', 'python3'].filter((tool) => spawnSync(tool, ['--version'], { stdio: 'ignore' }).status !== 0);
-  if (missing.length) return { missing };
-  return { toolchain: /** @type {Toolchain} */ ({ arch, cc, cxx }) };
+  return missing.length ? { missing } : { toolchain: { arch, cc, cxx } };
 }
 
 /**

@@ -195,7 +195,7 @@ function findNatives(platform, target, { nativeDir, nodeDir }) {
     ]) {
       if (existsSync(path.join(nativeDir, file))) natives[asset] = path.join(nativeDir, file);
     }
-  } else if (target.os === 'linux' && nodeDir && process.platform === 'linux' && process.arch === 'x64') {
+  } else if (target.os === 'linux' && nodeDir && process.platform === 'linux') {
     const { toolchain, missing } = linuxToolchain(target.arch);
     if (toolchain) {
       const built = buildLinuxAddons({ root: ROOT, workDir: path.join(ROOT, 'build/pkg/addons'), nodeDir, nodeVersion: NODE_VERSION, toolchain });

@@ -61,7 +61,8 @@ function unpacked(cacheDir, name, version, integrity) {
     rmSync(temp, { recursive: true, force: true });
     const e = /** @type {Error & { stderr?: string }} */ (err);
     const said = (e.stderr ?? '').split('\n').find((l) => /npm (error|ERR!)/.test(l));
-    throw new Error(`cannot fetch ${name}@${version} (npm pack${said ? `: ${said}` : ''}): ${e.message.split('\n')[0]}`);
+    // npm's own line says why (ECONNREFUSED, E404, ...); else the error is ours (integrity, tar).
+    throw new Error(`cannot fetch ${name}@${version}: ${said ?? e.message.split('\n')[0]} (it comes from the npm registry, or npm's cache when offline)`);
   }
   return path.join(dir, 'package');
 }

@@ -217,3 +217,17 @@ describe('scripts/pkg --all', { skip: why, timeout: 900_000 }, () => {
     assert.equal(readFileSync(path.join(dist, 'THIRD-PARTY-NOTICES'), 'utf8'), notices, 'the notices are left as they were');
   });
 });
+
+describe('scripts/pkg refuses what it cannot build, before it builds anything', () => {
+  const pkg = (args: string[]) => spawnSync(path.join(ROOT, 'scripts/pkg'), args, { cwd: ROOT, encoding: 'utf8' });
+  it('an unknown platform, naming the ones it knows', () => {
+    const r = pkg(['--platform', 'linux64,solaris', '--out', path.join(os.tmpdir(), 'cf-ssh-tools-never')]);
+    assert.equal(r.status, 1);
+    assert.match(r.stderr, /^scripts\/pkg: unknown platform solaris; one of linux64, linux-arm64, osx, win64$/m);
+    assert.equal(existsSync(path.join(os.tmpdir(), 'cf-ssh-tools-never')), false);
+  });
+  it('one --node for several platforms', () => {
+    const r = pkg(['--all', '--node', process.execPath]);
+    assert.deepEqual({ status: r.status, stderr: r.stderr }, { status: 1, stderr: 'scripts/pkg: --node and --native are for one platform at a time\n' });
+  });
+});
