@@ -82,8 +82,9 @@ export function buildLinuxAddons({ root, workDir, nodeDir, nodeVersion, toolchai
   const problems = [];
   for (const addon of ADDONS) {
     const source = path.join(root, addon.source);
-    if (!existsSync(source)) {
-      problems.push(`${addon.asset}: ${addon.source} is not installed`);
+    const absent = addon.files.filter((f) => !existsSync(path.join(source, f)));
+    if (absent.length) {
+      problems.push(`${addon.asset}: ${addon.source} is not installed, or without ${absent.join(', ')}`);
       continue;
     }
     const hash = createHash('sha256').update(JSON.stringify({ nodeVersion, toolchain, addon }));

@@ -166,11 +166,9 @@ function requireTool(name) {
 }
 
 /**
+ * What the notices need of a built executable.
  * @typedef {object} Built
- * @property {string} platform
- * @property {string} file
  * @property {Record<string, string>} natives asset name → file
- * @property {boolean} codeCache
  * @property {import('esbuild').Metafile} metafile
  * @property {string | undefined} licence Node.js's LICENSE, where its package has one
  */
@@ -286,7 +284,8 @@ async function buildOne({ platform, target, outDir, renames, version, values, ho
 
   // 2. The SEA preparation blob. V8's code cache is only accepted by the node that made it, so
   // only this machine's platform gets it: it halves packaged --help (bench/README.md, Start-up).
-  // No start-up snapshot: the snapshot builder does not take the bundle's node:http use.
+  // No start-up snapshot: the bundle would have to be written for one (a deserialize-main
+  // function), and a snapshot, like the code cache, only serves this machine's platform.
   const seaConfig = {
     main: bundleFile,
     output: path.join(work, 'sea-prep.blob'),
@@ -317,7 +316,7 @@ async function buildOne({ platform, target, outDir, renames, version, values, ho
     `${path.relative(process.cwd(), binary)} ${(size / 1024 / 1024).toFixed(1)} MiB: Node.js ${values.node ? `from ${baseNode}` : NODE_VERSION}, ` +
       `bundle ${(statSync(bundleFile).size / 1024).toFixed(0)} KiB, assets ${Object.keys(natives).join(', ') || 'none'}${seaConfig.useCodeCache ? ', code cache' : ''}`,
   );
-  return { platform, file: binary, natives, codeCache: seaConfig.useCodeCache, metafile, licence: fetched?.licence };
+  return { natives, metafile, licence: fetched?.licence };
 }
 
 async function main() {
