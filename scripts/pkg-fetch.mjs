@@ -51,7 +51,7 @@ function unpacked(cacheDir, name, version, integrity) {
     const actual = createHash(algorithm ?? 'sha512')
       .update(readFileSync(tarball))
       .digest('base64');
-    if (actual !== expected) throw new Error(`${name}@${version}: the tarball's ${algorithm} is ${actual}, not the pinned ${expected}`);
+    if (actual !== expected) throw new Error(`the tarball's ${algorithm} is ${actual}, not the pinned ${expected}`);
     execFileSync('tar', ['-xzf', tarball, '-C', temp, '--no-same-owner']);
     rmSync(tarball);
     writeFileSync(path.join(temp, '.integrity'), integrity);

