@@ -30,11 +30,10 @@ import { parse, stringify } from 'yaml';
  * @property {PackageJson} pkg
  * @property {string} manifestFile
  * @property {string} [baseUrl] where the binaries will be downloadable
- * @property {Record<string, { exe: string }>} platforms cf's platform names
+ * @property {Record<string, { exe: string, cf: string }>} platforms file name part → its exe suffix and cf's platform name
  * @property {string} root the repository
- * @property {import('esbuild').Metafile} metafile
- * @property {Record<string, string>} natives native addons: asset name → file
- * @property {string} baseNode the base Node.js binary
+ * @property {{ metafiles: import('esbuild').Metafile[], packages: string[], nodeLicence: string | undefined }} [notices]
+ *   what THIRD-PARTY-NOTICES lists: the bundles', the package folders of the native addons, Node.js's LICENSE file
  */
 
 /** @type {(algorithm: string, file: string) => string} */
@@ -70,7 +69,7 @@ function authors(pkg) {
 }
 
 /** @param {IndexOptions} options */
-export function writeIndex({ outDir, pkg, manifestFile, baseUrl, platforms, root, metafile, natives, baseNode }) {
+export function writeIndex({ outDir, pkg, manifestFile, baseUrl, platforms, root, notices }) {
   const manifest = parse(readFileSync(manifestFile, 'utf8'));
   if (manifest.version !== pkg.version) throw new Error(`plugin-manifest.yml says version ${manifest.version}, package.json ${pkg.version}`);
   if (!baseUrl) {
@@ -78,7 +77,7 @@ export function writeIndex({ outDir, pkg, manifestFile, baseUrl, platforms, root
     console.error(`scripts/pkg: note: no --base-url; the index files point to ${baseUrl}/`);
   }
   const binaries = Object.entries(platforms)
-    .map(([platform, t]) => ({ platform, file: path.join(outDir, `${manifest.name}-${platform}${t.exe}`) }))
+    .map(([platform, t]) => ({ platform: t.cf, file: path.join(outDir, `${manifest.name}-${platform}${t.exe}`) }))
     .filter((b) => existsSync(b.file))
     .map((b) => ({ ...b, name: path.basename(b.file), sha1: hash('sha1', b.file), sha256: hash('sha256', b.file) }));
 
@@ -105,41 +104,40 @@ export function writeIndex({ outDir, pkg, manifestFile, baseUrl, platforms, root
   const list = { plugins: [{ name, description, version, binaries: bins, ...more, company: more.company ?? '' }] };
   writeFileSync(path.join(outDir, 'list'), `${JSON.stringify(list, null, 2)}\n`);
 
-  writeNotices(outDir, root, metafile, natives, baseNode);
+  if (notices) writeNotices(outDir, root, notices.metafiles, notices.packages, notices.nodeLicence);
 }
 
 /**
- * The licence of every package whose code is in the bundle or among the native assets.
+ * The licence of every package whose code is in a bundle or among the native assets.
  * @param {string} outDir
  * @param {string} root
- * @param {import('esbuild').Metafile} metafile
- * @param {Record<string, string>} natives
- * @param {string} baseNode
+ * @param {import('esbuild').Metafile[]} metafiles
+ * @param {string[]} packages package folders of the native addons
+ * @param {string | undefined} nodeLicence
  */
-function writeNotices(outDir, root, metafile, natives, baseNode) {
-  /** @type {Set<string>} */
-  const dirs = new Set();
-  /** @param {string} file */
-  const packageOf = (file) => {
-    const m = /^(.*node_modules\/(?:@[^/]+\/)?[^/]+)\//.exec(file.replace(/\\/g, '/'));
-    if (m) dirs.add(m[1]);
+function writeNotices(outDir, root, metafiles, packages, nodeLicence) {
+  /** @type {Map<string, string>} name@version → folder */
+  const dirs = new Map();
+  /** @param {string} dir */
+  const add = (dir) => {
+    const { name, version } = JSON.parse(readFileSync(path.join(dir, 'package.json'), 'utf8'));
+    dirs.set(`${name}@${version}`, dir);
   };
-  Object.keys(metafile.inputs).forEach(packageOf);
-  Object.values(natives)
-    .map((f) => path.relative(root, f))
-    .forEach(packageOf);
-  const parts = [...dirs].sort().map((dir) => {
-    /** @type {{ name: string, version: string, license?: string, licenses?: ({ type?: string } | string)[] }} */
-    const info = JSON.parse(readFileSync(path.join(root, dir, 'package.json'), 'utf8'));
-    const licence = readdirSync(path.join(root, dir)).find((f) => /^(licen[sc]e|copying)(\.|$)/i.test(f));
+  for (const file of metafiles.flatMap((m) => Object.keys(m.inputs))) {
+    const m = /^(.*node_modules\/(?:@[^/]+\/)?[^/]+)\//.exec(file.replace(/\\/g, '/'));
+    if (m?.[1]) add(path.resolve(root, m[1]));
+  }
+  packages.forEach(add);
+  const parts = [...dirs.keys()].sort().map((key) => {
+    const dir = /** @type {string} */ (dirs.get(key));
+    /** @type {{ license?: string, licenses?: ({ type?: string } | string)[] }} */
+    const info = JSON.parse(readFileSync(path.join(dir, 'package.json'), 'utf8'));
+    const licence = readdirSync(dir).find((f) => /^(licen[sc]e|copying)(\.|$)/i.test(f));
     // Older packages (ssh2) say `licenses: [{type}]`.
     const spdx = info.license ?? info.licenses?.map((l) => (typeof l === 'string' ? l : (l.type ?? 'unknown'))).join(' OR ') ?? 'see its licence file';
-    const text = licence ? readFileSync(path.join(root, dir, licence), 'utf8').trim() : '(no licence file in the package)';
-    return `${info.name}@${info.version} (${spdx})\n\n${text}\n`;
+    const text = licence ? readFileSync(path.join(dir, licence), 'utf8').trim() : '(no licence file in the package)';
+    return `${key} (${spdx})\n\n${text}\n`;
   });
-  // Node's LICENSE sits beside node.exe in the Windows zip, one folder up from bin/node in the
-  // other archives, in /usr/share/doc/nodejs in the Debian-style packages.
-  const nodeLicence = [path.dirname(baseNode), path.dirname(path.dirname(baseNode)), '/usr/share/doc/nodejs'].map((d) => path.join(d, 'LICENSE')).find((f) => existsSync(f));
   const node = nodeLicence
     ? `Node.js (the executable itself)\n\n${readFileSync(nodeLicence, 'utf8').trim()}\n`
     : 'Node.js (the executable itself): MIT, with the licences of its components in the LICENSE file of its release (https://github.com/nodejs/node/blob/main/LICENSE)\n';

@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import net from 'node:net';
 import os from 'node:os';
@@ -25,13 +25,18 @@ const installed = (pkg: string) => {
   }
 };
 
+// scripts/pkg builds from Node.js 26 as the npm registry publishes it (build/pkg/cache keeps it).
+const nodeAvailable = existsSync(path.join(ROOT, 'build/pkg/cache')) || spawnSync('npm', ['ping'], { stdio: 'ignore', timeout: 30_000 }).status === 0;
+
 const why = !onPath('go')
   ? 'go is not installed (Debian: apt-get install golang-go)'
   : !installed('esbuild') || !installed('postject')
     ? 'the packaging tools are not installed (npm devDependencies esbuild, postject)'
     : process.platform !== 'linux' || process.arch !== 'x64'
       ? 'scripts/pkg is tested on linux64'
-      : false;
+      : !nodeAvailable
+        ? 'the npm registry does not answer and build/pkg/cache is empty: no Node.js build to make the executable of'
+        : false;
 
 const sha = (algorithm: string, file: string) => createHash(algorithm).update(readFileSync(file)).digest('hex');
 
