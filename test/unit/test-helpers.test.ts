@@ -4,6 +4,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { RecordedRequest } from '../foundation/server.js';
 import { assertRequests, expectRequests } from '../helpers/expect-requests.js';
+import { startFoundationProcess } from '../helpers/foundation.js';
 import type { StopReason } from '../../src/context.js';
 import { runCli, startCli, tempHome, TestSignals } from '../helpers/run-cli.js';
 import { SpawnStubs } from '../helpers/spawn-stubs.js';
@@ -108,5 +109,16 @@ describe('runCli and the spawn stubs', () => {
       ],
     );
     assert.throws(() => stubs.verify(), /the handler saw something wrong/);
+  });
+});
+
+describe('startFoundationProcess', () => {
+  it('stop() returns for a foundation that a signal already ended (its exit event has passed)', async () => {
+    const foundation = await startFoundationProcess(['--no-ssh', '--no-databases']);
+    const ended = new Promise((resolve) => foundation.process.once('exit', resolve));
+    foundation.process.kill('SIGKILL');
+    await ended;
+    await foundation.stop();
+    assert.equal(foundation.process.signalCode, 'SIGKILL');
   });
 });
