@@ -2,21 +2,15 @@
 // a prefix of its own (its dependencies from the registry, as a user's install gets them), then
 // the installed command, far from this checkout, against the foundation.
 import assert from 'node:assert/strict';
-import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { tempHome } from '../helpers/cli.js';
+import { type CliResult, runProgram, tempHome } from '../helpers/cli.js';
 import { type RunningFoundation, ROOT, startFoundationProcess } from '../helpers/foundation.js';
 
 const registry = spawnSync('npm', ['ping'], { stdio: 'ignore', timeout: 30_000 }).status === 0;
-
-interface Result {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
 
 describe('the npm package', { skip: registry ? false : 'the npm registry does not answer: the dependencies cannot be installed', timeout: 300_000 }, () => {
   const pkg = JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { version: string; files: string[] };
@@ -25,25 +19,9 @@ describe('the npm package', { skip: registry ? false : 'the npm registry does no
   let packed: string[];
   let foundation: RunningFoundation;
 
-  const run = (args: string[], home: string): Promise<Result> => {
-    // The installed command's own node_modules only: no NODE_PATH, no cwd near the checkout.
-    const child = spawn(command, args, {
-      cwd: home,
-      env: { PATH: process.env.PATH, HOME: home, CF_HOME: home, CF_SSH_TOOLS_NO_KEYCHAIN: 'true' },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    const timer = setTimeout(() => child.kill('SIGKILL'), 60_000).unref();
-    return new Promise((resolve) =>
-      child.once('close', (code) => {
-        clearTimeout(timer);
-        resolve({ code, stdout, stderr });
-      }),
-    );
-  };
+  // The installed command's own node_modules only: no NODE_PATH, no cwd near the checkout.
+  const run = (args: string[], home: string): Promise<CliResult> =>
+    runProgram(command, args, { cwd: home, env: { PATH: process.env.PATH, HOME: home, CF_HOME: home, CF_SSH_TOOLS_NO_KEYCHAIN: 'true' }, timeoutMs: 60_000 });
 
   before(async () => {
     work = mkdtempSync(path.join(os.tmpdir(), 'cf-ssh-tools-npm-'));
@@ -79,13 +57,13 @@ describe('the npm package', { skip: registry ? false : 'the npm registry does no
 
   it('installed with npm install -g: --version, --help, and ssh through its own ssh2 (patched by postinstall)', async () => {
     const home = tempHome();
-    assert.deepEqual(await run(['--version'], home), { code: 0, stdout: `${pkg.version}\n`, stderr: '' });
+    assert.deepEqual(await run(['--version'], home), { code: 0, signal: null, stdout: `${pkg.version}\n`, stderr: '' });
     const help = await run(['--help'], home);
     assert.equal(help.code, 0, help.stderr);
     assert.match(help.stdout, /^\s+ssh-code\s/m);
     const login = await run(['login', '-a', foundation.url, '-u', 'developer', '-p', 'developer-pass', '-o', 'demo-org', '-s', 'demo-space'], home);
     assert.equal(login.code, 0, login.stderr);
-    assert.deepEqual(await run(['ssh', 'demo-app', '-c', 'echo hi'], home), { code: 0, stdout: 'hi\n', stderr: '' });
+    assert.deepEqual(await run(['ssh', 'demo-app', '-c', 'echo hi'], home), { code: 0, signal: null, stdout: 'hi\n', stderr: '' });
     const ssh2 = path.join(path.dirname(command), '../lib/node_modules/cf-ssh-tools/node_modules/ssh2');
     assert.ok(existsSync(ssh2), 'ssh2 is installed with the package');
     const patchFile = readdirSync(path.join(ROOT, 'patches')).find((f) => f.startsWith('ssh2+'));

@@ -3,14 +3,14 @@
 // Windows one under Wine where Wine runs Node.js 26, else (and the macOS one always) by its
 // headers, its embedded blob and the flipped fuse. test/e2e/package.test.ts covers linux64 in depth.
 import assert from 'node:assert/strict';
-import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { appendFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { parse } from 'yaml';
-import { tempHome } from '../helpers/cli.js';
+import { type CliResult, runProgram, tempHome } from '../helpers/cli.js';
 import { type RunningFoundation, ROOT, startFoundationProcess } from '../helpers/foundation.js';
 
 const onPath = (program: string) => spawnSync('sh', ['-c', `command -v ${program}`]).status === 0;
@@ -31,26 +31,7 @@ const BUNDLE_BANNER = 'var __cfst_import_meta_url = require("node:url").pathToFi
 
 const sha = (algorithm: string, data: Buffer) => createHash(algorithm).update(data).digest('hex');
 
-interface Result {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-function run(file: string, args: string[], env: Record<string, string | undefined>): Promise<Result> {
-  const child = spawn(file, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (d) => (stdout += d));
-  child.stderr.on('data', (d) => (stderr += d));
-  const timer = setTimeout(() => child.kill('SIGKILL'), 120_000).unref();
-  return new Promise((resolve) =>
-    child.once('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    }),
-  );
-}
+const run = (file: string, args: string[], env: Record<string, string | undefined>): Promise<CliResult> => runProgram(file, args, { env, timeoutMs: 120_000 });
 
 /** A PE file's machine, optional-header magic, subsystem and section table. */
 function peHeaders(file: Buffer) {
@@ -132,7 +113,7 @@ describe('scripts/pkg --all', { skip: why, timeout: 900_000 }, () => {
     const env = { PATH: process.env.PATH, HOME: home, CF_HOME: home, XDG_CACHE_HOME: path.join(home, 'cache'), CF_SSH_TOOLS_NO_KEYCHAIN: 'true', QEMU_LD_PREFIX: sysroot };
     const arm64 = (args: string[], extra: Record<string, string> = {}) => run('qemu-aarch64', [binary, ...args], { ...env, ...extra });
 
-    assert.deepEqual(await arm64(['--version']), { code: 0, stdout: `${pkg.version}\n`, stderr: '' });
+    assert.deepEqual(await arm64(['--version']), { code: 0, signal: null, stdout: `${pkg.version}\n`, stderr: '' });
     const help = await arm64(['--help']);
     assert.equal(help.code, 0, help.stderr);
     assert.match(help.stdout, /^\s+ssh-code\s/m);
@@ -142,7 +123,7 @@ describe('scripts/pkg --all', { skip: why, timeout: 900_000 }, () => {
     assert.equal(code.code, 0, code.stderr);
     assert.match(code.stdout, /^[\w-]+\n$/);
     const ssh = await arm64(['ssh', 'demo-app', '-c', 'echo hi'], { LD_DEBUG: 'files', LD_DEBUG_OUTPUT: path.join(home, 'ld') });
-    assert.deepEqual(ssh, { code: 0, stdout: 'hi\n', stderr: '' });
+    assert.deepEqual(ssh, { code: 0, signal: null, stdout: 'hi\n', stderr: '' });
     const loaded = readdirSync(home)
       .filter((f) => f.startsWith('ld.'))
       .flatMap((f) => [...readFileSync(path.join(home, f), 'utf8').matchAll(/calling init: (\S+)/g)].map((m) => m[1] ?? ''));

@@ -12,7 +12,7 @@ import path from 'node:path';
 import readline from 'node:readline';
 import { after, before, describe, it } from 'node:test';
 import { parse } from 'yaml';
-import { tempHome } from '../helpers/cli.js';
+import { type CliResult, runProgram, tempHome } from '../helpers/cli.js';
 import { type RunningFoundation, ROOT, startFoundationProcess } from '../helpers/foundation.js';
 
 const onPath = (program: string) => spawnSync('sh', ['-c', `command -v ${program}`]).status === 0;
@@ -40,12 +40,6 @@ const why = !onPath('go')
 
 const sha = (algorithm: string, file: string) => createHash(algorithm).update(readFileSync(file)).digest('hex');
 
-interface Result {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
 interface Metadata {
   Name: string;
   Version: { Major: number; Minor: number; Build: number };
@@ -65,20 +59,9 @@ describe('the packaged executable', { skip: why, timeout: 600_000 }, () => {
   let session: string;
 
   /** A run in a home of its own; LD_DEBUG=files logs every shared object the process initializes. */
-  function run(file: string, args: string[], home: string, extra: Record<string, string> = {}): Promise<Result> {
+  function run(file: string, args: string[], home: string, extra: Record<string, string> = {}): Promise<CliResult> {
     const env = { PATH: process.env.PATH, HOME: home, CF_HOME: home, XDG_CACHE_HOME: path.join(home, 'cache'), CF_SSH_TOOLS_NO_KEYCHAIN: 'true', ...extra };
-    const child = spawn(file, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    const timer = setTimeout(() => child.kill('SIGKILL'), 60_000).unref();
-    return new Promise((resolve) =>
-      child.once('close', (code) => {
-        clearTimeout(timer);
-        resolve({ code, stdout, stderr });
-      }),
-    );
+    return runProgram(file, args, { env, timeoutMs: 60_000 });
   }
 
   /** The shared objects a run initialized, from LD_DEBUG's log files in home. */
@@ -152,7 +135,7 @@ describe('the packaged executable', { skip: why, timeout: 600_000 }, () => {
   it('runs on its own, far from node_modules: version, help from the embedded manifest', async () => {
     const home = tempHome();
     const version = await run(binary, ['--version'], home);
-    assert.deepEqual(version, { code: 0, stdout: `${pkg.version}\n`, stderr: '' });
+    assert.deepEqual(version, { code: 0, signal: null, stdout: `${pkg.version}\n`, stderr: '' });
     const help = await run(binary, ['--help'], home);
     assert.equal(help.code, 0, help.stderr);
     for (const command of manifest.commands) assert.match(help.stdout, new RegExp(`^\\s+${command.name}\\s`, 'm'));
@@ -173,7 +156,7 @@ describe('the packaged executable', { skip: why, timeout: 600_000 }, () => {
     assert.equal(statSync(folder).mode & 0o777, 0o700);
     assert.ok(initialized(home).includes(path.join(folder, 'keyring.node')), 'keyring.node was loaded from the cache folder');
     const enabled = await run(binary, ['ssh-enabled', 'demo-app'], home);
-    assert.deepEqual(enabled, { code: 0, stdout: "ssh support is enabled for app 'demo-app'.\n", stderr: '' });
+    assert.deepEqual(enabled, { code: 0, signal: null, stdout: "ssh support is enabled for app 'demo-app'.\n", stderr: '' });
   });
 
   it('SendMetadata: the metadata passes cf’s install checks', async () => {
@@ -331,7 +314,7 @@ describe('the packaged executable', { skip: why, timeout: 600_000 }, () => {
 
   it('CLI-MESSAGE-UNINSTALL exits 0', async () => {
     const r = await run(host, ['-uninstall', binary], tempHome());
-    assert.deepEqual(r, { code: 0, stdout: '', stderr: '' });
+    assert.deepEqual(r, { code: 0, signal: null, stdout: '', stderr: '' });
   });
 
   it('cf-host refuses, as cf does, a plugin with a command named like a core command', async () => {

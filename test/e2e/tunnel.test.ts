@@ -8,7 +8,7 @@ import { after, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
 import { BIN, loggedIn, tempHome } from '../helpers/cli.js';
 import { type RunningFoundation, startFoundationProcess } from '../helpers/foundation.js';
-import { echoServer, freePort, roundTrip } from '../helpers/net.js';
+import { echoServer, freePort, listening, roundTrip } from '../helpers/net.js';
 import type { SshLogEntry } from '../foundation/ssh-proxy.js';
 
 const run = promisify(execFile);
@@ -63,17 +63,6 @@ function startTunnel(home: string, args: string[], env: Record<string, string> =
       check();
     });
   return { child, output: () => output, waitFor, exited };
-}
-
-/** Whether anything still accepts connections on `port`. */
-function listening(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = net.connect(port, '127.0.0.1', () => {
-      socket.destroy();
-      resolve(true);
-    });
-    socket.once('error', () => resolve(false));
-  });
 }
 
 /** A local connection through the tunnel, kept open after one echo: one in flight. */

@@ -10,7 +10,6 @@ import { type ChildProcessWithoutNullStreams, execFileSync, spawn } from 'node:c
 import { chmodSync, existsSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import { createRequire } from 'node:module';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -20,6 +19,7 @@ import type { Browser, Page } from 'playwright-core';
 import WebSocket from 'ws';
 import { BIN, loggedIn } from '../helpers/cli.js';
 import { ROOT, type RunningFoundation, startFoundationProcess } from '../helpers/foundation.js';
+import { listening } from '../helpers/net.js';
 
 declare global {
   interface Window {
@@ -57,16 +57,6 @@ async function until(what: string, check: () => boolean | Promise<boolean>, time
     if (Date.now() > deadline) throw new Error(`${what}: not within ${timeoutMs / 1000} s`);
     await sleep(50);
   }
-}
-
-function listening(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = net.connect(port, '127.0.0.1', () => {
-      socket.destroy();
-      resolve(true);
-    });
-    socket.once('error', () => resolve(false));
-  });
 }
 
 /** Whether a process whose command line holds `marker` runs on this machine (the foundation's instances run here). */

@@ -23,30 +23,38 @@ export interface CliOptions {
   timeoutMs?: number;
 }
 
+export interface ProgramOptions extends CliOptions {
+  cwd?: string;
+}
+
 /** A throwaway CF_HOME, so each test has its own cf config and our own session. */
 export function tempHome(): string {
   return mkdtempSync(path.join(os.tmpdir(), 'cf-ssh-tools-test-'));
 }
 
 export function cli(home: string, args: string[], options: CliOptions = {}): Promise<CliResult> {
-  const env: Record<string, string | undefined> = {
-    PATH: process.env.PATH,
-    HOME: home,
-    CF_HOME: home,
-    CF_SSH_TOOLS_NO_KEYCHAIN: 'true',
-    ...options.env,
-  };
-  const child = spawn(process.execPath, [BIN, ...args], { env: env as NodeJS.ProcessEnv, stdio: ['pipe', 'pipe', 'pipe'] });
+  const env = { PATH: process.env.PATH, HOME: home, CF_HOME: home, CF_SSH_TOOLS_NO_KEYCHAIN: 'true', ...options.env };
+  return runProgram(process.execPath, [BIN, ...args], { ...options, env });
+}
+
+/** Any program (a packaged executable, one under qemu) run to its end, with exactly the environment given; killed and failed past the timeout. */
+export function runProgram(file: string, args: string[], options: ProgramOptions = {}): Promise<CliResult> {
+  const child = spawn(file, args, { env: options.env as NodeJS.ProcessEnv, cwd: options.cwd, stdio: ['pipe', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';
   child.stdout.on('data', (d) => (stdout += d));
   child.stderr.on('data', (d) => (stderr += d));
+  child.stdin.on('error', () => undefined); // a program that exits without reading its input
   child.stdin.end(options.input ?? '');
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => {
       child.kill('SIGKILL');
-      reject(new Error(`cf-ssh-tools ${args.join(' ')} did not finish in time\n${stdout}\n${stderr}`));
+      reject(new Error(`${path.basename(file)} ${args.join(' ')} did not finish in time\n${stdout}\n${stderr}`));
     }, options.timeoutMs ?? 20_000);
+    child.once('error', (err) => {
+      clearTimeout(timer);
+      reject(err);
+    });
     child.once('close', (code, signal) => {
       clearTimeout(timer);
       resolve({ code, signal, stdout, stderr });

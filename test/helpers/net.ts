@@ -28,17 +28,21 @@ export function roundTrip(port: number, payload: Buffer): Promise<Buffer> {
   });
 }
 
+/** Whether anything accepts connections on `port` now. */
+export function listening(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = net.connect(port, '127.0.0.1', () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once('error', () => resolve(false));
+  });
+}
+
 export async function waitForPort(port: number, timeoutMs = 15_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    const open = await new Promise<boolean>((resolve) => {
-      const s = net.connect(port, '127.0.0.1', () => {
-        s.destroy();
-        resolve(true);
-      });
-      s.once('error', () => resolve(false));
-    });
-    if (open) return;
+    if (await listening(port)) return;
     if (Date.now() > deadline) throw new Error(`nothing listens on ${port}`);
     await sleep(50);
   }
