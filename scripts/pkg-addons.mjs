@@ -12,23 +12,23 @@ import { cpSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSync, statS
 import path from 'node:path';
 
 /**
- * The addons, where their sources are in node_modules, and what to change in a copy: Node 26's
- * V8 has no Context::GetIsolate (ssh2 1.17.0 calls it; Isolate::GetCurrent is the same isolate
- * there, and works on every Node ssh2 supports).
+ * The addons, where their sources are in node_modules, and a sign that a source is not yet
+ * ready for Node 26: ssh2 1.17.0 calls Context::GetIsolate, which Node 26's V8 has dropped;
+ * patches/ssh2+1.17.0+v8-isolate.patch, applied at npm install, mends it.
  */
 const ADDONS = [
   {
     asset: 'sshcrypto.node',
     source: 'node_modules/ssh2/lib/protocol/crypto',
     files: ['binding.gyp', 'src'],
-    edits: { 'src/binding.cc': [['context->GetIsolate()', 'v8::Isolate::GetCurrent()']] },
+    unmended: { file: 'src/binding.cc', text: 'context->GetIsolate()', patch: 'patches/ssh2+1.17.0+v8-isolate.patch' },
     gypArgs: ['--real_openssl_major=3'], // Node 26 carries OpenSSL 3
   },
   {
     asset: 'cpufeatures.node',
     source: 'node_modules/cpu-features',
     files: ['binding.gyp', 'buildcheck.gypi', 'src', 'deps'],
-    edits: {},
+    unmended: undefined,
     gypArgs: [],
   },
 ];
@@ -87,6 +87,13 @@ export function buildLinuxAddons({ root, workDir, nodeDir, nodeVersion, toolchai
       problems.push(`${addon.asset}: ${addon.source} is not installed, or without ${absent.join(', ')}`);
       continue;
     }
+    const { unmended } = addon;
+    if (unmended && readFileSync(path.join(source, unmended.file), 'utf8').includes(unmended.text)) {
+      problems.push(
+        `${addon.asset}: ${addon.source}/${unmended.file} does not compile for Node ${nodeVersion} without ${unmended.patch}, which npm install applies with GNU patch: install patch, then npm install`,
+      );
+      continue;
+    }
     const hash = createHash('sha256').update(JSON.stringify({ nodeVersion, toolchain, addon }));
     for (const f of addon.files) hashTree(hash, source, f);
     const dir = path.join(workDir, `${path.basename(addon.asset, '.node')}-linux-${toolchain.arch}`);
@@ -100,11 +107,6 @@ export function buildLinuxAddons({ root, workDir, nodeDir, nodeVersion, toolchai
     rmSync(dir, { recursive: true, force: true });
     mkdirSync(dir, { recursive: true });
     for (const f of addon.files) cpSync(path.join(source, f), path.join(dir, f), { recursive: true });
-    for (const [file, edits] of Object.entries(addon.edits)) {
-      let text = readFileSync(path.join(dir, file), 'utf8');
-      for (const [from, to] of edits) text = text.replaceAll(from, to);
-      writeFileSync(path.join(dir, file), text);
-    }
     // binding.gyp finds nan's headers with require('nan'): the copy is under root, whose node_modules has it.
     const r = spawnSync(process.execPath, [nodeGyp, 'rebuild', `--arch=${toolchain.arch}`, `--nodedir=${nodeDir}`, '-j', '2', ...addon.gypArgs], {
       cwd: dir,

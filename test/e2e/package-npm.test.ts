@@ -6,6 +6,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { after, before, describe, it } from 'node:test';
 import { type CliResult, runProgram, tempHome } from '../helpers/cli.js';
 import { type RunningFoundation, ROOT, startFoundationProcess } from '../helpers/foundation.js';
@@ -19,9 +20,25 @@ describe('the npm package', { skip: registry ? false : 'the npm registry does no
   let packed: string[];
   let foundation: RunningFoundation;
 
+  let tarball: string;
+
+  /** npm install -g of the packed tarball into `prefix`, with `env` added (another Node.js first on PATH, say). */
+  const install = (prefix: string, env: Record<string, string> = {}) => {
+    execFileSync('npm', ['install', '-g', '--prefix', prefix, '--prefer-offline', '--no-audit', '--no-fund', '--loglevel=error', tarball], {
+      cwd: work,
+      env: { ...process.env, ...env },
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
+    return prefix;
+  };
+
   // The installed command's own node_modules only: no NODE_PATH, no cwd near the checkout.
-  const run = (args: string[], home: string): Promise<CliResult> =>
-    runProgram(command, args, { cwd: home, env: { PATH: process.env.PATH, HOME: home, CF_HOME: home, CF_SSH_TOOLS_NO_KEYCHAIN: 'true' }, timeoutMs: 60_000 });
+  const run = (args: string[], home: string, file = command, pathFirst = ''): Promise<CliResult> =>
+    runProgram(file, args, {
+      cwd: home,
+      env: { PATH: `${pathFirst}${process.env.PATH}`, HOME: home, CF_HOME: home, CF_SSH_TOOLS_NO_KEYCHAIN: 'true' },
+      timeoutMs: 60_000,
+    });
 
   before(async () => {
     work = mkdtempSync(path.join(os.tmpdir(), 'cf-ssh-tools-npm-'));
@@ -34,12 +51,8 @@ describe('the npm package', { skip: registry ? false : 'the npm registry does no
     }[];
     assert.ok(info);
     packed = info.files.map((f) => f.path);
-    const prefix = path.join(work, 'prefix');
-    execFileSync('npm', ['install', '-g', '--prefix', prefix, '--prefer-offline', '--no-audit', '--no-fund', '--loglevel=error', path.join(work, info.filename)], {
-      cwd: work,
-      stdio: ['ignore', 'ignore', 'pipe'],
-    });
-    command = path.join(prefix, 'bin/cf-ssh-tools');
+    tarball = path.join(work, info.filename);
+    command = path.join(install(path.join(work, 'prefix')), 'bin/cf-ssh-tools');
     foundation = await startFoundationProcess(['--no-databases']);
   });
   after(async () => {
@@ -71,5 +84,28 @@ describe('the npm package', { skip: registry ? false : 'the npm registry does no
       const applied = spawnSync('patch', ['-p1', '-s', '-f', '--dry-run', '-R', '-d', ssh2, '-i', path.join(ROOT, 'patches', patchFile)]);
       assert.equal(applied.status, 0, `postinstall applied patches/${patchFile}`);
     }
+  });
+
+  it('installed with Node.js 26: ssh2’s binding is built from the mended source, loads, and carries ssh', async (t) => {
+    if (process.platform !== 'linux' || process.arch !== 'x64') return t.skip('Node.js 26 for this test is the linux-x64 build');
+    if (spawnSync('patch', ['--version'], { stdio: 'ignore' }).status !== 0) return t.skip('GNU patch is not installed: postinstall cannot mend ssh2 for Node 26');
+    // Its own cache folder: scripts/pkg may be filling build/pkg/cache at the same time.
+    const { fetchNode } = (await import(pathToFileURL(path.join(ROOT, 'scripts/pkg-fetch.mjs')).href)) as {
+      fetchNode: (cacheDir: string, build: 'linux-x64') => { dir: string; node: string };
+    };
+    const node26 = fetchNode(path.join(work, 'node-cache'), 'linux-x64');
+    const bin = `${path.dirname(node26.node)}${path.delimiter}`;
+    // npm and node-gyp run on Node 26 (first on PATH) and build against its headers.
+    const prefix = install(path.join(work, 'prefix-node26'), { PATH: `${bin}${process.env.PATH}`, npm_config_nodedir: node26.dir });
+    const ssh2 = path.join(prefix, 'lib/node_modules/cf-ssh-tools/node_modules/ssh2');
+    const binding = path.join(ssh2, 'lib/protocol/crypto/build/Release/sshcrypto.node');
+    assert.ok(existsSync(binding), 'postinstall built sshcrypto.node once the patch mended binding.cc');
+    const loads = spawnSync(node26.node, ['-e', `require(${JSON.stringify(binding)})`], { encoding: 'utf8' });
+    assert.equal(loads.status, 0, loads.stderr);
+    const home = tempHome();
+    const command26 = path.join(prefix, 'bin/cf-ssh-tools');
+    const login = await run(['login', '-a', foundation.url, '-u', 'developer', '-p', 'developer-pass', '-o', 'demo-org', '-s', 'demo-space'], home, command26, bin);
+    assert.equal(login.code, 0, login.stderr);
+    assert.deepEqual(await run(['ssh', 'demo-app', '-c', 'echo "$CF_INSTANCE_INDEX"'], home, command26, bin), { code: 0, signal: null, stdout: '0\n', stderr: '' });
   });
 });
