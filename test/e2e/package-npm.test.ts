@@ -79,10 +79,13 @@ describe('the npm package', { skip: registry ? false : 'the npm registry does no
     assert.deepEqual(await run(['ssh', 'demo-app', '-c', 'echo hi'], home), { code: 0, signal: null, stdout: 'hi\n', stderr: '' });
     const ssh2 = path.join(path.dirname(command), '../lib/node_modules/cf-ssh-tools/node_modules/ssh2');
     assert.ok(existsSync(ssh2), 'ssh2 is installed with the package');
-    const patchFile = readdirSync(path.join(ROOT, 'patches')).find((f) => f.startsWith('ssh2+'));
-    if (patchFile && spawnSync('patch', ['--version'], { stdio: 'ignore' }).status === 0) {
-      const applied = spawnSync('patch', ['-p1', '-s', '-f', '--dry-run', '-R', '-d', ssh2, '-i', path.join(ROOT, 'patches', patchFile)]);
-      assert.equal(applied.status, 0, `postinstall applied patches/${patchFile}`);
+    const patchFiles = readdirSync(path.join(ROOT, 'patches')).filter((f) => f.startsWith('ssh2+') && f.endsWith('.patch'));
+    assert.ok(patchFiles.length > 0);
+    if (spawnSync('patch', ['--version'], { stdio: 'ignore' }).status === 0) {
+      for (const patchFile of patchFiles) {
+        const applied = spawnSync('patch', ['-p1', '-s', '-f', '--dry-run', '-R', '-d', ssh2, '-i', path.join(ROOT, 'patches', patchFile)]);
+        assert.equal(applied.status, 0, `postinstall applied patches/${patchFile}`);
+      }
     }
   });
 
