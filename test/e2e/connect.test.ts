@@ -212,6 +212,8 @@ describe('connect-to-service with real databases', () => {
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     const [pid] = (await once(readline.createInterface({ input: child.stdout! }), 'line')) as [string];
+    // Else the run failed before its program started: its own output says why.
+    assert.match(pid, /^\d+$/, `the program's pid, not: ${pid}`);
     try {
       const [left] = readdirSync(temp);
       assert.ok(left && readdirSync(path.join(temp, left)).includes('my.cnf'), 'the command’s option file is there while it runs');

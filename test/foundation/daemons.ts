@@ -58,8 +58,15 @@ function command(argv: string[], { account, deathSignal }: ProcessOptions): [str
   return [SETPRIV, ...setpriv, '--', program, ...rest];
 }
 
-/** The last lines of what a process printed, for error messages. */
-const lastLines = (text: string) => text.trim().split('\n').slice(-8).join(' | ');
+/**
+ * What explains a process's failure, for error messages: the lines it marks as errors (MariaDB's
+ * bootstrap buries them under a page of advice), else its last lines.
+ */
+const lastLines = (text: string) => {
+  const lines = text.trim().split('\n');
+  const errors = lines.filter((line) => /\[ERROR\]|\bERROR\b|\bFATAL\b/.test(line));
+  return (errors.length > 0 ? errors.slice(0, 6) : lines.slice(-8)).join(' | ');
+};
 
 /** Runs a preparation step (initdb, mariadb-install-db...) to its end; rejects with its output when it fails. */
 export function runToEnd(argv: string[], options: ProcessOptions & { input?: string; timeoutMs: number }): Promise<string> {
