@@ -1,19 +1,24 @@
 // What a run loads before it answers: help and the version load no package and nothing a command
 // needs; a usage error loads commander but not axios; a command that makes requests starts
-// loading axios first. Seen in node's own module log (NODE_DEBUG=esm) of the built CLI, a process per run.
+// loading axios first, without loading Node's fetch (undici). Seen in node's own module logs
+// (NODE_DEBUG=esm,module) of the built CLI, a process per run.
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { rmSync } from 'node:fs';
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { after, before, describe, it } from 'node:test';
 import { COMMAND_SPECS } from '../../src/commands/specs.js';
 import { programHelp, STANDALONE_NAME } from '../../src/io/help.js';
 import { VERSION } from '../../src/version.js';
 import { type Foundation, startFoundation } from '../foundation/server.js';
+import { ROOT } from '../helpers/foundation.js';
 import { cli, type CliResult, tempHome } from '../helpers/cli.js';
 import { loggedIn } from '../helpers/run-cli.js';
 
-/** The packages and our own modules (build/src/…) a run asked node's module loader for, in order, each once. */
+/** The packages and our own modules (build/src/…) a run asked node's module loaders (ES and CommonJS) for, in order, each once. */
 function loaded(result: CliResult): { packages: string[]; own: string[] } {
-  const urls = [...result.stderr.matchAll(/^ESM \d+: Storing (file:\S+) .*in ModuleLoadMap$/gm)].map((m) => m[1] ?? '');
+  const urls = [...result.stderr.matchAll(/^ESM \d+: Storing (file:\S+) .*in ModuleLoadMap$|^MODULE \d+: load "(\/[^"]+)" for module/gm)].map((m) => m[1] ?? m[2] ?? '');
   const packages = urls.map((url) => /\/node_modules\/((?:@[^/]+\/)?[^/]+)\//.exec(url)?.[1]).filter((name) => name !== undefined);
   const own = urls.map((url) => /\/build\/src\/(.+)\.js$/.exec(url)?.[1]).filter((name) => name !== undefined);
   return { packages: [...new Set(packages)], own };
@@ -21,7 +26,7 @@ function loaded(result: CliResult): { packages: string[]; own: string[] } {
 
 /** What the CLI itself wrote to stderr, without node's module log (its records' objects end in a lone brace). */
 function messages(result: CliResult): string[] {
-  return result.stderr.split('\n').filter((line) => /^\S/.test(line) && !/^ESM \d+: /.test(line) && line !== '}');
+  return result.stderr.split('\n').filter((line) => /^\S/.test(line) && !/^(ESM|MODULE) \d+: /.test(line) && line !== '}');
 }
 
 describe('what a run loads', () => {
@@ -32,7 +37,7 @@ describe('what a run loads', () => {
     homes.push(made);
     return made;
   };
-  const run = (dir: string, args: string[]) => cli(dir, args, { env: { NODE_DEBUG: 'esm' } });
+  const run = (dir: string, args: string[]) => cli(dir, args, { env: { NODE_DEBUG: 'esm,module' } });
 
   before(async () => {
     foundation = await startFoundation({ ssh: false });
@@ -77,9 +82,21 @@ describe('what a run loads', () => {
     assert.deepEqual(messages(result), []);
     assert.equal(result.stdout, "ssh support is enabled for app 'demo-app'.\n");
     assert.equal(result.code, 0);
-    const axiosAt = result.stderr.search(/Storing \S+\/node_modules\/axios\//);
+    const axiosAt = result.stderr.search(/(Storing \S+|load "\S+)\/node_modules\/axios\//);
     const commandAt = result.stderr.search(/Storing \S+\/build\/src\/commands\/ssh-enabled\.js /);
     assert.ok(axiosAt >= 0 && commandAt >= 0, `axios and the command loaded: ${loaded(result).packages.join(' ')}`);
     assert.ok(axiosAt < commandAt, 'axios asked for first');
+  });
+
+  it("loading axios does not load Node's fetch (undici), and leaves fetch and FormData as they were", () => {
+    const script = [
+      `const { loadAxios } = await import(${JSON.stringify(pathToFileURL(path.join(ROOT, 'build/src/net/http.js')).href)});`,
+      'await loadAxios();',
+      "const undici = process.moduleLoadList.some((m) => m.includes('undici'));",
+      'console.log(JSON.stringify({ undici, fetch: typeof fetch, FormData: typeof FormData, Headers: typeof Headers }));',
+    ].join('\n');
+    const r = spawnSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8' });
+    assert.equal(r.status, 0, r.stderr);
+    assert.deepEqual(JSON.parse(r.stdout), { undici: false, fetch: 'function', FormData: 'function', Headers: 'function' });
   });
 });
