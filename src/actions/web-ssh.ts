@@ -126,6 +126,8 @@ function serveTab(ctx: Context, cf: CfClients, request: WebSshRequest, life: Lif
         if (exitSignal) exit.signal = exitSignal;
       });
       const forward = (chunk: Buffer) => {
+        // A replaced session's last output is dropped: the tab's terminal now shows another instance.
+        if (current !== session) return;
         if (!tab.output(chunk, () => channel.resume())) channel.pause();
       };
       channel.on('data', forward);
@@ -164,7 +166,11 @@ function serveTab(ctx: Context, cf: CfClients, request: WebSshRequest, life: Lif
         break;
       }
       case 'input':
-        current?.channel?.write(message.data);
+        // Typing or a paste (the page sends a large one in pieces): the tab waits while the instance catches up.
+        if (current?.channel && !current.channel.write(message.data)) {
+          tab.pauseInput();
+          current.channel.once('drain', () => tab.resumeInput());
+        }
         break;
       case 'resize':
         size = { cols: message.cols, rows: message.rows };
@@ -189,8 +195,9 @@ function openers(ctx: Context, file: string): string[][] {
     .split(path.delimiter)
     .map((command) => command.trim().split(/\s+/).filter(Boolean))
     .filter((words) => words.length > 0)
-    .map((words) => (words.some((w) => w.includes('%s')) ? words.map((w) => w.replace('%s', file)) : [...words, file]));
-  const platform = process.platform === 'darwin' ? [['open', file]] : process.platform === 'win32' ? [['cmd', '/c', 'start', '', file]] : [['xdg-open', file]];
+    .map((words) => (words.some((w) => w.includes('%s')) ? words.map((w) => w.replaceAll('%s', () => file)) : [...words, file]));
+  // Windows: the shell's own file handler, as Go's pkg/browser does; `cmd /c start` would read & ^ % in the path.
+  const platform = process.platform === 'darwin' ? [['open', file]] : process.platform === 'win32' ? [['rundll32', 'url.dll,FileProtocolHandler', file]] : [['xdg-open', file]];
   return [...fromEnv, ...platform];
 }
 
@@ -241,9 +248,15 @@ export async function runWebSsh(ctx: Context, cf: CfClients, request: WebSshRequ
     let end!: (why: WebSshEnd) => void;
     const ended = new Promise<WebSshEnd>((resolve) => (end = resolve));
     const timers: NodeJS.Timeout[] = [];
-    life.defer('the timers', () => timers.forEach(clearTimeout));
+    life.defer('the timers', () => {
+      stopping = true;
+      timers.forEach(clearTimeout);
+    });
     let idleTimer: NodeJS.Timeout | undefined;
+    /** Set once the run ends (any way): a tab's close then arms no timer. */
+    let stopping = false;
     const idle = () => {
+      if (stopping) return;
       idleTimer = setTimeout(() => end({ why: 'idle', ms: request.idleMs }), request.idleMs);
       timers.push(idleTimer);
     };
@@ -270,7 +283,7 @@ export async function runWebSsh(ctx: Context, cf: CfClients, request: WebSshRequ
           tab.onClose(() => {
             tabs.get(tab)?.();
             tabs.delete(tab);
-            if (tabs.size === 0 && !life.signal.aborted) idle();
+            if (tabs.size === 0) idle();
           });
         },
       }),

@@ -45,9 +45,12 @@ export const run: CommandRun<(typeof SPECS)['web-ssh']> = async (ctx, { args: { 
     serving: (url, opening) => {
       const address = url.replace(/#.*/, '');
       const stop = 'Press Ctrl-C to stop.';
-      if (opening && 'opened' in opening) return ctx.term.notice(`Opened ${appName}'s terminal (${address}) in the browser with ${opening.opened}. ${stop}`);
-      // The address with its token goes to stdout, for the user (or a program) to open.
+      // The address with its token goes to stdout, for the user (or a program) to open: also
+      // after an opener said yes, as a browser in a sandbox (snap, flatpak) cannot read TMPDIR's file.
       ctx.term.out(url);
+      if (opening && 'opened' in opening) {
+        return ctx.term.notice(`Opened ${appName}'s terminal (${address}) in the browser with ${opening.opened}; if no page shows, open the address above. ${stop}`);
+      }
       if (opening) ctx.term.notice(`Could not open a browser (${opening.failed}): open the address above in one. ${stop}`);
       else ctx.term.notice(`${appName}'s terminal is served at the address above: open it in a browser on this machine. ${stop}`);
     },

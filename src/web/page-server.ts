@@ -77,6 +77,15 @@ export class Tab {
     return this.socket.bufferedAmount < HIGH_WATER_BYTES;
   }
 
+  /** Reads no more of the tab's messages until resumeInput (its input waits in the browser and the kernel). */
+  pauseInput(): void {
+    this.socket.pause();
+  }
+
+  resumeInput(): void {
+    this.socket.resume();
+  }
+
   onMessage(handler: (message: TabMessage) => void): void {
     this.socket.on('message', (data: RawData, isBinary: boolean) => {
       const message = !isBinary && Buffer.isBuffer(data) ? parseTabMessage(data.toString('utf8')) : undefined;
@@ -135,9 +144,13 @@ function answer(res: http.ServerResponse, status: number, contentType: string, b
 
 const forbidden = (res: http.ServerResponse) => answer(res, 403, 'text/plain; charset=utf-8', 'Forbidden\n');
 
-/** Refuses an upgrade before it happens: nothing of the WebSocket is spoken. */
+/**
+ * Refuses an upgrade before it happens: nothing of the WebSocket is spoken. The socket is
+ * destroyed once the answer is out: a client that never closes its side would otherwise hold
+ * it (and a file descriptor) for good, as no HTTP timeout applies to an upgrade's socket.
+ */
 function refuseUpgrade(socket: Duplex): void {
-  socket.end('HTTP/1.1 403 Forbidden\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
+  socket.end('HTTP/1.1 403 Forbidden\r\nConnection: close\r\nContent-Length: 0\r\n\r\n', () => socket.destroy());
 }
 
 export async function startPageServer(options: PageServerOptions): Promise<PageServer> {

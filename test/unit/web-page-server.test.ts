@@ -2,7 +2,9 @@
 // foreign Origin, an upgrade without the token), what a tab's WebSocket carries, and how it
 // treats messages that are not the page's.
 import assert from 'node:assert/strict';
+import { once } from 'node:events';
 import http from 'node:http';
+import net from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import WebSocket from 'ws';
 import { PAGE_PROTOCOL, type PageServer, parseTabMessage, startPageServer, type Tab, type TabMessage, tokenMatches } from '../../src/web/page-server.js';
@@ -60,6 +62,37 @@ describe('the web terminal’s page server', () => {
     });
   });
   after(() => server.close());
+
+  it('closes the socket of a refused upgrade, even when the client never closes its side', async () => {
+    const socket = net.connect({ port: server.port, host: '127.0.0.1', allowHalfOpen: true });
+    await once(socket, 'connect');
+    socket.write(
+      [
+        'GET /tab HTTP/1.1',
+        `Host: 127.0.0.1:${server.port}`,
+        'Origin: http://evil.example',
+        'Connection: Upgrade',
+        'Upgrade: websocket',
+        'Sec-WebSocket-Version: 13',
+        'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==',
+        `Sec-WebSocket-Protocol: ${PAGE_PROTOCOL}, bearer.${TOKEN}`,
+        '',
+        '',
+      ].join('\r\n'),
+    );
+    let answer = '';
+    socket.on('data', (d: Buffer) => (answer += d.toString()));
+    socket.on('error', () => undefined);
+    await once(socket, 'end');
+    assert.match(answer, /^HTTP\/1\.1 403 Forbidden\r\n/);
+    // A socket the server only half-closed takes these for good (until the test's timeout); a
+    // closed one answers the first with a reset, which the next write reports.
+    // Not events.once: it would reject on the reset's error, which is the expected way to close.
+    const closed = new Promise((resolve) => socket.once('close', resolve));
+    const writes = setInterval(() => socket.writable && socket.write('still here?', () => undefined), 50);
+    await closed;
+    clearInterval(writes);
+  });
 
   it('serves the entry page and its boot script to anyone who names it by a loopback Host, and nothing else without the token', async () => {
     const { port } = server;

@@ -5,7 +5,18 @@
 const token = sessionStorage.getItem('cf-ssh-tools-token');
 const $ = (id) => document.getElementById(id);
 
-const term = new Terminal({ cursorBlink: true, fontSize: 14, lineHeight: 1.15, scrollback: 5000, fontFamily: 'ui-monospace, "DejaVu Sans Mono", Menlo, Consolas, monospace' });
+/** Opens a link the terminal's output made (OSC 8) only when it is a web address: never javascript: or file:. */
+const linkHandler = {
+  activate: (_event, uri) => /^https?:\/\//i.test(uri) && void window.open(uri, '_blank', 'noopener'),
+};
+const term = new Terminal({
+  cursorBlink: true,
+  fontSize: 14,
+  lineHeight: 1.15,
+  scrollback: 5000,
+  fontFamily: 'ui-monospace, "DejaVu Sans Mono", Menlo, Consolas, monospace',
+  linkHandler,
+});
 const fit = new FitAddon.FitAddon();
 term.loadAddon(fit);
 term.loadAddon(new WebLinksAddon.WebLinksAddon());
@@ -151,7 +162,19 @@ async function refreshInstances() {
   }
 }
 
-term.onData((data) => socket?.readyState === WebSocket.OPEN && socket.send(JSON.stringify({ type: 'input', data })));
+/** The most characters one input message carries: a long paste goes in pieces, each well under the server's 1 MiB a message. */
+const INPUT_PIECE = 64 * 1024;
+
+term.onData((data) => {
+  if (socket?.readyState !== WebSocket.OPEN) return;
+  for (let start = 0; start < data.length;) {
+    let end = Math.min(start + INPUT_PIECE, data.length);
+    // Not between the two halves of a character beyond the BMP (an emoji, say).
+    if (end < data.length && /[\uD800-\uDBFF]/.test(data[end - 1])) end -= 1;
+    socket.send(JSON.stringify({ type: 'input', data: data.slice(start, end) }));
+    start = end;
+  }
+});
 term.onResize(({ cols, rows }) => socket?.readyState === WebSocket.OPEN && socket.send(JSON.stringify({ type: 'resize', cols, rows })));
 $('reconnect').onclick = () => chosen && void connect(chosen.process, chosen.index);
 $('refresh').onclick = () => void refreshInstances();
