@@ -271,6 +271,24 @@ describe('web-ssh: a terminal in the browser', { skip: why, timeout: 300_000 }, 
     assert.equal(await run.exited, 'SIGINT');
   });
 
+  it('another instance chosen mid-flood: none of the old session’s output lands in the new terminal', async () => {
+    const { run, url } = await served();
+    const page = await browser.newPage();
+    try {
+      await page.goto(url);
+      await pick(page, 'web/0');
+      await page.keyboard.type('yes flood-from-web0\n');
+      await shows(page, /^flood-from-web0$/m);
+      await pick(page, 'web/1');
+      assert.equal(await shell(page, 'echo $CF_INSTANCE_INDEX'), '1');
+      assert.doesNotMatch(await screen(page), /flood-from-web0/);
+    } finally {
+      await page.close();
+      run.child.kill('SIGINT');
+    }
+    assert.equal(await run.exited, 'SIGINT');
+  });
+
   it('refuses with 403 what lacks the token, comes by another Host name, or upgrades from another origin', async () => {
     const { run, port, token } = await served();
     const page = await browser.newPage();

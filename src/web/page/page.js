@@ -41,6 +41,8 @@ let appName = '';
 /** The instance of this tab's session, or the one last chosen. */
 let chosen;
 let socket;
+/** From a connect until its session says `connected`: what still arrives is the previous session's, not shown. */
+let switching = false;
 
 function setWhere(text) {
   $('where').textContent = text;
@@ -56,9 +58,10 @@ function openSocket() {
   const ws = new WebSocket(`ws://${location.host}/tab`, ['cf-ssh-tools', `bearer.${token}`]);
   ws.binaryType = 'arraybuffer';
   ws.onmessage = (message) => {
-    if (typeof message.data !== 'string') return term.write(new Uint8Array(message.data));
+    if (typeof message.data !== 'string') return switching ? undefined : term.write(new Uint8Array(message.data));
     const event = JSON.parse(message.data);
     if (event.type === 'connected') {
+      switching = false;
       const where = `${event.process}/${event.index}`;
       document.title = `${event.app} — ${where}`;
       setWhere(`connected to ${where}`);
@@ -100,7 +103,10 @@ async function connect(process, index) {
   document.title = `${appName} — ${process}/${index}`;
   setWhere(`connecting to ${process}/${index}…`);
   for (const row of $('instances').children) row.classList.toggle('chosen', row.dataset.instance === `${process}/${index}`);
-  term.reset();
+  switching = true;
+  // A full reset (RIS) through the write queue, not term.reset(): output of the previous session
+  // still queued in xterm.js is drawn first, then wiped; reset() would leave it to be drawn after.
+  term.write('\x1bc');
   fit.fit();
   let ws;
   try {
