@@ -18,7 +18,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { BIN, FOUNDATION_MAIN, ROOT, gitState, startFoundation } from './lib/foundation.mjs';
-import { canTimeCpu, cleanup, cleanups, run, stopChild, stopAtDeadline, timedLog } from './lib/processes.mjs';
+import { canTimeCpu, cleanup, cleanups, run, runBench, stopChild, stopAtDeadline, timedLog } from './lib/processes.mjs';
 import { fmt, fmtSummary, median, summary } from './lib/stats.mjs';
 
 const USAGE = `node bench/copy.mjs [--size 1G] [--runs 5] [--deadline 900]
@@ -232,10 +232,4 @@ async function main() {
   p(`total bench time: ${fmt((Date.now() - startedAt) / 1000)} s`);
 }
 
-try {
-  await main();
-} catch (err) {
-  console.error(`bench: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
-  await cleanup();
-  process.exit(1);
-}
+await runBench(main);

@@ -21,7 +21,7 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { startDelayRelay } from './lib/delay-relay.mjs';
 import { BIN, control, FOUNDATION_MAIN, gitState, ROOT, startFoundation } from './lib/foundation.mjs';
-import { cleanup, cleanups, exited, freePort, run, stopChild, track, stopAtDeadline, timedLog } from './lib/processes.mjs';
+import { cleanup, cleanups, exited, freePort, run, runBench, stopChild, track, stopAtDeadline, timedLog } from './lib/processes.mjs';
 import { fmt, fmtSummary, slope, summary } from './lib/stats.mjs';
 
 /** @typedef {import('./lib/stats.mjs').Summary} Summary */
@@ -474,10 +474,4 @@ function formatReport({ rtts, runs, results, traffic, clients, hostNames, banner
   return out.join('\n');
 }
 
-try {
-  await main();
-} catch (err) {
-  console.error(`bench: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
-  await cleanup();
-  process.exit(1);
-}
+await runBench(main);

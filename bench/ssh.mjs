@@ -25,7 +25,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { BIN, control, FOUNDATION_MAIN, gitState, ROOT, startFoundation } from './lib/foundation.mjs';
-import { cleanup, cleanups, collect, exited, freePort, run, stopChild, track, stopAtDeadline, timedLog } from './lib/processes.mjs';
+import { cleanup, cleanups, collect, exited, freePort, run, runBench, stopChild, track, stopAtDeadline, timedLog } from './lib/processes.mjs';
 import { fmt, fmtSummary, summary } from './lib/stats.mjs';
 
 const { keyOnlySshdConfig } = await import(pathToFileURL(path.join(ROOT, 'build/test/foundation/backends.js')).href);
@@ -1249,11 +1249,5 @@ function formatReport({ facts, binding, ctx, size, runs, setupRuns, plain, throu
 if (process.argv[2] === '--direct-client') {
   await directClient(process.argv.slice(3));
 } else {
-  try {
-    await main();
-  } catch (err) {
-    console.error(`bench: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
-    await cleanup();
-    process.exit(1);
-  }
+  await runBench(main);
 }

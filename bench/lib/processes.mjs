@@ -83,6 +83,20 @@ export async function cleanup() {
 }
 
 /**
+ * A bench's entry: runs `main`; an error is one line on stderr, the children stopped, exit 1.
+ * @param {() => Promise<unknown>} main
+ */
+export async function runBench(main) {
+  try {
+    await main();
+  } catch (err) {
+    console.error(`bench: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
+    await cleanup();
+    process.exit(1);
+  }
+}
+
+/**
  * Cleans up and exits 2 if the bench is not done within `seconds`, and 130 on Ctrl-C or SIGTERM.
  * Returns what ends the watch once the bench is done.
  * @param {number} seconds
