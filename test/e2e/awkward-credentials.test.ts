@@ -11,7 +11,7 @@ import path from 'node:path';
 import { after, before, describe, it, type TestContext } from 'node:test';
 import { AWKWARD_ACCOUNTS, type AwkwardAccount, CANARY } from '../foundation/awkward-accounts.js';
 import { DATABASE_KINDS, type DatabaseKind } from '../foundation/databases.js';
-import { cli, type CliResult, loggedIn } from '../helpers/cli.js';
+import { cli, type CliResult, loggedIn, onPath } from '../helpers/cli.js';
 import { type RunningFoundation, startFoundationProcess } from '../helpers/foundation.js';
 
 // CC's JSON, read loosely: the assertions say what each field must be.
@@ -28,8 +28,6 @@ interface AwkwardService {
   account: AwkwardAccount;
   credentials: Json;
 }
-
-const onPath = (program: string) => (process.env.PATH ?? '').split(':').some((dir) => existsSync(path.join(dir, program)));
 
 const userInfo = ({ username, password }: AwkwardAccount) => `${encodeURIComponent(username)}:${encodeURIComponent(password)}@`;
 

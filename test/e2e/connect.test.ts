@@ -9,19 +9,10 @@ import path from 'node:path';
 import readline from 'node:readline';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { BIN, cli, loggedIn, tempHome } from '../helpers/cli.js';
+import { BIN, cli, loggedIn, onPath, tempHome } from '../helpers/cli.js';
 import { type RunningFoundation, startFoundationProcess } from '../helpers/foundation.js';
 import { freePort } from '../helpers/net.js';
 import { TmuxPane } from '../helpers/tmux.js';
-
-const has = (program: string) => {
-  try {
-    execFileSync('sh', ['-c', `command -v ${program}`], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-};
 
 interface ServiceKeyRecord {
   name: string;
@@ -205,7 +196,7 @@ describe('connect-to-service with real databases', () => {
     assert.deepEqual(await keys(), []);
   });
 
-  it('a folder with a password left by a killed run is removed by the next run, which says so', { skip: !has('mariadb') }, async () => {
+  it('a folder with a password left by a killed run is removed by the next run, which says so', { skip: !onPath('mariadb') }, async () => {
     const temp = mkdtempSync(path.join(os.tmpdir(), 'cf-ssh-tools-connect-tmp-'));
     const child = spawn(process.execPath, [BIN, 'connect-to-service', 'db-app', 'demo-mysql', '--', 'sh', '-c', 'echo "$$"; exec sleep 60'], {
       env: env(developer, { TMPDIR: temp }),
@@ -239,14 +230,14 @@ describe('connect-to-service with real databases', () => {
     assert.deepEqual(await keys(), []);
   });
 
-  it('mysql (MariaDB’s client) runs a query with a defaults file, over TLS on both legs of the bridge', { skip: !has('mariadb') && !has('mysql') }, async () => {
+  it('mysql (MariaDB’s client) runs a query with a defaults file, over TLS on both legs of the bridge', { skip: !onPath('mariadb') && !onPath('mysql') }, async () => {
     const r = await cli(developer, ['connect-to-service', 'db-app', 'demo-mysql', '--', '-N', '-e', 'select 6 * 7']);
     assert.equal(r.stdout.trim(), '42', r.stderr);
     const cipher = await cli(developer, ['connect-to-service', 'db-app', 'demo-mysql', '--', '-N', '-e', "SHOW SESSION STATUS LIKE 'Ssl_cipher'"]);
     assert.match(cipher.stdout, /^Ssl_cipher\t\S+$/m, cipher.stderr);
   });
 
-  it('redis-cli over TLS: verifies the run CA locally, the bridge the service’s certificate', { skip: !has('redis-cli') }, async () => {
+  it('redis-cli over TLS: verifies the run CA locally, the bridge the service’s certificate', { skip: !onPath('redis-cli') }, async () => {
     const r = await cli(developer, ['connect-to-service', 'db-app', 'demo-redis-tls', '--', 'redis-cli', 'PING']);
     assert.equal(r.stdout.trim(), 'PONG', r.stderr);
     assert.equal(r.code, 0);
@@ -296,7 +287,7 @@ describe('connect-to-service with real databases', () => {
     assert.match(plain.stderr, /^--insecure-tls has no effect: 'demo-pg' does not ask for TLS\.$/m);
   });
 
-  it('redis-cli by name answers PING with the password in REDISCLI_AUTH; REDIS_URL works with redis-cli -u', { skip: !has('redis-cli') }, async () => {
+  it('redis-cli by name answers PING with the password in REDISCLI_AUTH; REDIS_URL works with redis-cli -u', { skip: !onPath('redis-cli') }, async () => {
     const r = await cli(developer, ['connect-to-service', 'db-app', 'demo-redis', '--', 'redis-cli', 'PING']);
     assert.equal(r.stdout.trim(), 'PONG', r.stderr);
     const url = await cli(developer, ['connect-to-service', 'db-app', 'demo-redis', '--', 'sh', '-c', 'redis-cli --no-auth-warning -u "$REDIS_URL" PING']);
@@ -306,13 +297,13 @@ describe('connect-to-service with real databases', () => {
     assert.equal(bare.stderr, "No program 'PING'; to give arguments to the client start them with the client's name: -- redis-cli PING\n");
   });
 
-  it('mariadb-dump by name dumps the database through the tunnel', { skip: !has('mariadb-dump') }, async () => {
+  it('mariadb-dump by name dumps the database through the tunnel', { skip: !onPath('mariadb-dump') }, async () => {
     const r = await cli(developer, ['connect-to-service', 'db-app', 'demo-mysql', '--', 'mariadb-dump', '--no-data']);
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stdout, /-- (MariaDB|MySQL) dump/);
   });
 
-  it('mariadb’s option file, with the password, is gone once it has connected, while its query still runs', { skip: !has('mariadb') }, async () => {
+  it('mariadb’s option file, with the password, is gone once it has connected, while its query still runs', { skip: !onPath('mariadb') }, async () => {
     const tmp = tempHome();
     const child = spawn(process.execPath, [BIN, 'connect-to-service', 'db-app', 'demo-mysql', '--', '-N', '-e', 'select sleep(2)'], {
       env: env(developer, { TMPDIR: tmp }),

@@ -3,12 +3,12 @@
 // server that runs here a real round trip of its own client through `ssh -L` into db-app.
 import assert from 'node:assert/strict';
 import { execFile, spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it, type TestContext } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { BIN, loggedIn } from '../helpers/cli.js';
+import { BIN, loggedIn, onPath } from '../helpers/cli.js';
 import { type RunningFoundation, startFoundationProcess } from '../helpers/foundation.js';
 import { freePort, waitForPort } from '../helpers/net.js';
 
@@ -27,8 +27,6 @@ interface DatabaseStatus {
   state: string;
   startupMs?: number;
 }
-
-const onPath = (program: string) => (process.env.PATH ?? '').split(':').some((dir) => existsSync(path.join(dir, program)));
 
 /** A CC client for one seeded user. */
 async function ccAs(foundation: RunningFoundation, user: string) {

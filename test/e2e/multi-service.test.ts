@@ -2,20 +2,12 @@
 // proxy → an app instance's sshd → real PostgreSQL and Redis, both in one run of a script
 // that prints what it was given and talks to each with its real client.
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
 import { after, before, describe, it } from 'node:test';
-import { cli, loggedIn } from '../helpers/cli.js';
+import { cli, loggedIn, onPath } from '../helpers/cli.js';
 import { type RunningFoundation, startFoundationProcess } from '../helpers/foundation.js';
 import { roundTrip } from '../helpers/net.js';
 
-const hasRedisCli = (() => {
-  try {
-    execFileSync('sh', ['-c', 'command -v redis-cli'], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-})();
+const hasRedisCli = onPath('redis-cli');
 
 /** Prints what it got (VCAP_SERVICES' labels, which variables are set) and queries both services. */
 const SCRIPT = [

@@ -10,10 +10,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { parse } from 'yaml';
-import { type CliResult, runProgram, tempHome } from '../helpers/cli.js';
+import { type CliResult, onPath, runProgram, tempHome } from '../helpers/cli.js';
 import { type RunningFoundation, ROOT, startFoundationProcess } from '../helpers/foundation.js';
 
-const onPath = (program: string) => spawnSync('sh', ['-c', `command -v ${program}`]).status === 0;
 const registry = spawnSync('npm', ['ping'], { stdio: 'ignore', timeout: 30_000 }).status === 0;
 const cached = existsSync(path.join(ROOT, 'build/pkg/cache'));
 

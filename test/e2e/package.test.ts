@@ -12,10 +12,9 @@ import path from 'node:path';
 import readline from 'node:readline';
 import { after, before, describe, it } from 'node:test';
 import { parse } from 'yaml';
-import { type CliResult, runProgram, tempHome } from '../helpers/cli.js';
+import { type CliResult, onPath, runProgram, tempHome } from '../helpers/cli.js';
 import { type RunningFoundation, ROOT, startFoundationProcess } from '../helpers/foundation.js';
 
-const onPath = (program: string) => spawnSync('sh', ['-c', `command -v ${program}`]).status === 0;
 const installed = (pkg: string) => {
   try {
     createRequire(path.join(ROOT, 'package.json')).resolve(pkg);

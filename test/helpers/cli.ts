@@ -2,7 +2,7 @@
 // needs a real process (signals, terminals, packaging, cf's launches). Everything else runs the
 // CLI in-process with run-cli.ts, which returns the same result in a fraction of the time.
 import { spawn } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { existsSync, mkdtempSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { ROOT } from './foundation.js';
@@ -25,6 +25,11 @@ export interface CliOptions {
 
 export interface ProgramOptions extends CliOptions {
   cwd?: string;
+}
+
+/** Whether `program` is on this process's PATH: for tests that skip without it, saying so. */
+export function onPath(program: string): boolean {
+  return (process.env.PATH ?? '').split(path.delimiter).some((dir) => dir !== '' && existsSync(path.join(dir, program)));
 }
 
 /** A throwaway CF_HOME, so each test has its own cf config and our own session. */
