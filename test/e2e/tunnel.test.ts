@@ -229,6 +229,20 @@ describe('tunnel: forwards that heal themselves', () => {
     assert.equal(await listening(port), false, 'the local port is closed');
   });
 
+  it('--service --local-port taken: one line naming --local-port, exit 1, the SSH connection closed', async () => {
+    const squatter = net.createServer();
+    await new Promise<void>((resolve) => squatter.listen(0, '127.0.0.1', resolve));
+    const port = (squatter.address() as net.AddressInfo).port;
+    try {
+      const tunnel = startTunnel(developer, ['db-app', '--service', 'demo-pg', '--local-port', String(port)]);
+      assert.equal(await tunnel.exited, 1, tunnel.output());
+      assert.match(tunnel.output(), new RegExp(`^Cannot listen on 127\\.0\\.0\\.1:${port} for --local-port: the port is in use\\.\nFAILED\n$`, 'm'));
+      assert.equal(await listening(port), true, 'the port’s owner still has it');
+    } finally {
+      squatter.close();
+    }
+  });
+
   it('a revoked login stops it with a clear message instead of retrying forever', async () => {
     const admin = await loggedIn(foundation.url, 'admin');
     const { tunnel, port } = await echoTunnel(admin);
