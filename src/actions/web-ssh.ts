@@ -247,18 +247,18 @@ export async function runWebSsh(ctx: Context, cf: CfClients, request: WebSshRequ
 
     let end!: (why: WebSshEnd) => void;
     const ended = new Promise<WebSshEnd>((resolve) => (end = resolve));
-    const timers: NodeJS.Timeout[] = [];
-    life.defer('the timers', () => {
-      stopping = true;
-      timers.forEach(clearTimeout);
-    });
     let idleTimer: NodeJS.Timeout | undefined;
+    let lifetimeTimer: NodeJS.Timeout | undefined;
     /** Set once the run ends (any way): a tab's close then arms no timer. */
     let stopping = false;
+    life.defer('the timers', () => {
+      stopping = true;
+      clearTimeout(idleTimer);
+      clearTimeout(lifetimeTimer);
+    });
     const idle = () => {
       if (stopping) return;
       idleTimer = setTimeout(() => end({ why: 'idle', ms: request.idleMs }), request.idleMs);
-      timers.push(idleTimer);
     };
 
     const tabs = new Map<Tab, () => void>();
@@ -296,7 +296,7 @@ export async function runWebSsh(ctx: Context, cf: CfClients, request: WebSshRequ
       }
     });
     idle();
-    timers.push(setTimeout(() => end({ why: 'lifetime', ms: request.lifetimeMs }), request.lifetimeMs));
+    lifetimeTimer = setTimeout(() => end({ why: 'lifetime', ms: request.lifetimeMs }), request.lifetimeMs);
 
     const url = `http://127.0.0.1:${server.port}/#token=${token}`;
     let opening: BrowserOpening;
